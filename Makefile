@@ -1,0 +1,46 @@
+# nmda-review: two commands on a fresh machine.
+#   make run   - create .venv, install from the pinned lock, run every notebook on the embedded default
+#   make test  - install, then run the test suite (unit tests, reference comparisons, nbval)
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV := $(VENV)/bin/uv
+STAMP := $(VENV)/.installed
+KERNEL := nmda-review-py3
+JOBS ?= 2
+OUT ?= runs/default
+
+.PHONY: install run test verify explore lock benchmark synthetic clean
+
+install: $(STAMP)
+
+$(STAMP): requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
+	$(UV) pip install --python $(PY) --quiet -r requirements.lock
+	$(UV) pip install --python $(PY) --quiet --no-deps -e .
+	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (nmda-review)" >/dev/null
+	touch $@
+
+run: $(STAMP)
+	$(PY) -m helpers.run --out $(OUT) --jobs $(JOBS)
+
+verify: $(STAMP)
+	$(PY) -m helpers.run verify $(OUT)
+
+test: $(STAMP)
+	$(PY) -m pytest
+
+explore: $(STAMP)
+	$(PY) -m helpers.explore_server
+
+benchmark: $(STAMP)
+	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/run.py
+
+lock: $(STAMP)
+	$(UV) pip compile requirements.in --python-version 3.11 --quiet -o requirements.lock
+
+clean:
+	rm -rf $(VENV) runs
