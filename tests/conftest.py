@@ -1,0 +1,32 @@
+"""Shared test fixtures. Area-specific fixtures live in the test modules that use them."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pytest
+
+from helpers import paths
+
+
+@pytest.fixture(scope="session")
+def shared_sample() -> Path:
+    """The real RevMan Web data package in ../shared (skips when that folder is absent)."""
+    if not paths.SHARED_SAMPLE_PACKAGE.exists():
+        pytest.skip(f"shared sample package not present at {paths.SHARED_SAMPLE_PACKAGE}")
+    return paths.SHARED_SAMPLE_PACKAGE
+
+
+@pytest.fixture(scope="session")
+def rscript() -> str:
+    """Path to Rscript with metafor installed (skips with a clear reason otherwise)."""
+    exe = shutil.which("Rscript")
+    if exe is None:
+        pytest.skip("Rscript not found: install r-base-core r-cran-metafor to run the live metafor comparison")
+    import subprocess
+
+    probe = subprocess.run([exe, "-e", "library(metafor)"], capture_output=True, text=True)
+    if probe.returncode != 0:
+        pytest.skip("R package metafor not installed (apt-get install r-cran-metafor)")
+    return exe
