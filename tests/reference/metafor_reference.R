@@ -38,6 +38,9 @@ identical <- data.frame(study = paste("S", 1:5), yi = rep(0.4, 5), vi = c(0.01, 
 extreme <- data.frame(study = paste("S", 1:6), yi = c(0.12, 0.30, -0.25, 1.10, 0.05, 2.5),
                       vi = c(1e-6, 4e-6, 0.5, 2.0, 1e-4, 1e3))
 
+tied <- data.frame(study = paste("S", 1:8), yi = c(0.8, 0.1, 0.5, 0.3, 0.9, -0.2, 0.6, 0.35),
+                   vi = c(0.20, 0.05, 0.10, 0.05, 0.20, 0.02, 0.10, 0.08))
+
 datasets <- list(
   bcg = list(type = "dichotomous", source = "metadat::dat.bcg", table = bcg),
   hine1989 = list(type = "dichotomous", source = "metadat::dat.hine1989", table = hine),
@@ -47,7 +50,9 @@ datasets <- list(
   zero_arm = list(type = "dichotomous", source = "made up: one study with zero events in one arm", table = zero_arm),
   double_zero = list(type = "dichotomous", source = "made up: one study with zero events in both arms", table = double_zero),
   identical = list(type = "generic", source = "made up: identical effects, tau2 must be 0", table = identical),
-  extreme = list(type = "generic", source = "made up: variances from 1e-6 to 1e3", table = extreme)
+  extreme = list(type = "generic", source = "made up: variances from 1e-6 to 1e3", table = extreme),
+  tied = list(type = "generic", source = "made up: tied variances (rank test uses the normal approximation)",
+              table = tied)
 )
 
 entries <- list()
@@ -155,7 +160,8 @@ for (name in names(datasets)) {
 # ---------------------------------------------------------------------------------------------------------------
 bias_sets <- list(list(name = "bcg", measure = "RR"), list(name = "bcg", measure = "OR"),
                   list(name = "normand1999", measure = "SMD"), list(name = "hackshaw1998", measure = "GEN"),
-                  list(name = "hine1989", measure = "RD"), list(name = "extreme", measure = "GEN"))
+                  list(name = "hine1989", measure = "RD"), list(name = "extreme", measure = "GEN"),
+                  list(name = "tied", measure = "GEN"))
 find_es <- function(name, measure) {
   for (a in analysis_sets) if (a$name == name && a$measure == measure) return(a$es)
   stop("no analysis set ", name, "/", measure)
