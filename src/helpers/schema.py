@@ -134,7 +134,7 @@ def _schema(specs: tuple[ColumnSpec, ...], unique: list[str] | None = None) -> p
         if spec.kind == "str":
             checks.append(pa.Check(lambda v: isinstance(v, str), element_wise=True, error="must be text",
                                    ignore_na=True))  # fmt: skip
-            columns[spec.name] = pa.Column(object, checks=checks, nullable=not spec.required)
+            columns[spec.name] = pa.Column(object, checks=checks, nullable=not spec.required, coerce=True)
         elif spec.kind == "bool":
             columns[spec.name] = pa.Column(bool, nullable=False, coerce=True, required=False)
         else:
