@@ -1,0 +1,172 @@
+"""Runner mechanics on tiny fixture notebooks (tests/fixtures/notebooks), plus one slow run of the real set."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from helpers import manifest as mf
+from helpers import paths
+from helpers import run as runner
+
+FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
+FIGURE_NB = FIXTURES / "fixture_figure.ipynb"
+TABLE_NB = FIXTURES / "fixture_table.ipynb"
+FAILING_NB = FIXTURES / "fixture_failing.ipynb"
+OK_SET = [FIGURE_NB, TABLE_NB]
+
+
+@pytest.fixture(scope="module")
+def good_run(tmp_path_factory) -> runner.RunResult:
+    return runner.run_set(tmp_path_factory.mktemp("run") / "a", notebooks=OK_SET, jobs=2)
+
+
+def _sha(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_run_folder_layout_and_manifest_hashes(good_run):
+    run = good_run.run_dir
+    assert good_run.ok and [o.notebook for o in good_run.outcomes] == ["fixture_figure.ipynb", "fixture_table.ipynb"]
+    for rel in ["notebooks/fixture_figure.ipynb", "notebooks/fixture_table.ipynb", "html/fixture_figure.html",
+                "html/fixture_table.html", "index.html", "manifest.json", "run-log.json"]:
+        assert (run / rel).is_file(), rel
+    manifest = json.loads((run / "manifest.json").read_text())
+    assert manifest["outputs"] == {
+        "figures/fixture_line.png": _sha(run / "figures" / "fixture_line.png"),
+        "tables/fixture_table.csv": _sha(run / "tables" / "fixture_table.csv"),
+    }
+    assert manifest["kernel"] == "nmda-review-py3"
+    assert [e["notebook"] for e in manifest["notebooks"]] == [
+        "tests/fixtures/notebooks/fixture_figure.ipynb", "tests/fixtures/notebooks/fixture_table.ipynb"]
+    assert manifest["input"]["path"] is None and manifest["input"]["hashed"] == "data/raw"
+    assert manifest["packages"]["papermill"] == __import__("papermill").__version__
+    assert manifest["python"].count(".") == 2
+    text = (run / "manifest.json").read_text()
+    assert str(run) not in text and "started" not in text  # no absolute run path, no timestamps
+    log = json.loads((run / "run-log.json").read_text())
+    assert log["wall_seconds"] > 0 and set(log["notebook_seconds"]) == {"fixture_figure.ipynb", "fixture_table.ipynb"}
+    index = (run / "index.html").read_text()
+    assert 'href="html/fixture_figure.html"' in index and 'href="figures/fixture_line.png"' in index
+    executed = nbformat.read(run / "notebooks" / "fixture_table.ipynb", as_version=4)
+    assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
+
+
+def test_two_runs_give_identical_hashes_and_manifest(good_run, tmp_path):
+    second = runner.run_set(tmp_path / "b", notebooks=OK_SET, jobs=1)
+    assert second.outputs == good_run.outputs and len(second.outputs) == 2
+    assert (tmp_path / "b" / "manifest.json").read_bytes() == (good_run.run_dir / "manifest.json").read_bytes()
+
+
+def test_parameters_reach_the_notebooks_and_the_manifest(tmp_path):
+    data = tmp_path / "package.zip"
+    data.write_bytes(b"not really a package")
+    result = runner.run_set(tmp_path / "p", notebooks=[TABLE_NB], data_path=data, parameters={"estimator": "DL"})
+    assert "DL" in (result.run_dir / "tables" / "fixture_table.csv").read_text()
+    manifest = mf.read_manifest(result.run_dir)
+    assert manifest["notebooks"][0]["parameters"] == {"estimator": "DL", "data_path": str(data.resolve())}
+    assert manifest["input"]["sha256"] == hashlib.sha256(b"not really a package").hexdigest()
+
+
+def test_failing_notebook_names_notebook_and_cell_and_keeps_partial(tmp_path):
+    with pytest.raises(runner.NotebookFailure) as info:
+        runner.run_set(tmp_path / "f", notebooks=[FAILING_NB, TABLE_NB], jobs=2)
+    message = str(info.value)
+    assert "fixture_failing.ipynb failed in cell 4 (0-based)" in message
+    assert '`raise ValueError("fixture failure on purpose")`' in message
+    assert "ValueError: fixture failure on purpose" in message
+    partial = nbformat.read(tmp_path / "f" / "notebooks" / "fixture_failing.ipynb", as_version=4)
+    assert any(o.get("output_type") == "error" for c in partial.cells for o in c.get("outputs", []))
+    assert (tmp_path / "f" / "tables" / "fixture_table.csv").is_file()  # the other notebook still ran
+    manifest = mf.read_manifest(tmp_path / "f")
+    assert [e["status"] for e in manifest["notebooks"]] == ["failed", "ok"]
+
+
+def test_cli_failure_exit_code_and_message(tmp_path, capsys):
+    code = runner.main(["--out", str(tmp_path / "c"), "--no-progress", "--notebooks", str(FAILING_NB)])
+    assert code == 1
+    assert "fixture_failing.ipynb failed in cell 4" in capsys.readouterr().err
+
+
+def test_verify_passes_then_names_a_modified_figure(good_run, tmp_path, capsys):
+    run = tmp_path / "copy"
+    shutil.copytree(good_run.run_dir, run)
+    assert runner.verify(run).ok
+    with open(run / "figures" / "fixture_line.png", "ab") as handle:
+        handle.write(b"\0")
+    result = runner.verify(run)
+    assert not result.ok
+    assert [d.output for d in result.differences] == ["figures/fixture_line.png"]
+    assert runner.main(["verify", str(run)]) == 1
+    assert "figures/fixture_line.png: differs" in capsys.readouterr().out
+
+
+def test_verify_names_a_deleted_table(good_run, tmp_path):
+    run = tmp_path / "copy"
+    shutil.copytree(good_run.run_dir, run)
+    (run / "tables" / "fixture_table.csv").unlink()
+    result = runner.verify(run)
+    assert [d.describe() for d in result.differences][0].startswith("tables/fixture_table.csv: missing")
+
+
+def test_stale_outputs_are_cleared_and_figures_published(good_run, tmp_path):
+    run = tmp_path / "s"
+    shutil.copytree(good_run.run_dir, run)
+    (run / "figures" / "stale.png").write_bytes(b"old")
+    result = runner.run_set(run, notebooks=[FIGURE_NB], publish_figures=tmp_path / "published")
+    assert list(result.outputs) == ["figures/fixture_line.png"]
+    assert _sha(tmp_path / "published" / "fixture_line.png") == result.outputs["figures/fixture_line.png"]
+
+
+def test_argument_errors_list_allowed_values(tmp_path):
+    with pytest.raises(ValueError, match="allowed: drug, route, outcome, timepoint, estimator, ci_method"):
+        runner.run_set(tmp_path / "x", notebooks=OK_SET, parameters={"colour": "red"})
+    with pytest.raises(ValueError, match="unknown parameter 'out_dir'"):
+        runner.parse_param("out_dir=/tmp")
+    assert runner.parse_param("estimator=DL") == ("estimator", "DL")
+    assert runner.parse_param("drug=null") == ("drug", None)
+    with pytest.raises(ValueError, match="jobs must be a positive integer"):
+        runner.run_set(tmp_path / "x", notebooks=OK_SET, jobs=0)
+    with pytest.raises(FileNotFoundError, match="missing.ipynb"):
+        runner.run_set(tmp_path / "x", notebooks=[FIXTURES / "missing.ipynb"])
+    with pytest.raises(RuntimeError, match="ipykernel install --sys-prefix --name no-such-kernel"):
+        runner.run_set(tmp_path / "x", notebooks=OK_SET, kernel_name="no-such-kernel")
+    with pytest.raises(PermissionError, match="data/raw"):
+        runner.run_set(paths.DATA_RAW / "out", notebooks=OK_SET)
+    with pytest.raises(FileNotFoundError, match="no manifest.json"):
+        runner.verify(tmp_path)
+
+
+def test_refresh_notebooks_executes_in_place_without_volatile_metadata(tmp_path):
+    copy = tmp_path / "fixture_table.ipynb"
+    shutil.copyfile(TABLE_NB, copy)
+    runner.refresh_notebooks([copy])
+    nb = nbformat.read(copy, as_version=4)
+    last = nb.cells[-1]
+    assert last.outputs and "ketamine" in last.outputs[0]["data"]["text/plain"]
+    assert all("execution" not in c.metadata for c in nb.cells)
+    assert "papermill" not in nb.metadata
+
+
+def test_sha256_path_of_folder_depends_on_names_and_contents(tmp_path):
+    (tmp_path / "a.txt").write_text("1")
+    first = mf.sha256_path(tmp_path)
+    (tmp_path / "a.txt").rename(tmp_path / "b.txt")
+    assert mf.sha256_path(tmp_path) != first
+    assert mf.sha256_path(tmp_path / "b.txt") == hashlib.sha256(b"1").hexdigest()
+
+
+@pytest.mark.slow
+def test_real_notebook_set_runs_and_verifies(tmp_path):
+    missing = [nb for nb in runner.default_notebooks() if not nb.is_file()]
+    if missing:
+        pytest.fail(f"notebooks missing from the set: {', '.join(nb.name for nb in missing)}")
+    result = runner.run_set(tmp_path / "real", jobs=2)
+    assert result.ok
+    assert any(k.startswith("figures/") for k in result.outputs) and any(k.startswith("tables/") for k in result.outputs)
+    assert runner.verify(result.run_dir, jobs=2).ok
