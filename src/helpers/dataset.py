@@ -245,8 +245,7 @@ def _published(raw: RawPackage, settings: pd.DataFrame, rows: pd.DataFrame) -> p
     metric = ["weight", "estimate", "ci_low", "ci_high", "tau2", "q", "df", "q_p", "i2", "z", "p",
               "subgroup_q", "subgroup_df", "subgroup_p", "subgroup_i2"]  # fmt: skip
     parts = []
-    overall = settings.assign(level="overall", subgroup=None, study=None, weight=100.0)
-    parts.append(overall)
+    parts.append(settings.assign(level="overall", subgroup=None, study=None))
     if not raw.subgroups.empty:
         sg = raw.subgroups.copy()
         sg["analysis_id"] = [f"{int(g)}.{int(n)}" for g, n in zip(sg["analysis_group"], sg["analysis_number"])]
