@@ -14,8 +14,9 @@ from dataclasses import dataclass
 import numpy as np
 from scipy import optimize, stats
 
-from helpers.checks import (CI_METHODS, DICHOTOMOUS_MEASURES, MODELS, PI_METHODS, TAU2_METHODS, MetaWarning,
-                            check_choice, check_level, dichotomous_arrays, effect_arrays)
+from helpers.checks import (CI_METHODS, DICHOTOMOUS_MEASURES, MODELS, PI_METHODS, TAU2_METHODS, InputError,
+                            MetaWarning, check_choice, check_level, dichotomous_arrays, effect_arrays)
+from helpers.effects import corrected_cells, dichotomous_effects
 from helpers.presets import REVMAN, Preset
 from helpers.results import ResultMixin, format_value
 
@@ -106,6 +107,13 @@ def _tau2_dl(yi, vi, q=None) -> tuple[float, float]:
     q = cochran_q(yi, vi) if q is None else q
     raw = (q - (len(yi) - 1)) / (np.sum(w) - np.sum(w**2) / np.sum(w))
     return float(raw), max(0.0, float(raw))
+
+
+def _tau2_dl_se(tau2, yi, vi) -> float:
+    """SE of the DL estimate (as metafor): sqrt(2(k-1) + 4 tau² tr P + 2 tau⁴ tr(PP)) / tr P, with P from the
+    fixed-effect weights 1/v_i."""
+    _, tr_p, tr_pp = _reml_terms(0.0, yi, vi)
+    return float(np.sqrt(2 * (len(yi) - 1) + 4 * tau2 * tr_p + 2 * tau2**2 * tr_pp) / tr_p)
 
 
 def _solve_q(target: float, yi, vi) -> float:
@@ -239,6 +247,7 @@ def _pool_arrays(y, v, method, ci, pi, level, tol=1e-10, maxiter=100, i2_from="t
         q, tau2 = np.nan, (0.0 if model == "fixed" else np.nan)
     elif method == "DL":
         raw, tau2 = _tau2_dl(y, v, q)
+        tau2_se = _tau2_dl_se(tau2, y, v)
         if raw < 0:
             truncated = True
             _note(notes, f"DerSimonian-Laird tau² estimate {raw:.6g} < 0 truncated to 0")
@@ -273,3 +282,138 @@ def _pool_arrays(y, v, method, ci, pi, level, tol=1e-10, maxiter=100, i2_from="t
         pi_low=pi_low, pi_high=pi_high, weights=tuple((100.0 * w / np.sum(w)).tolist()),
         method=label or method, model=model, ci_method=ci, pi_method=pi, level=level, converged=converged,
         iterations=iterations, tau2_truncated=truncated, excluded=tuple(excluded), warnings=tuple(notes))
+
+
+def _mh_sums(a, b, c, d, measure, rd_variance="greenland-robins"):
+    """Mantel-Haenszel estimate (log scale for RR/OR), its variance and the MH weights.
+    OR: Mantel & Haenszel (1959) with the Robins, Breslow & Greenland (1986) variance; RR: Greenland & Robins
+    (1985); RD: weights n_e n_c/N with the Greenland & Robins (1985) variance (RevMan 5 "Statistical methods")
+    or, ``rd_variance="sato"``, Sato, Greenland & Robins (1989) as metafor ``rma.mh``."""
+    n1, n2 = a + b, c + d
+    n = n1 + n2
+    if measure == "OR":
+        r, s = a * d / n, b * c / n
+        p, q = (a + d) / n, (b + c) / n
+        sr, ss = np.sum(r), np.sum(s)
+        var = np.sum(p * r) / (2 * sr**2) + np.sum(p * s + q * r) / (2 * sr * ss) + np.sum(q * s) / (2 * ss**2)
+        return float(np.log(sr / ss)), float(var), s
+    if measure == "RR":
+        r, s = a * n2 / n, c * n1 / n
+        var = np.sum((n1 * n2 * (a + c) - a * c * n) / n**2) / (np.sum(r) * np.sum(s))
+        return float(np.log(np.sum(r) / np.sum(s))), float(var), s
+    w = n1 * n2 / n
+    est = np.sum(w * (a / n1 - c / n2)) / np.sum(w)
+    if rd_variance == "sato":
+        p = np.sum((n1**2 * c - n2**2 * a + n1 * n2 * (n2 - n1) / 2) / n**2)
+        q = np.sum((a * (n2 - c) + c * (n1 - a)) / (2 * n))
+        var = (est * p + q) / np.sum(w) ** 2
+    else:
+        var = np.sum((a * b * n2**3 + c * d * n1**3) / (n1 * n2 * n**2)) / np.sum(w) ** 2
+    return float(est), float(var), w
+
+
+def _fixed_result(estimate, var, weights, q, k, df, method, level, pi, excluded, notes) -> PoolResult:
+    se = float(np.sqrt(var))
+    ci_low, ci_high, z, p = _inference(estimate, se, k, "z", level)
+    if df < 1:
+        _note(notes, "fewer than two informative studies: heterogeneity (Q, I²) is not estimable")
+        q = np.nan
+    i2, h2 = _heterogeneity(q, df, 0.0, None, "q", "fixed")
+    return PoolResult(
+        estimate=estimate, se=se, ci_low=float(ci_low), ci_high=float(ci_high), z=z, p=p, tau2=0.0, tau2_se=np.nan,
+        tau2_ci_low=np.nan, tau2_ci_high=np.nan, q=float(q), df=df,
+        q_p=float(stats.chi2.sf(q, df)) if df >= 1 else np.nan, i2=float(i2), h2=float(h2), k=k, pi_low=np.nan,
+        pi_high=np.nan, weights=tuple((100.0 * weights / np.sum(weights)).tolist()), method=method, model="fixed",
+        ci_method="z", pi_method=pi, level=level, converged=True, iterations=0, tau2_truncated=False,
+        excluded=tuple(excluded), warnings=tuple(notes))
+
+
+def _excluded(reasons, labels, notes) -> list[int]:
+    out = [int(i) for i in np.flatnonzero(reasons != None)]  # noqa: E711
+    for i in out:
+        who = f"study {labels[i]!r}" if labels is not None else f"row {i}"
+        _note(notes, f"{who} excluded: {reasons[i]}")
+    return out
+
+
+def mantel_haenszel(events_e, n_e, events_c, n_c, measure: str, model: str = "fixed", preset: Preset = REVMAN, *,
+                    ci: str = "z", pi: str | None = "t", level: float = 0.95, labels=None,
+                    source=None) -> PoolResult:
+    """Mantel-Haenszel meta-analysis of RR, OR or RD (log scale for RR/OR), as RevMan.
+
+    Fixed effect: the MH estimate with weights (OR) b c/N, (RR) c n_e/N, (RD) n_e n_c/N, printed as percent.
+    Heterogeneity: Q = sum (1/v_i)(y_i - MH estimate)² with the study effects of :mod:`helpers.effects`.
+    ``model="random"``: RevMan's random effects for dichotomous data, DerSimonian-Laird tau² from that MH-based Q,
+    then inverse-variance pooling with 1/(v_i + tau²) (weights are then those). ``preset.mh_correction``
+    decides whether cells of zero-cell studies are corrected in the MH sums (RevMan yes, metafor no);
+    double-zero studies are excluded for RR/OR when ``preset.drop_double_zero`` (recorded and warned).
+    """
+    check_choice("measure", measure, MH_MEASURES)
+    check_choice("model", model, MODELS)
+    check_choice("ci", ci, CI_METHODS)
+    if model == "fixed" and ci != "z":
+        raise ValueError(f"ci={ci!r} needs model='random'; the Mantel-Haenszel fixed-effect CI is 'z'")
+    pi = _resolve_pi(pi, preset)
+    level = check_level(level)
+    a, n1, c, n2 = dichotomous_arrays(events_e, n_e, events_c, n_c, labels=labels, source=source)
+    yi, vi, reasons = dichotomous_effects(a, n1, c, n2, measure, preset)
+    notes: list[str] = []
+    excluded = _excluded(reasons, labels, notes)
+    keep = reasons == None  # noqa: E711
+    if not keep.any():
+        raise InputError(f"{source + ': ' if source else ''}no study can enter the {measure} analysis "
+                         f"({len(excluded)} excluded)")
+    # metafor rma.mh computes Q without double-zero studies (its drop00=c(TRUE, FALSE))
+    in_q = ~((a == 0) & (c == 0))[keep] if not preset.drop_double_zero else np.ones(int(keep.sum()), bool)
+    a, n1, c, n2, yi, vi = (x[keep] for x in (a, n1, c, n2, yi, vi))
+    cells = corrected_cells(a, n1, c, n2, preset.cc_add) if preset.mh_correction else (a, n1 - a, c, n2 - c)
+    estimate, var, mh_w = _mh_sums(*cells, measure, preset.mh_rd_variance)
+    q = float(np.sum((yi[in_q] - estimate) ** 2 / vi[in_q]))
+    if model == "fixed":
+        return _fixed_result(estimate, var, mh_w, q, len(yi), int(in_q.sum()) - 1, "MH", level, pi, excluded, notes)
+    if not in_q.all():
+        dropped = np.flatnonzero(keep)[~in_q]
+        _note(notes, f"rows {dropped.tolist()} (double zero) carry no information for random effects: left out")
+        excluded = sorted(excluded + dropped.tolist())
+    return _pool_arrays(yi[in_q], vi[in_q], "DL", ci, pi, level, i2_from=preset.i2_from, notes=notes, q=q,
+                        excluded=excluded, label="MH")
+
+
+def peto_effects(a, n1, c, n2):
+    """Peto's O - E = a - n_e(a+c)/N and V = n_e n_c (a+c)(b+d)/(N²(N-1)); study yi = (O-E)/V, vi = 1/V
+    (Yusuf et al. 1985). Returns (yi, vi, o_minus_e, v); yi/vi NaN where V = 0."""
+    n = n1 + n2
+    m1 = a + c
+    o_e = a - n1 * m1 / n
+    v = n1 * n2 * m1 * (n - m1) / (n**2 * (n - 1))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        yi = np.where(v > 0, o_e / v, np.nan)
+        vi = np.where(v > 0, 1 / v, np.nan)
+    return yi, vi, o_e, v
+
+
+def peto(events_e, n_e, events_c, n_c, preset: Preset = REVMAN, *, level: float = 0.95, labels=None,
+         source=None) -> PoolResult:
+    """Peto one-step odds ratio (fixed effect; Yusuf et al. 1985), log scale: ln OR = sum(O-E)/sum V,
+    SE = 1/sqrt(sum V), weights V (percent), Q = sum (O-E)²/V - (sum(O-E))²/sum V.
+
+    Studies with V = 0 (no events, or only events, in both arms) carry no information: excluded (recorded and
+    warned) when ``preset.drop_double_zero`` (RevMan), else counted in k with weight 0 as metafor ``rma.peto``.
+    """
+    level = check_level(level)
+    a, n1, c, n2 = dichotomous_arrays(events_e, n_e, events_c, n_c, labels=labels, source=source)
+    yi, vi, o_e, v = peto_effects(a, n1, c, n2)
+    reasons = np.full(len(a), None, dtype=object)
+    if preset.drop_double_zero:
+        reasons[v == 0] = "no variance (no events or only events in both arms): not estimable for Peto OR"
+    notes: list[str] = []
+    excluded = _excluded(reasons, labels, notes)
+    keep = reasons == None  # noqa: E711
+    if not np.any(v[keep] > 0):
+        raise InputError(f"{source + ': ' if source else ''}no study can enter the Peto analysis "
+                         f"({len(excluded)} excluded, the rest have V = 0)")
+    o_e, v = o_e[keep], v[keep]
+    pos = v > 0
+    q = float(np.sum(o_e[pos] ** 2 / v[pos]) - np.sum(o_e) ** 2 / np.sum(v))
+    return _fixed_result(float(np.sum(o_e) / np.sum(v)), float(1 / np.sum(v)), v, max(q, 0.0), int(keep.sum()),
+                         int(pos.sum()) - 1, "Peto", level, _resolve_pi(None, preset), excluded, notes)

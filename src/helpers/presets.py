@@ -16,6 +16,7 @@ from helpers.results import ResultMixin
 
 I2_SOURCES = ("q", "tau2")
 SMD_CORRECTIONS = ("approximate", "exact")
+MH_RD_VARIANCES = ("greenland-robins", "sato")
 
 
 @dataclass(frozen=True, repr=False)
@@ -34,6 +35,8 @@ class Preset(ResultMixin):
         typical within-study variance s² (metafor, random-effects models).
     pi_method: prediction interval with ``"t"`` (k - 2 df; Higgins, Thompson & Spiegelhalter 2009; Handbook) or
         ``"z"`` (normal quantile; metafor ``predict``). Used when a function is called with ``pi=None``.
+    mh_rd_variance: variance of the MH risk difference, ``"greenland-robins"`` (1985; RevMan) or ``"sato"``
+        (Sato, Greenland & Robins 1989; metafor ``rma.mh``).
     """
 
     name: str
@@ -43,11 +46,13 @@ class Preset(ResultMixin):
     smd_correction: str
     i2_from: str
     pi_method: str
+    mh_rd_variance: str = "greenland-robins"
 
     def __post_init__(self):
         check_choice("smd_correction", self.smd_correction, SMD_CORRECTIONS)
         check_choice("i2_from", self.i2_from, I2_SOURCES)
         check_choice("pi_method", self.pi_method, PI_METHODS)
+        check_choice("mh_rd_variance", self.mh_rd_variance, MH_RD_VARIANCES)
         if not self.cc_add >= 0:
             raise ValueError(f"cc_add must be >= 0; got {self.cc_add!r}")
 
@@ -55,5 +60,5 @@ class Preset(ResultMixin):
 REVMAN = Preset(name="revman", cc_add=0.5, drop_double_zero=True, mh_correction=True,
                 smd_correction="approximate", i2_from="q", pi_method="t")
 METAFOR = Preset(name="metafor", cc_add=0.5, drop_double_zero=False, mh_correction=False,
-                 smd_correction="exact", i2_from="tau2", pi_method="z")
+                 smd_correction="exact", i2_from="tau2", pi_method="z", mh_rd_variance="sato")
 PRESETS = {"revman": REVMAN, "metafor": METAFOR}
