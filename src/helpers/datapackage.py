@@ -268,14 +268,14 @@ def _members(path: Path) -> tuple[dict[str, bytes], str]:
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
         csvs = {p.relative_to(path).as_posix(): p for p in files if p.suffix.lower() in (".csv", ".ris")}
-        if any(n.endswith(FILES["data_rows"][0]) for n in csvs):
+        if any(n.endswith(suffix) for n in csvs for suffix, _ in FILES.values()):
             return {n: p.read_bytes() for n, p in csvs.items()}, label
         zips = [p for p in files if p.name.endswith(DATA_ZIP_SUFFIX)]
         if len(zips) == 1:
             return read_zip(zips[0], label=str(zips[0])), str(zips[0])
         raise PackageError(f"{label}: folder holds neither the package CSV files nor one '*{DATA_ZIP_SUFFIX}'")
     members = read_zip(path, label=label)
-    if any(n.endswith(FILES["data_rows"][0]) for n in members):
+    if any(n.endswith(suffix) for n in members for suffix, _ in FILES.values()):
         return members, label
     inner = [n for n in members if n.endswith(DATA_ZIP_SUFFIX)]
     if len(inner) != 1:
