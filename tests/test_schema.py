@@ -1,0 +1,71 @@
+"""helpers.schema: every problem of a tidy table reported at once, naming file, row and column."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from helpers import paths
+from helpers.schema import DATA_DICTIONARY, ROWS_COLUMNS, ValidationError, render_dictionary, validate_rows
+
+
+def _rows() -> pd.DataFrame:
+    base = dict(analysis_id="1.1", analysis_group=1.0, analysis_number=1.0, analysis_name="Nausea",
+                comparison="Ketamine versus placebo", outcome="nausea", timepoint="any", subgroup=None,
+                study="A 2001", year=2001.0, drug="ketamine", route="oral", comparator="placebo", condition=None,
+                design="parallel", data_type="dichotomous", measure="RR", method="MH", model="random",
+                events_e=5.0, n_e=20.0, events_c=2.0, n_c=20.0, mean_e=None, sd_e=None, mean_c=None, sd_c=None,
+                giv_estimate=None, giv_se=None)  # fmt: skip
+    cont = {**base, "study": "B 2003", "data_type": "continuous", "measure": "MD", "method": "IV",
+            "events_e": None, "events_c": None, "mean_e": 40.0, "sd_e": 12.0, "mean_c": 48.0, "sd_c": 11.0}
+    df = pd.DataFrame([base, cont], index=pd.Index([2, 3], name="line"))
+    return df.reindex(columns=list(ROWS_COLUMNS))
+
+
+def test_valid_rows_pass():
+    out = validate_rows(_rows(), source="rows.csv")
+    assert out["n_e"].dtype == float and len(out) == 2
+
+
+def test_all_problems_reported_at_once():
+    df = _rows()
+    df.loc[2, "events_e"] = 25.0  # events > n
+    df.loc[3, "sd_c"] = -1.0  # negative SD
+    df.loc[3, "drug"] = "ketamin"  # not in the vocabulary
+    df.loc[2, "n_c"] = None  # required for dichotomous
+    with pytest.raises(ValidationError) as err:
+        validate_rows(df, source="pkg/data-rows.csv")
+    msg = str(err.value)
+    assert "pkg/data-rows.csv: 4 problem(s) found" in msg
+    assert "pkg/data-rows.csv: row 2: column events_e: events (25) exceed n_e (20)" in msg
+    assert "pkg/data-rows.csv: row 3: column sd_c: SD must be > 0; got -1" in msg
+    assert "row 3: column drug: 'ketamin': must be one of ketamine, memantine, dextromethorphan" in msg
+    assert "pkg/data-rows.csv: row 2: column n_c: required for dichotomous rows but missing" in msg
+    assert [p[:2] for p in err.value.problems] == [(2, "events_e"), (2, "n_c"), (3, "drug"), (3, "sd_c")]
+
+
+def test_non_numeric_and_missing_column():
+    df = _rows().drop(columns=["model"])
+    df["n_e"] = df["n_e"].astype(object)
+    df.loc[3, "n_e"] = "thirty"
+    with pytest.raises(ValidationError) as err:
+        validate_rows(df, source="rows.csv")
+    msg = str(err.value)
+    assert "rows.csv: row -: column model: required column is missing" in msg
+    assert "rows.csv: row 3: column n_e: 'thirty' is not of type" in msg
+
+
+def test_measure_must_fit_data_type():
+    df = _rows()
+    df.loc[3, "measure"] = "RR"
+    df.loc[2, "method"] = "Peto"
+    with pytest.raises(ValidationError, match=r"row 3: column measure: 'RR' does not fit continuous data; allowed: MD, SMD"):
+        validate_rows(df)
+    with pytest.raises(ValidationError, match=r"row 2: column method: Peto needs measure OR"):
+        validate_rows(df)
+
+
+def test_readme_shows_the_dictionary():
+    readme = (paths.DATA / "README.md").read_text(encoding="utf-8")
+    assert render_dictionary() in readme
+    assert {c.name for c in DATA_DICTIONARY["rows"]} >= {"analysis_id", "drug", "giv_se", "design"}
