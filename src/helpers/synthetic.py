@@ -456,7 +456,7 @@ def _pool(data_type: str, rows: list[dict], subgroups: bool):
                            "subgroup": SUBGROUP_LABELS[r["study"].route]} for r in rows])  # fmt: skip
     measure = "RR" if data_type == "dichotomous" else "MD"
     return meta_analysis(table, measure, method=method, model="random", tau2_method="DL", ci="z",
-                         subgroup="subgroup" if subgroups else None)  # fmt: skip
+                         subgroup="subgroup" if subgroups else None, study="study")  # fmt: skip
 
 
 def _calibrate(studies: list[Study], key: str, data_type: str, target: tuple, analysis: str, subgroup: str):
@@ -570,9 +570,11 @@ def _analysis_files(analyses: list[_Analysis]) -> tuple[dict[str, bytes], list[s
     for a in analyses:
         label, measure_label, method, log = DATA_TYPES[a.data_type]
         ma = a.pooled
-        notes += [f"analysis {a.group}.{a.number} {a.name}: {w}" for w in ma.warnings]
-        for r, st in zip(a.rows, ma.studies.itertuples(index=False)):
+        notes += [f"analysis {a.group}.{a.number} {a.name}: {w}" for w in getattr(ma, "warnings", ())]
+        entered = {rec.study: rec for rec in ma.studies.itertuples(index=False)}  # excluded rows are absent
+        for r in a.rows:
             s = r["study"]
+            st = entered.get(s.label)
             if a.data_type == "dichotomous":
                 cols = ["0.0", "0.0", "0.0", "0.0", r["events_e"], r["n_e"], "0.0", "0.0", r["events_c"], r["n_c"]]
             elif a.data_type == "continuous":
@@ -581,9 +583,8 @@ def _analysis_files(analyses: list[_Analysis]) -> tuple[dict[str, bytes], list[s
             else:
                 cols = [_value(r["giv_estimate"]), _value(r["giv_se"]), "0.0", "0.0", 0, r["n_e"], "0.0", "0.0", 0,
                         r["n_c"]]  # fmt: skip
-            if math.isfinite(st.yi):
-                est = [_num(st.weight), _num(_display(st.estimate, log)), _num(_display(st.ci_low, log)),
-                       _num(_display(st.ci_high, log))]  # fmt: skip
+            if st is not None:  # display scale already
+                est = [_num(st.weight), _num(st.estimate), _num(st.ci_low), _num(st.ci_high)]
             else:  # not estimable: RevMan prints 0 weight and no estimate
                 est = ["0", "0", "0", "0"]
             data_rows.append([a.group, a.number, a.name, SUBGROUP_LABELS[s.route], "SUBGROUP_AND_OVERALL", s.label,
@@ -600,11 +601,11 @@ def _analysis_files(analyses: list[_Analysis]) -> tuple[dict[str, bytes], list[s
             *((_num(test.q), test.df, _num(test.p), _num(test.i2)) if test is not None else ("", "", "", "")),
             _id("analysis", f"{a.group}.{a.number}"),
         ])  # fmt: skip
-        for number, (name, res) in enumerate(ma.subgroups.items(), start=1):
+        for number, (name, res) in enumerate(ma.subgroups, start=1):
             members = [r for r in a.rows if SUBGROUP_LABELS[r["study"].route] == name]
             subgroup_rows.append([
-                a.group, a.number, name, number, *_totals(a, members), _num(sum(res_w for res_w in
-                _subgroup_weights(a, name))), _num(_display(res.estimate, log)), _num(_display(res.ci_low, log)),
+                a.group, a.number, name, number, *_totals(a, members), _num(_subgroup_weight(ma, name)),
+                _num(_display(res.estimate, log)), _num(_display(res.ci_low, log)),
                 _num(_display(res.ci_high, log)), _num(res.tau2), _num(res.q), res.df, _num(res.q_p),
                 _num(res.i2), _num(abs(res.z)), _num(res.p), _id("subgroup", f"{a.group}.{a.number}/{name}"),
             ])  # fmt: skip
@@ -626,9 +627,10 @@ def _totals(a: _Analysis, rows: list | None = None) -> list:
     return ["", n_e, "", n_c]
 
 
-def _subgroup_weights(a: _Analysis, name: str) -> list[float]:
-    return [w for r, w in zip(a.rows, a.pooled.studies["weight"]) if SUBGROUP_LABELS[r["study"].route] == name
-            and math.isfinite(w)]  # fmt: skip
+def _subgroup_weight(ma, name: str) -> float:
+    """Total percent weight of a subgroup's studies in the overall analysis."""
+    st = ma.studies
+    return float(st.loc[st["subgroup"] == name, "weight"].fillna(0.0).sum())
 
 
 # ------------------------------------------------------------------------------------------- public API
