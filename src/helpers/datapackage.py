@@ -253,7 +253,7 @@ def _find(members: dict[str, bytes], where: str) -> dict[str, tuple[str, bytes]]
         if len(hits) > 1:
             raise PackageError(f"{where}: more than one file ending in {suffix!r}: {hits}")
         if hits:
-            found[key] = (f"{where}!{hits[0]}", members[hits[0]])
+            found[key] = (f"{where}{hits[0]}", members[hits[0]])
         elif required:
             raise PackageError(
                 f"{where}: required file '*{suffix}' not found "
@@ -263,27 +263,27 @@ def _find(members: dict[str, bytes], where: str) -> dict[str, tuple[str, bytes]]
 
 
 def _members(path: Path) -> tuple[dict[str, bytes], str]:
-    """Return the members of the innermost data container at ``path`` and a label naming it."""
+    """Return the members of the innermost data container at ``path`` and the prefix naming a member."""
     label = str(path)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
         csvs = {p.relative_to(path).as_posix(): p for p in files if p.suffix.lower() in (".csv", ".ris")}
         if any(n.endswith(suffix) for n in csvs for suffix, _ in FILES.values()):
-            return {n: p.read_bytes() for n, p in csvs.items()}, label
+            return {n: p.read_bytes() for n, p in csvs.items()}, f"{path / '_'}"[:-1]
         zips = [p for p in files if p.name.endswith(DATA_ZIP_SUFFIX)]
         if len(zips) == 1:
-            return read_zip(zips[0], label=str(zips[0])), str(zips[0])
+            return read_zip(zips[0], label=str(zips[0])), f"{zips[0]}!"
         raise PackageError(f"{label}: folder holds neither the package CSV files nor one '*{DATA_ZIP_SUFFIX}'")
     members = read_zip(path, label=label)
     if any(n.endswith(suffix) for n in members for suffix, _ in FILES.values()):
-        return members, label
+        return members, f"{label}!"
     inner = [n for n in members if n.endswith(DATA_ZIP_SUFFIX)]
     if len(inner) != 1:
         raise PackageError(
             f"{label}: expected the package CSV files or exactly one '*{DATA_ZIP_SUFFIX}' inside; found {inner}"
         )
     nested = f"{label}!{inner[0]}"
-    return read_zip(members[inner[0]], label=nested, depth=2), nested
+    return read_zip(members[inner[0]], label=nested, depth=2), f"{nested}!"
 
 
 def read_package(path: Path | str) -> RawPackage:
