@@ -19,6 +19,12 @@ out <- if (length(trailing) >= 1L) trailing[1] else file.path(here, "metafor_ref
 
 num <- function(x) unname(as.numeric(x))
 
+# metafor's defaults stop REML when tau2 changes by < 1e-5 and solve PM and the Q-profile CI with uniroot to
+# tol = .Machine$double.eps^0.25 (~1.2e-4 absolute), which moves small tau2 values in the 2nd-3rd digit. The
+# reference is computed to convergence instead, so the engine can be held to tight tolerances. confint's search
+# is also widened (tau2.max = 1e8; metafor's default 10 * tau2 capped normand1999 MD at "> 2054").
+CTRL <- "control = list(threshold = 1e-12, tol = 1e-12, maxiter = 1000)"
+
 # ---------------------------------------------------------------------------------------------------------------
 # Datasets. Dichotomous ones as arm columns (events_e, n_e, events_c, n_c); continuous ones as
 # (mean_e, sd_e, n_e, mean_c, sd_c, n_c); generic ones as (yi, vi). Labels in `study`.
@@ -72,6 +78,7 @@ pool_fields <- function(fit) {
   r <- list(estimate = num(fit$beta), se = num(fit$se), ci_low = num(fit$ci.lb), ci_high = num(fit$ci.ub),
             z = num(fit$zval), p = num(fit$pval), tau2 = num(fit$tau2), q = num(fit$QE), df = fit$k - fit$p,
             q_p = num(fit$QEp), i2 = num(fit$I2), h2 = num(fit$H2), k = fit$k)
+  if (!is.null(fit$k.yi)) r$df <- fit$k.yi - 1L  # rma.mh/rma.peto: Q over the studies with a finite yi
   if (!is.null(fit$se.tau2) && !is.na(fit$se.tau2)) r$tau2_se <- num(fit$se.tau2)
   r
 }
@@ -110,18 +117,19 @@ for (a in analysis_sets) {
   for (method in c("FE", "DL", "REML", "PM")) {
     for (test in c("z", "knha")) {
       if (method == "FE" && test == "knha") next
-      call <- sprintf('rma(yi, vi, data = es, method = "%s", test = "%s")', method, test)
+      call <- sprintf('rma(yi, vi, data = es, method = "%s", test = "%s", %s)', method, test, CTRL)
       fit <- run(call, NULL, a$es)
       r <- pool_fields(fit)
       r$method <- method
       r$test <- test
       if (test == "knha") r$t_df <- fit$ddf
       if (method != "FE" && fit$k >= 2) {
-        ci <- tryCatch(suppressWarnings(confint(fit, type = "QP")), error = function(e) NULL)
+        ci <- tryCatch(suppressWarnings(confint(fit, type = "QP", control = list(tol = 1e-12, tau2.max = 1e8))),
+                       error = function(e) NULL)
         if (!is.null(ci)) {
           r$tau2_ci_low <- num(ci$random["tau^2", "ci.lb"])
           r$tau2_ci_high <- num(ci$random["tau^2", "ci.ub"])
-          r$tau2_ci_call <- 'confint(fit, type = "QP")'
+          r$tau2_ci_call <- 'confint(fit, type = "QP", control = list(tol = 1e-12, tau2.max = 1e8))'
         }
         pr <- predict(fit)
         r$pi_low <- num(pr$pi.lb)
@@ -182,7 +190,8 @@ for (b in bias_sets) {
   add(sprintf("ranktest/%s", key), b$name, call, list(tau = num(rk$tau), p = num(rk$pval)))
   for (method in c("FE", "REML", "DL")) {
     for (estimator in c("L0", "R0")) {
-      call <- sprintf('trimfill(rma(yi, vi, data = es, method = "%s"), estimator = "%s")', method, estimator)
+      call <- sprintf('trimfill(rma(yi, vi, data = es, method = "%s", %s), estimator = "%s", %s)', method, CTRL,
+                      estimator, CTRL)
       tf <- run(call, NULL, es)
       filled <- tf$fill
       add(sprintf("trimfill/%s/%s/%s", key, method, estimator), b$name, call,
@@ -192,13 +201,14 @@ for (b in bias_sets) {
     }
   }
   for (method in c("FE", "DL", "REML")) {
-    call <- sprintf('leave1out(rma(yi, vi, data = es, method = "%s"))', method)
+    call <- sprintf('leave1out(rma(yi, vi, data = es, method = "%s", %s))', method, CTRL)
     lo <- run(call, NULL, es)
     add(sprintf("leave1out/%s/%s", key, method), b$name, call,
         list(method = method, estimate = num(lo$estimate), se = num(lo$se), z = num(lo$zval), p = num(lo$pval),
              ci_low = num(lo$ci.lb), ci_high = num(lo$ci.ub), q = num(lo$Q), q_p = num(lo$Qp), tau2 = num(lo$tau2),
              i2 = num(lo$I2), h2 = num(lo$H2)))
-    call <- sprintf('cumul(rma(yi, vi, data = es, method = "%s"), order = rev(seq_len(nrow(es))))', method)
+    call <- sprintf('cumul(rma(yi, vi, data = es, method = "%s", %s), order = rev(seq_len(nrow(es))))', method,
+                    CTRL)
     cu <- run(call, NULL, es)
     add(sprintf("cumul/%s/%s", key, method), b$name, call,
         list(method = method, order = rev(seq_len(nrow(es))), estimate = num(cu$estimate), se = num(cu$se),
@@ -217,11 +227,12 @@ for (s in list(list(name = "bcg", measure = "RR"), list(name = "hackshaw1998", m
   key <- sprintf("%s/%s", s$name, s$measure)
   groups <- unique(as.character(es$subgroup))
   for (method in c("FE", "DL", "REML")) {
-    fits <- lapply(groups, function(g) rma(yi, vi, data = es, subset = subgroup == g, method = method))
+    fits <- lapply(groups, function(g) rma(yi, vi, data = es, subset = subgroup == g, method = method,
+                                           control = list(threshold = 1e-12, tol = 1e-12, maxiter = 1000)))
     est <- sapply(fits, function(f) num(f$beta))
     se <- sapply(fits, function(f) num(f$se))
-    call <- sprintf(paste0('for g in unique(subgroup): rma(yi, vi, data = es, subset = subgroup == g, method = "%s"); ',
-                           'then rma(est, sei = se, method = "FE")'), method)
+    call <- sprintf(paste0('for g in unique(subgroup): rma(yi, vi, data = es, subset = subgroup == g, method = "%s", %s); ',
+                           'then rma(est, sei = se, method = "FE")'), method, CTRL)
     between <- rma(est, sei = se, method = "FE")
     r <- list(method = method, groups = groups, group_estimate = est, group_se = se,
               group_tau2 = sapply(fits, function(f) num(f$tau2)), group_k = sapply(fits, function(f) f$k),
