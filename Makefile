@@ -39,6 +39,10 @@ benchmark: $(STAMP)
 	$(PY) benchmarks/engine.py
 	$(PY) benchmarks/run.py
 
+# One-off regeneration of the committed synthetic package (the only command allowed to write data/raw/).
+synthetic: $(STAMP)
+	$(PY) -m helpers.synthetic --out data/raw/synthetic-cd015373 --allow-raw
+
 lock: $(STAMP)
 	$(UV) pip compile requirements.in --python-version 3.11 --quiet -o requirements.lock
 
