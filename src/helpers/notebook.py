@@ -55,13 +55,18 @@ class Parameters(ResultMixin):
     route: str | None
     outcome: str | None
     timepoint: str | None
-    estimator: str
+    estimator: str | None
     ci_method: str
     out_dir: Path = field(repr=False)  # machine-specific: kept out of repr and summary
 
     @property
     def figures(self) -> Path:
         return paths.ensure_writable_dir(self.out_dir / "figures")
+
+    @property
+    def model(self) -> str:
+        """Analysis model for helpers that take one: ``fixed`` for estimator FE, else ``random``."""
+        return "fixed" if self.estimator == "FE" else "random"
 
     @property
     def tables(self) -> Path:
@@ -73,14 +78,16 @@ def parameters(data_path=None, drug=None, route=None, outcome=None, timepoint=No
     """Check the values of a notebook's ``parameters`` cell against the tidy vocabulary and return them.
 
     Allowed values: drug in ``schema.DRUGS``, route in ``schema.ROUTES``, outcome in ``schema.OUTCOMES``,
-    timepoint in ``schema.TIMEPOINTS`` (each also None = all), estimator in ``checks.TAU2_METHODS``,
+    timepoint in ``schema.TIMEPOINTS`` (each also None = all), estimator in ``checks.TAU2_METHODS`` or None
+    (= the package's own RevMan analysis settings),
     ci_method in ``checks.CI_METHODS``. ``out_dir`` None = ``runs/interactive``.
     """
     for name, value, allowed in (("drug", drug, DRUGS), ("route", route, ROUTES), ("outcome", outcome, OUTCOMES),
                                  ("timepoint", timepoint, TIMEPOINTS)):
         if value is not None:
             check_choice(name, value, allowed)
-    check_choice("estimator", estimator, TAU2_METHODS)
+    if estimator is not None:
+        check_choice("estimator", estimator, TAU2_METHODS)
     check_choice("ci_method", ci_method, CI_METHODS)
     if data_path is not None and not Path(data_path).exists():
         raise FileNotFoundError(f"data_path: no such file or folder: {data_path}")
@@ -97,3 +104,21 @@ def save_table(table: pd.DataFrame, params: Parameters, stem: str) -> str:
     target = params.tables / f"{stem}.csv"
     table.to_csv(target, index=False, lineterminator="\n", float_format=f"%.{CSV_DIGITS}g", encoding="utf-8")
     return f"tables/{stem}.csv"
+
+
+def publish(fig, params: Parameters, stem: str) -> list[str]:
+    """Save ``fig`` with :func:`helpers.style.save_figure` into ``<out_dir>/figures``, show it inline once and
+    close it; return the written files relative to the run folder (``figures/<stem>.png`` ...)."""
+    import matplotlib.pyplot as plt
+
+    from helpers.style import save_figure
+
+    written = save_figure(fig, params.figures, stem)
+    try:
+        from IPython.display import display
+    except ImportError:  # plain Python: nothing to show
+        pass
+    else:
+        display(fig)
+    plt.close(fig)
+    return sorted(f"figures/{path.name}" for path in written.values())
