@@ -189,7 +189,7 @@ def test_continuous_pain_pools_mean_differences(ds):
 
 
 def test_empty_selection_says_why(ds):
-    with pytest.raises(ValueError, match="no study left .*Topical 2012: risk of bias High, not Low"):
+    with pytest.raises(ValueError, match="no study left .*Topical 2012: risk of bias Some concerns, not Low"):
         ex.explore(ds, sel(route="topical", outcome="pain_intensity", timepoint="short", rob="low_only"))
 
 
@@ -325,3 +325,13 @@ def test_notebook_uses_the_project_kernel_and_stays_thin():
     code = [c for c in nb["cells"] if c["cell_type"] == "code"]
     assert sum(len("".join(c["source"]).splitlines()) for c in code) <= 10
     assert all(not c.get("outputs") for c in code)  # no stored outputs: the notebook is rebuilt live
+
+
+def test_fixed_effect_locks_the_wald_ci(ds):
+    app = ex.ExplorerApp(ds)
+    app.ci.value = "hksj"
+    assert app.result.ci_method == "hksj"
+    app.estimator.value = "FE"
+    assert app.ci.value == "z" and app.ci.disabled and app.result.estimator == "FE"
+    app.estimator.value = "DL"
+    assert not app.ci.disabled

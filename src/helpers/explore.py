@@ -358,12 +358,15 @@ def explore(dataset, selection: Selection) -> Exploration:
                              **engine_arguments(selection.estimator, selection.ci))
     for w in caught:  # re-emit: the caller sees them, and they are recorded below
         warnings.warn(w.message, w.category, stacklevel=2)
+    if meta.studies.columns.duplicated().any():  # helpers.meta 640881e repeats n_e/n_c; keep the first copy
+        meta = replace(meta, studies=meta.studies.loc[:, ~meta.studies.columns.duplicated()])
     pooled = meta.overall
     rob = _rob_by_study(dataset.studies)
     entered = list(dict.fromkeys(meta.studies["study"]))
     n_high = sum(rob.get(s) == "High" for s in entered)
-    participants = int(np.nansum(meta.studies[["n_e", "n_c"]].to_numpy(dtype=float)))
-    risk = control_risk(meta.studies) if measure in ("RR", "OR") else float("nan")
+    entered_rows = picked.rows[picked.rows["study"].isin(entered)]
+    participants = int(np.nansum(entered_rows[["n_e", "n_c"]].to_numpy(dtype=float)))
+    risk = control_risk(entered_rows) if measure in ("RR", "OR") else float("nan")
     text = plain_language(measure=measure, estimate=pooled.estimate, ci_low=pooled.ci_low, ci_high=pooled.ci_high,
                           k=pooled.k, i2=pooled.i2, outcome=selection.outcome, drug=selection.drug,
                           route=selection.route, timepoint=selection.timepoint, estimator=selection.estimator,
@@ -527,6 +530,10 @@ class ExplorerApp:
         self._busy = True
         try:
             name = next((n for n, wdg in self.fields.items() if wdg is change["owner"]), None)
+            if change["owner"] is self.estimator:  # the engine pools fixed-effect models with a Wald CI only
+                if self.estimator.value == "FE":
+                    self.ci.value = "z"
+                self.ci.disabled = self.estimator.value == "FE"
             if name is not None:
                 self._refresh_options(name)
                 self._refresh_leave_out()
@@ -537,10 +544,10 @@ class ExplorerApp:
     def refresh(self) -> None:
         """Recompute and redraw everything for the current choices (errors are shown, not raised)."""
         try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # recorded in result.warnings and shown below
+            with warnings.catch_warnings(record=True) as caught:  # shown in the status line below
+                warnings.simplefilter("always")
                 result = explore(self.dataset, self.selection())
-            forest, funnel = forest_png(result, self.dataset), funnel_png(result, self.dataset)
+                forest, funnel = forest_png(result, self.dataset), funnel_png(result, self.dataset)
         except ValueError as exc:
             self.result, self.error = None, str(exc)
             self.pooled.value = self.reading.value = self.forest.value = self.funnel.value = ""
@@ -550,6 +557,7 @@ class ExplorerApp:
         self.pooled.value = pooled_html(result)
         self.reading.value = f'<p style="max-width:60em">{html.escape(result.text)}</p>'
         notes = [f"{s}: {r}" for s, r in result.excluded] + list(result.warnings)
+        notes = list(dict.fromkeys(notes + [str(w.message) for w in caught if issubclass(w.category, UserWarning)]))
         self.status.value = ("<details><summary>Excluded studies and warnings "
                              f"({len(notes)})</summary><ul>{''.join(f'<li>{html.escape(n)}</li>' for n in notes)}"
                              "</ul></details>") if notes else ""
