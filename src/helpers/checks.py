@@ -46,18 +46,24 @@ def check_level(level: float) -> float:
     return float(level)
 
 
+def _plain(value):
+    """Python scalar for messages (numpy scalars would print as ``np.float64(...)``)."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
 def describe_row(i: int, labels: Sequence | None = None, index: Sequence | None = None) -> str:
     """``"row 3 (index 7, study 'AMIS')"``: the position plus whatever labels are known."""
     extra = []
-    if index is not None and index[i] != i:
-        extra.append(f"index {index[i]!r}")
+    if index is not None and _plain(index[i]) != i:
+        extra.append(f"index {_plain(index[i])!r}")
     if labels is not None:
-        extra.append(f"study {labels[i]!r}")
+        extra.append(f"study {_plain(labels[i])!r}")
     return f"row {i}" + (f" ({', '.join(extra)})" if extra else "")
 
 
 def _fail(field: str, problem: str, bad: np.ndarray, values: np.ndarray, labels, index, source) -> None:
-    where = "; ".join(f"{describe_row(int(i), labels, index)} has {field}={values[i]!r}" for i in bad[:_MAX_LISTED])
+    where = "; ".join(f"{describe_row(int(i), labels, index)} has {field}={_plain(values[i])!r}"
+                      for i in bad[:_MAX_LISTED])
     more = f" (and {len(bad) - _MAX_LISTED} more rows)" if len(bad) > _MAX_LISTED else ""
     prefix = f"{source}: " if source else ""
     raise InputError(f"{prefix}field {field!r} {problem}: {where}{more}")
@@ -119,10 +125,10 @@ def dichotomous_arrays(events_e, n_e, events_c, n_c, *, labels=None, index=None,
     names = ("events_e", "n_e", "events_c", "n_c")
     arrays = {name: as_float_array(name, v, **kw) for name, v in zip(names, (events_e, n_e, events_c, n_c))}
     check_same_length(arrays, labels=labels, source=source)
-    for name in names:
-        check_counts(name, arrays[name], **kw)
     for n_name in ("n_e", "n_c"):
         check_positive(n_name, arrays[n_name], **kw)
+    for name in names:
+        check_counts(name, arrays[name], **kw)
     for ev, n in (("events_e", "n_e"), ("events_c", "n_c")):
         bad = np.flatnonzero(arrays[ev] > arrays[n])
         if bad.size:

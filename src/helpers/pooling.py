@@ -137,21 +137,34 @@ def _reml_terms(tau2, yi, vi):
     return ypPy, tr_p, tr_pp
 
 
+def _reml_score(tau2, yi, vi) -> float:
+    ypPy, tr_p, _ = _reml_terms(tau2, yi, vi)
+    return float(ypPy - tr_p)
+
+
 def _tau2_reml(yi, vi, tol: float, maxiter: int) -> tuple[float, bool, int]:
     """REML by Fisher scoring (Viechtbauer 2005; as metafor): tau² += (Y'PPY - tr P)/tr(PP), step halved to stay
-    >= 0; converged when the change is <= tol * max(1, tau²). tau² = 0 exactly when the score at 0 is <= 0."""
-    score0, tr_p0, _ = _reml_terms(0.0, yi, vi)
-    if score0 - tr_p0 <= 0:
+    >= 0, starting from DL; converged when the change is <= tol * tau² (relative: any scale of data works). When
+    two iterates bracket the root of the score (the iteration can oscillate slowly), Brent's method finishes it.
+    tau² = 0 exactly when the score at 0 is <= 0 (the maximum is on the boundary)."""
+    score = _reml_score(0.0, yi, vi)
+    if score <= 0:
         return 0.0, True, 0
     tau2 = _tau2_dl(yi, vi)[1]
+    score = _reml_score(tau2, yi, vi)
     for it in range(1, maxiter + 1):
-        ypPy, tr_p, tr_pp = _reml_terms(tau2, yi, vi)
-        adj = (ypPy - tr_p) / tr_pp
+        adj = score / _reml_terms(tau2, yi, vi)[2]
         while tau2 + adj < 0:
             adj /= 2.0
-        tau2 += adj
-        if abs(adj) <= tol * max(1.0, tau2):
-            return float(tau2), True, it
+        new = tau2 + adj
+        if abs(adj) <= tol * new:
+            return float(new), True, it
+        new_score = _reml_score(new, yi, vi)
+        if new_score * score < 0:
+            lo, hi = min(tau2, new), max(tau2, new)
+            root = optimize.brentq(_reml_score, lo, hi, args=(yi, vi), xtol=tol * lo, maxiter=500)
+            return float(root), True, it
+        tau2, score = new, new_score
     return float(tau2), False, maxiter
 
 
