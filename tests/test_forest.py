@@ -227,3 +227,40 @@ def _check_against_revman(ours: list[str], revman: list[str], ma) -> None:
         assert line in ours, line
     for number in ("2128", "14186", "2286", "13817", "1570", "8587"):
         assert number in ours and number in revman
+
+
+def test_engine_analysis_1_1_matches_revman_svg(shared_sample):
+    """The same comparison, with every number computed by helpers.meta from the sample's arm data."""
+    meta = pytest.importorskip("helpers.meta")
+    dataset_mod = pytest.importorskip("helpers.dataset")
+    data = dataset_mod.load_dataset(shared_sample, review=None)
+    ma = meta.meta_analysis(data.analysis("1.1"), "OR", method="MH", model="fixed")
+    _, _, svg = _read_sample(shared_sample)
+    fig = forest.forest_plot(ma, footer=data)
+    _check_against_revman(_fig_texts(fig), [_norm(t) for t in _svg_texts(svg)], ma)
+    assert any(t.startswith("Data: ") for t in _fig_texts(fig))
+    ARTIFACTS.mkdir(exist_ok=True)
+    fig.savefig(ARTIFACTS / "forest_engine_1_1.png", dpi=200)
+
+
+def test_synthetic_subgrouped_analysis_draws_one_diamond_per_subgroup():
+    meta = pytest.importorskip("helpers.meta")
+    dataset_mod = pytest.importorskip("helpers.dataset")
+    try:
+        data = dataset_mod.load_dataset()
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    aid = next(a for a, row in data.analyses().iterrows() if row.has_subgroups and row.measure == "RR" and row.k >= 5)
+    settings = data.analyses().loc[aid]
+    ma = meta.meta_analysis(data.analysis(aid), settings.measure, method=settings.method, model=settings.model,
+                            subgroup="subgroup")
+    fig = forest.forest_plot(ma, footer=data, prediction_interval=True, title=f"Analysis {aid}")
+    diamonds = [p for p in fig.findobj(Polygon) if (p.get_gid() or "").startswith("diamond:")]
+    assert len(diamonds) == len(ma.subgroups) + 1 >= 3
+    texts = _fig_texts(fig)
+    assert any("SYNTHETIC DATA - not evidence" in t for t in texts)
+    assert forest.subgroup_difference_text(ma.subgroup_test) in texts
+    assert all(forest.heterogeneity_text(p, ma.model) in texts for _, p in ma.subgroups)
+    ARTIFACTS.mkdir(exist_ok=True)
+    fig.savefig(ARTIFACTS / "forest_synthetic_subgroups.png", dpi=200)
+

@@ -27,6 +27,7 @@ from __future__ import annotations
 import math
 import warnings
 from decimal import ROUND_HALF_UP, Decimal
+from types import SimpleNamespace
 from typing import Any
 
 import matplotlib
@@ -144,7 +145,7 @@ def estimate_text(est: float, lo: float, hi: float) -> str:
 
 
 def _num(x: Any) -> str:
-    if x is None or (isinstance(x, float) and not np.isfinite(x)):
+    if x is None or pd.isna(x):
         return ""
     x = float(x)
     return str(int(x)) if x == int(x) else f"{x:.6g}"
@@ -294,10 +295,19 @@ def _tick_label(t: float) -> str:
 
 
 # ---------------------------------------------------------------------------------------------------- figure
-def _is_meta_analysis(ma: Any) -> bool:
-    need = ("measure", "method", "model", "log_scale", "studies", "excluded", "overall", "subgroups",
-            "subgroup_test", "display")
-    return all(hasattr(ma, n) for n in need)
+_NEEDED = ("measure", "method", "model", "log_scale", "studies", "excluded", "overall", "subgroups", "subgroup_test",
+           "display")
+
+
+def _view(ma: Any) -> SimpleNamespace:
+    """The attributes drawn, with repeated DataFrame columns reduced to their first occurrence."""
+    if not all(hasattr(ma, n) for n in _NEEDED):
+        raise TypeError(f"ma must be a helpers.meta.MetaAnalysis; got {type(ma).__name__}")
+    view = SimpleNamespace(**{n: getattr(ma, n) for n in _NEEDED})
+    for name in ("studies", "excluded"):
+        frame = getattr(ma, name)
+        setattr(view, name, frame.loc[:, ~frame.columns.duplicated()])
+    return view
 
 
 def forest_plot(
@@ -324,8 +334,7 @@ def forest_plot(
     Artists carry gids for inspection: 'study_markers', 'diamond:overall', 'diamond:<subgroup>',
     'ci_arrow', 'prediction_interval'.
     """
-    if not _is_meta_analysis(ma):
-        raise TypeError(f"ma must be a helpers.meta.MetaAnalysis; got {type(ma).__name__}")
+    ma = _view(ma)
     if len(ma.studies) == 0:
         raise ValueError("ma has no studies that entered the analysis: nothing to draw")
     if not (isinstance(favours, tuple | list) and len(favours) == 2 and all(isinstance(f, str) for f in favours)):
