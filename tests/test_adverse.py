@@ -18,9 +18,9 @@ ARTIFACTS = Path(__file__).parent / "artifacts"
 def _dataset():
     rows = []
 
-    def add(study, outcome, drug, route, a, n1, c, n2, aid="2.1", data_type="dichotomous"):
+    def add(study, outcome, drug, route, a, n1, c, n2, aid="2.1", data_type="dichotomous", comparator="placebo"):
         rows.append(dict(analysis_id=aid, study=study, outcome=outcome, drug=drug, route=route, data_type=data_type,
-                         events_e=a, n_e=n1, events_c=c, n_c=n2))
+                         events_e=a, n_e=n1, events_c=c, n_c=n2, comparator=comparator))
 
     add("K1", "psychotomimetic", "ketamine", "intravenous", 12, 40, 2, 40)
     add("K2", "psychotomimetic", "ketamine", "intravenous", 8, 30, 1, 30)
@@ -31,6 +31,7 @@ def _dataset():
     add("M1", "vomiting", "memantine", "oral", 2, 60, 1, 58, aid="2.3")
     add("M1", "vomiting", "memantine", "oral", 2, 60, 1, 58, aid="2.4")  # same study in a second analysis
     add("D1", "vomiting", "dextromethorphan", "oral", 0, 30, 0, 30, aid="2.3")  # double zero: RR not estimable
+    add("U1", "psychotomimetic", "ketamine", "intravenous", 9, 20, 1, 20, aid="3.1", comparator="usual_care")
     add("X1", "pain_intensity", "ketamine", "oral", np.nan, 20, np.nan, 20, aid="1.1", data_type="continuous")
     return SimpleNamespace(rows=pd.DataFrame(rows), label="unit-test AE data", synthetic=True)
 
@@ -55,7 +56,8 @@ def test_table_numbers_and_notes():
     assert np.isnan(vom.loc["dextromethorphan", "rr"]) and vom.loc["dextromethorphan", "notes"]
     messages = [str(w.message) for w in record]
     assert any("memantine / oral" in m and "first row used" in m for m in messages)
-    assert any(m.startswith("vomiting / dextromethorphan / oral") for m in messages)
+    assert any(m.startswith("vomiting / dextromethorphan / oral / placebo") for m in messages)
+    assert "U1" not in " ".join(table["studies"])  # usual-care comparison not pooled with placebo
     # the figure draws exactly the table's numbers
     prop = [c for c in fig.findobj() if getattr(c, "get_gid", lambda: None)() == "prop_e:nausea"][0]
     nausea = table[table.outcome == "nausea"]
@@ -66,11 +68,36 @@ def test_table_numbers_and_notes():
     fig.savefig(ARTIFACTS / "adverse.png", dpi=200)
 
 
+def test_comparators_stay_apart():
+    with pytest.warns(UserWarning):
+        _, table = adverse.ae_breakdown(_dataset(), comparator=None)
+    iv = table[(table.outcome == "psychotomimetic") & (table.route == "intravenous")]
+    assert sorted(iv["comparator"]) == ["placebo", "usual_care"] and iv.set_index("comparator").loc["usual_care", "k"] == 1
+
+
+def test_synthetic_dataset_breakdown():
+    dataset_mod = pytest.importorskip("helpers.dataset")
+    try:
+        data = dataset_mod.load_dataset()
+    except FileNotFoundError as err:
+        pytest.skip(str(err))
+    fig, table = adverse.ae_breakdown(data)
+    ket = table[(table.outcome == "psychotomimetic") & (table.drug == "ketamine")]
+    rows = data.rows[(data.rows.outcome == "psychotomimetic") & (data.rows.drug == "ketamine")
+                     & (data.rows.comparator == "placebo")]
+    assert ket["k"].sum() == rows["study"].nunique() and ket["n_e"].sum() == rows["n_e"].sum()
+    assert any("SYNTHETIC DATA - not evidence" in t.get_text() for t in fig.texts)
+    ARTIFACTS.mkdir(exist_ok=True)
+    fig.savefig(ARTIFACTS / "adverse_synthetic.png", dpi=200)
+
+
 def test_argument_checks():
+    with pytest.raises(ValueError, match="comparator must be one of placebo, usual_care, active; got 'sham'"):
+        adverse.ae_breakdown(_dataset(), comparator="sham")
     with pytest.raises(ValueError, match="model must be one of fixed, random; got 'mixed'"):
         adverse.ae_breakdown(_dataset(), model="mixed")
     with pytest.raises(TypeError, match="Dataset"):
         adverse.ae_breakdown(pd.DataFrame())
     empty = SimpleNamespace(rows=_dataset().rows.iloc[-1:], label="x", synthetic=False)
-    with pytest.raises(ValueError, match="no rows with outcome in psychotomimetic, nausea, vomiting in x"):
+    with pytest.raises(ValueError, match="no rows with outcome in psychotomimetic, nausea, vomiting and comparator 'placebo' in x"):
         adverse.ae_breakdown(empty)

@@ -19,24 +19,30 @@ from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
 from helpers import checks, style
 from helpers.pooling import mantel_haenszel
+from helpers.schema import COMPARATORS
 
 AE_OUTCOMES = ("psychotomimetic", "nausea", "vomiting")
 OUTCOME_TITLES = {"psychotomimetic": "Psychotomimetic effects", "nausea": "Nausea", "vomiting": "Vomiting"}
-TABLE_COLUMNS = ("outcome", "drug", "route", "k", "studies", "events_e", "n_e", "events_c", "n_c", "prop_e",
-                 "prop_c", "rr", "rr_ci_low", "rr_ci_high", "i2", "model", "notes")  # fmt: skip
-_NEEDED = ("outcome", "drug", "route", "study", "analysis_id", "data_type", "events_e", "n_e", "events_c", "n_c")
+TABLE_COLUMNS = ("outcome", "drug", "route", "comparator", "k", "studies", "events_e", "n_e", "events_c", "n_c",
+                 "prop_e", "prop_c", "rr", "rr_ci_low", "rr_ci_high", "i2", "model", "notes")  # fmt: skip
+_NEEDED = ("outcome", "drug", "route", "comparator", "study", "analysis_id", "data_type", "events_e", "n_e",
+           "events_c", "n_c")  # fmt: skip
 
 
-def _group_table(dataset: Any, model: str) -> tuple[pd.DataFrame, list[str]]:
+def _group_table(dataset: Any, model: str, comparator: str | None) -> tuple[pd.DataFrame, list[str]]:
     rows = dataset.rows
     missing = [c for c in _NEEDED if c not in rows.columns]
     if missing:
         raise ValueError(f"dataset.rows lacks column(s) {', '.join(missing)} ({dataset.label})")
     ae = rows[rows["outcome"].isin(AE_OUTCOMES)]
+    if comparator is not None:
+        ae = ae[ae["comparator"] == comparator]
     if ae.empty:
-        raise ValueError(f"no rows with outcome in {', '.join(AE_OUTCOMES)} in {dataset.label}")
+        raise ValueError(f"no rows with outcome in {', '.join(AE_OUTCOMES)} and comparator {comparator!r} in "
+                         f"{dataset.label}")
     records, all_notes = [], []
-    for (outcome, drug, route), g in ae.groupby(["outcome", "drug", "route"], sort=False, dropna=False):
+    keys = ["outcome", "drug", "route", "comparator"]
+    for (outcome, drug, route, comp), g in ae.groupby(keys, sort=False, dropna=False):
         notes = []
         not_dich = g[g["data_type"] != "dichotomous"]
         if len(not_dich):
@@ -47,7 +53,8 @@ def _group_table(dataset: Any, model: str) -> tuple[pd.DataFrame, list[str]]:
             notes.append("studies in more than one analysis, first row used: "
                          + ", ".join(f"{r.study} (analysis {r.analysis_id})" for r in dup.itertuples()))
         g = g.drop_duplicates("study", keep="first")
-        rec = dict(outcome=outcome, drug=drug, route=route, k=len(g), studies="; ".join(g["study"]), model=model)
+        rec = dict(outcome=outcome, drug=drug, route=route, comparator=comp, k=len(g),
+                   studies="; ".join(g["study"]), model=model)
         for col in ("events_e", "n_e", "events_c", "n_c"):
             rec[col] = float(g[col].sum())
         rec["prop_e"] = rec["events_e"] / rec["n_e"] if rec["n_e"] else np.nan
@@ -66,35 +73,42 @@ def _group_table(dataset: Any, model: str) -> tuple[pd.DataFrame, list[str]]:
                 notes.append(f"RR not estimable: {err}")
         rec["notes"] = " | ".join(dict.fromkeys(notes))
         for note in dict.fromkeys(notes):
-            all_notes.append(f"{outcome} / {drug} / {route}: {note}")
+            all_notes.append(f"{outcome} / {drug} / {route} / {comp}: {note}")
         records.append(rec)
     table = pd.DataFrame.from_records(records, columns=list(TABLE_COLUMNS))
     table["outcome"] = pd.Categorical(table["outcome"], AE_OUTCOMES, ordered=True)
-    table = table.sort_values(["outcome", "drug", "route"], kind="stable").reset_index(drop=True)
+    table = table.sort_values(keys, kind="stable").reset_index(drop=True)
     table["outcome"] = table["outcome"].astype(str)
     return table, all_notes
 
 
-def ae_breakdown(dataset: Any, *, model: str = "random") -> tuple[Figure, pd.DataFrame]:
+def ae_breakdown(dataset: Any, *, model: str = "random", comparator: str | None = "placebo"
+                 ) -> tuple[Figure, pd.DataFrame]:
     """Small multiples of adverse events (psychotomimetic, nausea, vomiting) by drug and route; returns
-    ``(figure, table)``. ``table`` has one row per outcome x drug x route with ``k``, the summed arm counts,
+    ``(figure, table)``. ``comparator`` (one of ``helpers.schema.COMPARATORS``, default placebo) keeps those rows;
+    None keeps all, each comparator its own row, never pooled together. ``table`` has one row per outcome x drug x
+    route x comparator with ``k``, the summed arm counts,
     crude proportions ``prop_e``/``prop_c`` = sum(events)/sum(N), and the pooled Mantel-Haenszel RR
     (``model`` in ``helpers.checks.MODELS``) with its 95% CI and I²; ``notes`` records every study row not used
     and every warning of the pooling (also re-warned). The footer names the dataset (synthetic note included).
     """
     checks.check_choice("model", model, checks.MODELS)
+    if comparator is not None:
+        checks.check_choice("comparator", comparator, COMPARATORS)
     if not (hasattr(dataset, "rows") and hasattr(dataset, "label") and hasattr(dataset, "synthetic")):
         raise TypeError(f"dataset must be a helpers.dataset.Dataset; got {type(dataset).__name__}")
-    table, notes = _group_table(dataset, model)
+    table, notes = _group_table(dataset, model, comparator)
     for note in notes:
         warnings.warn(note, checks.MetaWarning, stacklevel=2)
     return _draw(table, style.footer_text(dataset)), table
 
 
 def _draw(table: pd.DataFrame, footer: str) -> Figure:
-    groups = table[["drug", "route"]].drop_duplicates().sort_values(["drug", "route"]).to_records(index=False)
-    labels = [f"{d}, {r}" for d, r in groups]
-    ypos = {(d, r): i for i, (d, r) in enumerate(groups)}
+    keys = ["drug", "route", "comparator"]
+    groups = [tuple(g) for g in table[keys].drop_duplicates().sort_values(keys).itertuples(index=False)]
+    several = table["comparator"].nunique() > 1
+    labels = [f"{d}, {r}" + (f" vs {c.replace('_', ' ')}" if several else "") for d, r, c in groups]
+    ypos = {g: i for i, g in enumerate(groups)}
     n = len(labels)
     panel_h = max(1.0, 0.16 * n + 0.35)  # inches
     with style.figure_style():
@@ -108,7 +122,7 @@ def _draw(table: pd.DataFrame, footer: str) -> Figure:
         hi = max(10.0, finite_ci.max() * 1.3) if finite_ci.size else 10.0
         for j, outcome in enumerate(AE_OUTCOMES):
             sub = table[table["outcome"] == outcome]
-            y = np.array([ypos[(d, r)] for d, r in zip(sub["drug"], sub["route"], strict=True)], dtype=float)
+            y = np.array([ypos[tuple(g)] for g in sub[keys].itertuples(index=False)], dtype=float)
             top, bottom = axes[0, j], axes[1, j]
             top.set_title(OUTCOME_TITLES[outcome], fontsize=8, fontweight="bold")
             top.scatter(sub["prop_e"], y - 0.12, s=14, marker="o", color=style.OKABE_ITO["vermillion"],
