@@ -262,3 +262,11 @@ def test_result_is_frozen_and_readable(bcg):
     assert frame.shape[0] == 1 and frame.loc[0, "tau2"] == r.tau2 and "weights" not in frame.columns
     s = r.summary()
     assert "tau^2 = 0.3132 (SE = 0.1664), 95% CI [0.1197, 1.1115]" in s and "Q(df = 12) = 152.2330" in s
+
+
+def test_hksj_edge_cases():
+    with pytest.warns(MetaWarning, match="HKSJ needs at least two studies"):
+        one = pool([0.3], [0.04], method="DL", ci="hksj")
+    assert np.isnan(one.se) and np.isnan(one.z) and np.isnan(one.ci_low) and np.isnan(one.p)
+    same = pool([0.4] * 3, [0.01, 0.02, 0.03], method="REML", ci="hksj")  # no spread: SE exactly 0
+    assert same.se == 0.0 and same.z == np.inf and same.p == 0.0 and same.ci_low == same.ci_high == 0.4

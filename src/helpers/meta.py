@@ -164,7 +164,8 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
     prefix = f"{source}: " if source else ""
     for col, role in ((study, "study"), (subgroup, "subgroup")):
         if col is not None and col not in table.columns:
-            raise InputError(f"{prefix}{role} column {col!r} not in table (columns: {', '.join(map(str, table.columns))})")
+            raise InputError(f"{prefix}{role} column {col!r} not in table "
+                             f"(columns: {', '.join(map(str, table.columns))})")
     if len(table) == 0:
         raise InputError(f"{prefix}table has no rows")
     if method != "IV" and all(c in table.columns for c in GIV_COLUMNS) and table["giv_estimate"].notna().any():

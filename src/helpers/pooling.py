@@ -189,15 +189,17 @@ def _heterogeneity(q, df, tau2, vi, i2_from, model) -> tuple[float, float]:
     return 100.0 * tau2 / (tau2 + s2), (tau2 + s2) / s2
 
 
-def _inference(estimate, se, k, ci, level, df_hksj=None):
+def _inference(estimate, se, k, ci, level):
     """(ci_low, ci_high, z, p) from a Wald z test or, for HKSJ, a t test on k - 1 df."""
+    if np.isnan(se) or (se == 0 and estimate == 0):
+        stat = np.nan
+    else:
+        stat = estimate / se if se > 0 else np.copysign(np.inf, estimate)
     if ci == "hksj":
         crit = stats.t.ppf((1 + level) / 2, k - 1) if k > 1 else np.nan
-        stat = estimate / se
         p = 2 * stats.t.sf(abs(stat), k - 1) if k > 1 else np.nan
     else:
         crit = stats.norm.ppf((1 + level) / 2)
-        stat = estimate / se
         p = 2 * stats.norm.sf(abs(stat))
     return estimate - crit * se, estimate + crit * se, float(stat), float(p)
 
@@ -284,7 +286,8 @@ def _pool_arrays(y, v, method, ci, pi, level, tol=1e-10, maxiter=100, i2_from="t
             _note(notes, "HKSJ needs at least two studies: CI and p are NaN")
             se = np.nan
         else:
-            se = float(se * np.sqrt(np.sum(w * (y - estimate) ** 2) / (k - 1)))
+            spread = 0.0 if np.all(y == y[0]) else np.sum(w * (y - estimate) ** 2)  # exact 0 for identical
+            se = float(se * np.sqrt(spread / (k - 1)))
     ci_low, ci_high, z, p = _inference(estimate, se, k, ci, level)
     i2, h2 = _heterogeneity(q, df, tau2, v, i2_from, model)
     pi_low, pi_high = _prediction(estimate, se, tau2, k, pi, level, model)
