@@ -231,6 +231,8 @@ def test_reading_gives_events_per_100_for_risk_ratios():
                    outcome="nausea", control_risk=0.10)
     assert "RR 2.00 (95% CI 1.50 to 2.50)" in text
     assert "about 10 more people per 100 with ketamine (95% CI +5 to +15 per 100), if 10 in 100" in text
+    none = reading(measure="RR", estimate=1.5, ci_low=-1.0, ci_high=4.0, outcome="nausea", control_risk=0.0)
+    assert "No control-group events, so nausea cannot be expressed per 100 people from the RR." in none
 
 
 def test_reading_lists_every_caveat():
@@ -278,10 +280,11 @@ def test_app_updates_on_control_changes(ds):
     first_forest = app.forest.value
     app.estimator.value = "FE"
     assert app.result.estimate == pytest.approx(metafor("rma/bcg/RR/FE/z")["estimate"], abs=1e-9)
-    assert f'data-estimate="{app.result.estimate!r}"' in app.pooled.value
+    assert f'data-estimate="{app.result.estimate!r}"' in app.pooled.value and 'data-drug="ketamine"' in app.pooled.value
+    assert app.fields["outcome"].options == (("any adverse event", "any_adverse_event"),)
     assert app.forest.value != first_forest
     app.fields["drug"].value = "memantine"
-    assert app.fields["route"].options == ("oral",) and app.fields["timepoint"].value in ("long", "short")
+    assert [v for _, v in app.fields["route"].options] == ["oral"] and app.fields["timepoint"].value in ("long", "short")
     assert app.result.measure == "MD"
     assert [v for _, v in app.leave_out.options] == ["", *(s for s in app.result.meta.studies["study"])]
 

@@ -246,8 +246,9 @@ def _size_sentence(measure, estimate, ci_low, ci_high, outcome, drug, risk) -> s
             text += " The confidence interval includes both unimportant and important effects."
         return text
     what = OUTCOME_WORDS.get(outcome, outcome)
-    if measure != "RD" and not np.isfinite(risk):
-        return f"No control-group risk is available to express {what} per 100 people."
+    if measure != "RD" and not (np.isfinite(risk) and risk > 0):
+        why = "No control-group events" if risk == 0 else "No control-group risk is available"
+        return f"{why}, so {what} cannot be expressed per 100 people from the {measure}."
     d, lo, hi = (per_100(measure, x, risk) for x in (estimate, ci_low, ci_high))
     word = "more" if d > 0 else "fewer"
     signed = [("+" if x > 0 else "") + per_100_text(x) for x in (lo, hi)]
@@ -393,7 +394,12 @@ FIELD_LABELS = {"drug": "Drug", "comparator": "Compared with", "route": "Route",
                 "timepoint": "Time point"}
 ESTIMATOR_BUTTONS = {"FE": "Fixed effect", "DL": "DerSimonian-Laird", "REML": "REML", "PM": "Paule-Mandel"}
 CI_BUTTONS = {"z": "Wald (z)", "hksj": "HKSJ"}
-FIGURE_DPI = 80  # screen resolution for the live figures (files for print come from the figures notebook)
+#: Dropdown labels for the tidy vocabulary (values stay the tidy codes); anything else shows as itself.
+DISPLAY = {"usual_care": "usual care", "active": "active comparator", "pain_intensity": "pain intensity",
+           "any_adverse_event": "any adverse event", "psychotomimetic": "psychotomimetic events",
+           "withdrawal_ae": "withdrawal (adverse events)", "short": "short term", "medium": "medium term",
+           "long": "long term", "any": "any time"}
+FIGURE_DPI = 110  # screen resolution for the live figures (files for print come from the figures notebook)
 
 
 def png_bytes(fig, dpi: int = FIGURE_DPI) -> bytes:
@@ -417,7 +423,8 @@ def pooled_html(result: Exploration) -> str:
     """The pooled numbers; the full-precision estimate sits in ``data-estimate`` for tests and tools."""
     het = "" if not np.isfinite(result.i2) else f"; I² = {result.i2:.0f}%"
     tau = f"; tau² = {result.tau2:.3g}" if result.estimator != "FE" and np.isfinite(result.tau2) else ""
-    return (f'<div class="nmda-pooled" data-measure="{result.measure}" data-estimate="{result.estimate!r}" '
+    chosen = " ".join(f'data-{name}="{html.escape(getattr(result, name))}"' for name in DATA_FIELDS)
+    return (f'<div class="nmda-pooled" {chosen} data-measure="{result.measure}" data-estimate="{result.estimate!r}" '
             f'data-ci-low="{result.ci_low!r}" data-ci-high="{result.ci_high!r}" data-k="{result.k}">'
             f'<span style="font-size:1.3em;font-weight:bold">{html.escape(result.headline)}</span><br>'
             f'{result.k} {"study" if result.k == 1 else "studies"}, {result.participants} participants'
@@ -450,6 +457,10 @@ def funnel_png(result: Exploration, dataset) -> bytes:
                                  footer=dataset))
 
 
+def _labelled(values) -> list[tuple[str, str]]:
+    return [(DISPLAY.get(v, v), v) for v in values]
+
+
 class ExplorerApp:
     """ipywidgets front end: controls -> :func:`explore` -> numbers, reading and figures, updated on each change.
 
@@ -473,8 +484,8 @@ class ExplorerApp:
         self.fields = {}
         for i, name in enumerate(DATA_FIELDS):
             above = {n: chosen[n] for n in DATA_FIELDS[:i]}
-            self.fields[name] = w.Dropdown(description=FIELD_LABELS[name], options=options(rows, **above),
-                                           value=chosen[name])
+            self.fields[name] = w.Dropdown(description=FIELD_LABELS[name], value=chosen[name],
+                                           options=_labelled(options(rows, **above)))
         self.estimator = w.ToggleButtons(description="Estimator", value="REML",
                                          options=[(ESTIMATOR_BUTTONS[e], e) for e in TAU2_METHODS])
         self.ci = w.ToggleButtons(description="CI", options=[(CI_BUTTONS[c], c) for c in CI_METHODS], value="z")
@@ -487,7 +498,7 @@ class ExplorerApp:
                     "rob": self.rob}
         for name, widget in controls.items():
             widget.add_class(f"nmda-{name}")
-            widget.style.description_width = "90px"
+            widget.style.description_width = "110px"
             widget.observe(self._on_change, names="value")
         for name in ("banner", "pooled", "reading", "status", "forest", "funnel"):
             getattr(self, name).add_class(f"nmda-{name}")
@@ -513,7 +524,7 @@ class ExplorerApp:
         for name in DATA_FIELDS[DATA_FIELDS.index(changed) + 1:]:
             allowed = options(rows, **chosen)
             keep = self.fields[name].value
-            self.fields[name].options = allowed
+            self.fields[name].options = _labelled(allowed)
             self.fields[name].value = keep if keep in allowed else allowed[0]
             chosen[name] = self.fields[name].value
 
@@ -555,7 +566,7 @@ class ExplorerApp:
             return
         self.result, self.error = result, None
         self.pooled.value = pooled_html(result)
-        self.reading.value = f'<p style="max-width:60em">{html.escape(result.text)}</p>'
+        self.reading.value = f'<p style="max-width:60em;line-height:1.45">{html.escape(result.text)}</p>'
         notes = [f"{s}: {r}" for s, r in result.excluded] + list(result.warnings)
         notes = list(dict.fromkeys(notes + [str(w.message) for w in caught if issubclass(w.category, UserWarning)]))
         self.status.value = ("<details><summary>Excluded studies and warnings "
