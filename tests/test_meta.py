@@ -185,3 +185,24 @@ def test_frames_and_text(bcg):
         m.measure = "OR"
     plain = meta_analysis(bcg, "RR")
     assert plain.subgroups == () and plain.subgroup_test is None and plain.studies["subgroup"].isna().all()
+
+
+def test_fleiss_mental_health_smd_matches_r_meta():
+    # Analysis 1.2 of the shared package (RevMan left it uncomputed). R package meta, which follows RevMan's
+    # Hedges' g (approximate J and variance), prints for metacont(..., data = Fleiss93cont, sm = "SMD"):
+    # studies -0.3399 [-1.1152; 0.4354] 11.54 ... and fixed effect -0.3434 [-0.6068; -0.08], z -2.555,
+    # p 0.0106, Q 3.68 (df 4, p 0.4515), I² 0%.
+    t = pd.DataFrame({"study": ["Davis", "Florell", "Gruen", "Hart", "Wilson"],
+                      "mean_e": [5.0, 4.9, 22.5, 12.5, 6.5], "sd_e": [4.7, 1.71, 3.44, 1.47, 0.76],
+                      "n_e": [13, 30, 35, 20, 8], "mean_c": [6.5, 6.1, 24.9, 12.3, 7.38],
+                      "sd_c": [3.8, 2.3, 10.65, 1.66, 1.41], "n_c": [13, 50, 35, 20, 8]})
+    m = meta_analysis(t, "SMD")
+    s = m.studies
+    assert s["estimate"].to_numpy() == pytest.approx([-0.3399, -0.5659, -0.2999, 0.1250, -0.7346], abs=5e-5)
+    assert s["ci_low"].to_numpy() == pytest.approx([-1.1152, -1.0274, -0.7712, -0.4954, -1.7575], abs=5e-5)
+    assert s["ci_high"].to_numpy() == pytest.approx([0.4354, -0.1044, 0.1714, 0.7455, 0.2883], abs=5e-5)
+    assert s["weight"].to_numpy() == pytest.approx([11.54, 32.58, 31.23, 18.02, 6.63], abs=5e-3)
+    o = m.overall
+    assert (o.estimate, o.ci_low, o.ci_high) == pytest.approx((-0.3434, -0.6068, -0.0800), abs=5e-5)
+    assert (o.z, o.p, o.q_p) == pytest.approx((-2.555, 0.0106, 0.4515), abs=5e-4)
+    assert o.q == pytest.approx(3.68, abs=5e-3) and o.df == 4 and o.i2 == 0.0
