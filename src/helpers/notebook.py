@@ -7,6 +7,7 @@ absolute paths: executed notebooks are compared output-for-output on other machi
 
 from __future__ import annotations
 
+import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +29,20 @@ def _format_warning(message, category, filename, lineno, line=None) -> str:
     return f"{category.__name__}: {message}\n"
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stdout.write(_format_warning(message, category, filename, lineno))
+
+
 def setup() -> None:
     """Notebook display settings: warnings without file paths, wide pandas tables, PNG inline figures.
 
-    Warnings stay visible (every exclusion is warned); only the machine-specific file path is left out.
+    Warnings stay visible (every exclusion is warned), each distinct message once, written to stdout so they
+    keep their place among the printed output (stderr is flushed at unpredictable moments); the
+    machine-specific file path is left out.
     """
     warnings.formatwarning = _format_warning
-    warnings.simplefilter("always")
+    warnings.showwarning = _show_warning
+    warnings.simplefilter("default")
     pd.set_option("display.width", 160)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.max_rows", 200)

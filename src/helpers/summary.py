@@ -288,3 +288,8 @@ def concordance_overview(table: pd.DataFrame) -> pd.DataFrame:
 
     counts = table.groupby(["level", "status"]).size().unstack(fill_value=0)
     return counts.reindex(columns=[s for s in STATUSES], fill_value=0)
+
+
+def largest_differences(table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The ``n`` compared quantities with the largest ``abs_diff / tol`` (how close to failing they are)."""
+    return table.assign(diff_over_tol=table["abs_diff"] / table["tol"]).nlargest(n, "diff_over_tol")
