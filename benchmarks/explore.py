@@ -1,0 +1,55 @@
+"""Explorer redraw time: one control change -> recompute (helpers.meta) + re-render forest and funnel PNGs.
+
+Python side only (what a Voila kernel does per change; the browser then swaps two images). Target: < 1 s.
+
+    .venv/bin/python benchmarks/explore.py [--repeat 3]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import warnings
+
+from helpers.dataset import load_dataset
+from helpers.explore import ExplorerApp
+
+#: (control, value) changes applied in order on the default (synthetic) dataset.
+CHANGES = (
+    ("estimator", "DL"), ("estimator", "PM"), ("ci", "hksj"), ("estimator", "FE"), ("estimator", "REML"),
+    ("drug", "memantine"), ("drug", "dextromethorphan"), ("drug", "ketamine"), ("outcome", "any_adverse_event"),
+    ("rob", "exclude_high"), ("rob", "all"), ("outcome", "pain_intensity"),
+)
+
+
+def _widget(app: ExplorerApp, name: str):
+    return app.fields[name] if name in app.fields else getattr(app, name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3, help="passes over the list of changes (default 3)")
+    args = parser.parse_args(argv)
+    warnings.simplefilter("ignore")  # the app records warnings in its status line
+    t0 = time.perf_counter()
+    app = ExplorerApp(load_dataset())
+    print(f"start-up (load dataset + first draw): {time.perf_counter() - t0:.2f} s")
+    times = []
+    for _ in range(args.repeat):
+        for name, value in CHANGES:
+            widget = _widget(app, name)
+            allowed = [v if not isinstance(v, tuple) else v[1] for v in widget.options]
+            if value not in allowed or widget.value == value:
+                continue
+            start = time.perf_counter()
+            widget.value = value
+            times.append(time.perf_counter() - start)
+            if app.error:
+                print(f"  {name}={value}: {app.error}")
+    print(f"{len(times)} control changes: median {statistics.median(times):.3f} s, max {max(times):.3f} s "
+          f"(target < 1 s)")
+
+
+if __name__ == "__main__":
+    main()
