@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -133,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     parser.add_argument("--notebook", type=Path, default=NOTEBOOK, help=f"notebook to serve (default {NOTEBOOK})")
     args = parser.parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # `kill` stops Voila too (via the finally below)
     process, url = start(args.port, args.notebook, open_browser=not args.no_browser, log=None)
     try:
         wait_until_ready(url, timeout=120, process=process)
