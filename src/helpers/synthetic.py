@@ -126,7 +126,7 @@ ROB_DOMAINS = (
     "Overall bias",
 )
 ROB_LEVELS = ("Low", "Some concerns", "High")
-ROB_P = (0.3, 0.45, 0.25)
+ROB_P = (0.6, 0.3, 0.1)  # per domain; overall = worst, so ~8% Low, ~50% Some concerns, ~40% High
 
 # (comparison drug, comparator, analysis key, subgroup) -> published (estimate, ci_low, ci_high)
 CALIBRATION_TARGETS = {
