@@ -359,8 +359,6 @@ def explore(dataset, selection: Selection) -> Exploration:
                              **engine_arguments(selection.estimator, selection.ci))
     for w in caught:  # re-emit: the caller sees them, and they are recorded below
         warnings.warn(w.message, w.category, stacklevel=2)
-    if meta.studies.columns.duplicated().any():  # helpers.meta 640881e repeats n_e/n_c; keep the first copy
-        meta = replace(meta, studies=meta.studies.loc[:, ~meta.studies.columns.duplicated()])
     pooled = meta.overall
     rob = _rob_by_study(dataset.studies)
     entered = list(dict.fromkeys(meta.studies["study"]))

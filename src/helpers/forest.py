@@ -27,7 +27,6 @@ from __future__ import annotations
 import math
 import warnings
 from decimal import ROUND_HALF_UP, Decimal
-from types import SimpleNamespace
 from typing import Any
 
 import matplotlib
@@ -299,15 +298,10 @@ _NEEDED = ("measure", "method", "model", "log_scale", "studies", "excluded", "ov
            "display")
 
 
-def _view(ma: Any) -> SimpleNamespace:
-    """The attributes drawn, with repeated DataFrame columns reduced to their first occurrence."""
+def _check_meta(ma: Any) -> None:
+    """Refuse anything that is not shaped like a helpers.meta.MetaAnalysis."""
     if not all(hasattr(ma, n) for n in _NEEDED):
         raise TypeError(f"ma must be a helpers.meta.MetaAnalysis; got {type(ma).__name__}")
-    view = SimpleNamespace(**{n: getattr(ma, n) for n in _NEEDED})
-    for name in ("studies", "excluded"):
-        frame = getattr(ma, name)
-        setattr(view, name, frame.loc[:, ~frame.columns.duplicated()])
-    return view
 
 
 def forest_plot(
@@ -334,7 +328,7 @@ def forest_plot(
     Artists carry gids for inspection: 'study_markers', 'diamond:overall', 'diamond:<subgroup>',
     'ci_arrow', 'prediction_interval'.
     """
-    ma = _view(ma)
+    _check_meta(ma)
     if len(ma.studies) == 0:
         raise ValueError("ma has no studies that entered the analysis: nothing to draw")
     if not (isinstance(favours, tuple | list) and len(favours) == 2 and all(isinstance(f, str) for f in favours)):

@@ -220,8 +220,8 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
         "yi": kept["yi"].to_numpy(), "vi": kept["vi"].to_numpy(), "estimate": disp(kept["yi"].to_numpy()),
         "ci_low": disp(kept["yi"].to_numpy() - half), "ci_high": disp(kept["yi"].to_numpy() + half),
         "weight": _entered_weights(overall, len(kept))})
-    arm_cols = [c for c in (*DICHOTOMOUS_COLUMNS, *CONTINUOUS_COLUMNS, *GIV_COLUMNS)
-                if c in kept.columns and c not in studies.columns]
+    arm_cols = [c for c in dict.fromkeys((*DICHOTOMOUS_COLUMNS, *CONTINUOUS_COLUMNS, *GIV_COLUMNS))
+                if c in kept.columns and c not in studies.columns]  # n_e/n_c are in both arm lists
     studies = pd.concat([studies, kept[arm_cols]], axis=1)
     excluded = es.loc[~entered, [c for c in es.columns if c not in ("yi", "vi", "excluded_reason")]].copy()
     excluded["reason"] = es.loc[~entered, "excluded_reason"]
