@@ -178,6 +178,7 @@ def test_frames_and_text(bcg):
     assert list(m.studies.columns[:8]) == ["study", "subgroup", "yi", "vi", "estimate", "ci_low", "ci_high",
                                            "weight"]
     assert {"events_e", "n_e", "events_c", "n_c"} <= set(m.studies.columns)
+    assert not m.studies.columns.duplicated().any()
     text = m.summary()
     assert "Subgroup alternate:" in text and "Test for subgroup differences (random effect): Chi² = 1.54" in text
     assert "studies=<DataFrame 13 rows" in repr(m)
