@@ -1,0 +1,106 @@
+"""helpers.summary and helpers.notebook on the default synthetic package (67 trials, 2,309 participants)."""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from helpers import summary
+from helpers.dataset import load_dataset
+from helpers.notebook import parameters, save_table
+from helpers.schema import DRUGS
+
+
+@pytest.fixture(scope="module")
+def ds():
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_dataset()
+
+
+def _published_overall(ds, aid):
+    p = ds.published
+    return p[(p["analysis_id"] == aid) & (p["level"] == "overall")].iloc[0]
+
+
+def test_counts_total_matches_the_review(ds):
+    for by in summary.COUNT_BY:
+        table = summary.counts(ds, by)
+        total = table[table[by] == "all trials"].iloc[0]
+        assert (total["trials"], total["participants"]) == (67, 2309)  # Ferraro et al. 2025: 67 RCTs, 2,309 adults
+    design = summary.counts(ds, "design").set_index("design")
+    assert design.loc["parallel", "trials"] + design.loc["crossover", "trials"] == 67
+    assert list(summary.counts(ds, "drug")["drug"][:-1]) == [d for d in DRUGS if d in set(ds.studies["drug"])]
+    with pytest.raises(ValueError, match="by must be one of drug, route, design"):
+        summary.counts(ds, "colour")
+
+
+def test_summary_of_findings_reproduces_published_overall(ds):
+    results = [(sel, summary.analyse(sel)) for sel in summary.select(ds, "pain_intensity", drug="ketamine")]
+    sof = summary.summary_of_findings(results)
+    row = sof[(sof["analysis_id"] == "1.2") & (sof["subgroup"] == "all")].iloc[0]
+    pub = _published_overall(ds, "1.2")
+    for q in ("estimate", "ci_low", "ci_high", "tau2", "i2"):
+        assert row[q] == pytest.approx(pub[q], abs=5e-6), q
+    assert row["k"] == ds.analysis("1.2")["study"].nunique()
+    assert set(sof["drug"]) == {"ketamine"}
+
+
+def test_route_filter_keeps_only_that_route(ds):
+    sels = list(summary.select(ds, "pain_intensity", route="oral", timepoint="short"))
+    assert sels and all(set(s.rows["route"]) == {"oral"} and set(s.rows["timepoint"]) == {"short"} for s in sels)
+    with pytest.raises(ValueError, match="route must be one of intravenous, oral, topical, other"):
+        list(summary.select(ds, "pain_intensity", route="rectal"))
+
+
+def test_estimator_grid_dl_z_equals_revman_and_hksj_is_wider(ds):
+    sel = next(summary.select(ds, "pain_intensity", drug="ketamine", timepoint="short"))
+    grid = summary.estimator_grid(sel.rows, "MD", {"analysis_id": sel.analysis_id}).set_index(["estimator", "ci_method"])
+    assert len(grid) == 8
+    pub = _published_overall(ds, sel.analysis_id)
+    assert grid.loc[("DL", "z"), "estimate"] == pytest.approx(pub["estimate"], abs=5e-6)
+    assert grid.loc[("DL", "z"), "ci_low"] == pytest.approx(pub["ci_low"], abs=5e-6)
+    assert grid.loc[("FE", "z"), "tau2"] == 0
+    width = grid["ci_high"] - grid["ci_low"]
+    assert width[("REML", "hksj")] > width[("REML", "z")]
+
+
+def test_subsets_and_leave_one_out(ds):
+    sel = next(summary.select(ds, "pain_intensity", drug="ketamine", timepoint="short"))
+    sub = summary.restricted(ds, sel.rows, "MD", "REML", "z", {"a": 1}).set_index("subset")
+    assert sub.loc["all studies", "k"] == len(sel.rows)
+    assert sub.loc["parallel-group only", "k"] == (sel.rows["design"] == "parallel").sum()
+    low = sel.rows["study"].map(ds.studies.set_index("study")["rob_overall"]).eq("Low").sum()
+    assert sub.loc["low risk of bias only", "k"] == low
+    loo = summary.leave_one_out(sel.rows, "MD", "REML", "z", {"a": 1})
+    assert len(loo) == len(sel.rows) and set(loo["k"]) == {len(sel.rows) - 1}
+    assert list(loo.columns[:2]) == ["a", "omitted"]
+
+
+def test_small_study_groups_below_three_are_warned_not_run(ds):
+    groups = summary.bias_groups(ds, "pain_intensity", drug="ketamine")
+    with pytest.warns(UserWarning, match="funnel-plot tests not run"):
+        table = summary.small_study_table(groups)
+    assert (table.loc[table["k"] < 3, "tests"] == "not run (k < 3)").all()
+    ran = table[table["k"] >= 3]
+    assert ran["egger_p"].between(0, 1).all() and ran["begg_p"].between(0, 1).all()
+    assert (ran["low_power"] == (ran["k"] < 10)).all()
+
+
+def test_parameters_checked_and_tables_written(tmp_path):
+    with pytest.raises(ValueError, match="drug must be one of ketamine, memantine"):
+        parameters(drug="aspirin", out_dir=tmp_path)
+    with pytest.raises(ValueError, match="estimator must be one of FE, DL, REML, PM"):
+        parameters(estimator="ML", out_dir=tmp_path)
+    with pytest.raises(FileNotFoundError, match="no-such.zip"):
+        parameters(data_path=tmp_path / "no-such.zip", out_dir=tmp_path)
+    params = parameters(estimator="FE", out_dir=tmp_path)
+    assert params.model == "fixed" and "out_dir" not in repr(params)
+    rel = save_table(pd.DataFrame({"x": [1 / 3, np.nan]}), params, "t")
+    assert rel == "tables/t.csv"
+    assert (tmp_path / "tables" / "t.csv").read_bytes() == b"x\n0.3333333333\n\n"
+    with pytest.raises(ValueError, match="plain file name"):
+        save_table(pd.DataFrame(), params, "../t")
