@@ -114,14 +114,15 @@ def save_table(table: pd.DataFrame, params: Parameters, stem: str) -> str:
     return f"tables/{stem}.csv"
 
 
-def publish(fig, params: Parameters, stem: str) -> list[str]:
-    """Save ``fig`` with :func:`helpers.style.save_figure` into ``<out_dir>/figures``, show it inline once and
-    close it; return the written files relative to the run folder (``figures/<stem>.png`` ...)."""
+def publish(fig, params: Parameters, stem: str) -> None:
+    """Save ``fig`` with :func:`helpers.style.save_figure` into ``<out_dir>/figures`` (PNG, SVG, PDF), show it
+    inline once and close it. Returns None, so a plot cell shows the figure and nothing else whether or not
+    the kernel honours a trailing ``;`` (nbval executes cells without history, where it is not honoured)."""
     import matplotlib.pyplot as plt
 
     from helpers.style import save_figure
 
-    written = save_figure(fig, params.figures, stem)
+    save_figure(fig, params.figures, stem)
     try:
         from IPython.display import display
     except ImportError:  # plain Python: nothing to show
@@ -129,4 +130,3 @@ def publish(fig, params: Parameters, stem: str) -> list[str]:
     else:
         display(fig)
     plt.close(fig)
-    return sorted(f"figures/{path.name}" for path in written.values())
