@@ -1,0 +1,140 @@
+"""Engine speed: every analysis of the default dataset, and REML on 10,000 studies; metafor on the same work.
+
+Run: ``.venv/bin/python benchmarks/engine.py`` (a script, not a test). Work units are the default dataset's
+analyses split by drug and route (outcome x time point x drug x route); each gets FE, DL, REML, REML + HKSJ and a
+REML leave-one-out. When ``Rscript`` with metafor is available the same units are written to a temporary CSV and
+one Rscript process times its own loop (rma FE/DL/REML, test="knha", leave1out), so process start-up is excluded.
+The engine also computes the Q-profile tau² CI on every random-effects fit, which metafor's ``rma`` does not.
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.effects import effect_sizes
+from helpers.pooling import pool
+from helpers.sensitivity import leave_one_out
+
+SEED = 20250101
+N_LARGE = 10_000
+R_TIMEOUT = 60  # seconds; metafor's rma.uni builds k x k matrices, so 10,000 studies may not finish
+R_LOOP = r"""
+suppressPackageStartupMessages(library(metafor))
+args <- commandArgs(trailingOnly = TRUE)
+d <- read.csv(args[2])
+t0 <- proc.time()[["elapsed"]]
+if (args[1] == "units") {
+  for (u in split(d, factor(d$unit, levels = unique(d$unit)))) {
+    for (m in c("FE", "DL", "REML")) fit <- suppressWarnings(rma(yi, vi, data = u, method = m))
+    fit <- suppressWarnings(rma(yi, vi, data = u, method = "REML", test = "knha"))
+    if (nrow(u) >= 2) lo <- suppressWarnings(leave1out(fit))
+  }
+} else {
+  fit <- rma(yi, vi, data = d, method = "REML")
+}
+cat(sprintf("%.6f %s\n", proc.time()[["elapsed"]] - t0, as.character(packageVersion("metafor"))))
+"""
+
+
+def workload() -> tuple[list[tuple[str, np.ndarray, np.ndarray]], str]:
+    """(unit name, yi, vi) per analysis x drug x route of the default dataset, and a description."""
+    try:
+        from helpers.dataset import load_dataset
+    except ImportError:  # the data layer is missing: same shape, seeded
+        rng = np.random.default_rng(SEED)
+        units = [(f"synthetic-{i}", rng.normal(0, 0.5, k), rng.uniform(0.01, 0.3, k))
+                 for i, k in enumerate(rng.integers(1, 12, 60))]
+        return units, "GENERATED workload (helpers.dataset missing): 60 units of 1-11 studies"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = load_dataset()
+        units = []
+        for (aid, drug, route), rows in ds.rows.groupby(["analysis_id", "drug", "route"], sort=True, dropna=False):
+            es = effect_sizes(rows.reset_index(drop=True), rows["measure"].iloc[0])
+            ok = es["yi"].notna().to_numpy()
+            if ok.any():
+                units.append((f"{aid}/{drug}/{route}", es["yi"].to_numpy()[ok], es["vi"].to_numpy()[ok]))
+    return units, f"{ds.label}: {len(units)} units (analysis x drug x route) from {ds.source}"
+
+
+def run_engine(units) -> float:
+    start = time.perf_counter()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for _, y, v in units:
+            for method in ("FE", "DL", "REML"):
+                pool(y, v, method=method)
+            pool(y, v, method="REML", ci="hksj")
+            if y.size >= 2:
+                leave_one_out(y, v, method="REML")
+    return time.perf_counter() - start
+
+
+def large(seed: int = SEED) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    v = rng.uniform(0.005, 0.5, N_LARGE)
+    return rng.normal(0.2, np.sqrt(v + 0.04)), v
+
+
+def run_metafor(units, y_big, v_big) -> tuple[float, float, str] | None:
+    """(seconds for the units loop, seconds for REML on the large set or NaN on timeout, metafor version)."""
+    exe = shutil.which("Rscript")
+    if exe is None:
+        return None
+    results, version = [], "?"
+    with tempfile.TemporaryDirectory() as tmp:
+        script = Path(tmp) / "loop.R"
+        script.write_text(R_LOOP)
+        frames = [pd.DataFrame({"unit": name, "yi": y, "vi": v}) for name, y, v in units]
+        pd.concat(frames).to_csv(Path(tmp) / "units.csv", index=False, float_format="%.17g")
+        pd.DataFrame({"yi": y_big, "vi": v_big}).to_csv(Path(tmp) / "big.csv", index=False, float_format="%.17g")
+        for mode, csv in (("units", "units.csv"), ("big", "big.csv")):
+            try:
+                proc = subprocess.run([exe, str(script), mode, str(Path(tmp) / csv)], capture_output=True, text=True,
+                                      timeout=R_TIMEOUT)
+            except subprocess.TimeoutExpired:
+                print(f"metafor {mode}: stopped after {R_TIMEOUT} s without a result (shown as NaN)")
+                results.append(np.nan)
+                continue
+            if proc.returncode != 0:
+                print(f"Rscript failed (metafor installed?): {proc.stderr.strip()[-300:]}", file=sys.stderr)
+                return None
+            seconds, version = proc.stdout.split()
+            results.append(float(seconds))
+    return results[0], results[1], version
+
+
+def main() -> None:
+    units, description = workload()
+    k_total = sum(y.size for _, y, _ in units)
+    engine_loop = min(run_engine(units) for _ in range(3))
+    y_big, v_big = large()
+    times = []
+    for _ in range(3):
+        start = time.perf_counter()
+        fit = pool(y_big, v_big, method="REML")
+        times.append(time.perf_counter() - start)
+    engine_big = min(times)
+    print(f"workload: {description}; {k_total} study rows; per unit FE, DL, REML, REML+HKSJ, REML leave-one-out")
+    print(f"REML on {N_LARGE} studies (seed {SEED}): tau2 = {fit.tau2:.6f}, converged = {fit.converged}")
+    r = run_metafor(units, y_big, v_big)
+    rows = [("all analyses of the default dataset", engine_loop, r[0] if r else np.nan),
+            (f"REML on {N_LARGE} studies", engine_big, r[1] if r else np.nan)]
+    table = pd.DataFrame(rows, columns=["task", "engine_s", "metafor_s"])
+    table["engine/metafor"] = table["engine_s"] / table["metafor_s"]
+    print(table.to_string(index=False, float_format=lambda x: f"{x:.4f}"))
+    print(f"metafor {r[2]} timed inside one Rscript process" if r else "metafor: Rscript not available, not timed")
+    print("engine times: best of 3 runs; the engine also computes a Q-profile tau2 CI per random-effects fit")
+
+
+if __name__ == "__main__":
+    main()
