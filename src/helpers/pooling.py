@@ -162,7 +162,7 @@ def _tau2_reml(yi, vi, tol: float, maxiter: int) -> tuple[float, bool, int]:
         new_score = _reml_score(new, yi, vi)
         if new_score * score < 0:
             lo, hi = min(tau2, new), max(tau2, new)
-            root = optimize.brentq(_reml_score, lo, hi, args=(yi, vi), xtol=tol * lo, maxiter=500)
+            root = optimize.brentq(_reml_score, lo, hi, args=(yi, vi), xtol=tol * hi, maxiter=500)
             return float(root), True, it
         tau2, score = new, new_score
     return float(tau2), False, maxiter
