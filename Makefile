@@ -10,6 +10,8 @@ STAMP := $(VENV)/.installed
 KERNEL := nmda-review-py3
 JOBS ?= 2
 OUT ?= runs/default
+# DATA=path/to/package.zip runs everything on another Cochrane data package (e.g. the real review's).
+DATA ?=
 
 .PHONY: install run test verify explore lock benchmark synthetic clean
 
@@ -24,7 +26,7 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 run: $(STAMP)
-	$(PY) -m helpers.run --out $(OUT) --jobs $(JOBS)
+	$(PY) -m helpers.run --out $(OUT) --jobs $(JOBS) $(if $(DATA),--data "$(DATA)")
 
 verify: $(STAMP)
 	$(PY) -m helpers.run verify $(OUT)
