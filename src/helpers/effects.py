@@ -96,6 +96,12 @@ def effect_sizes(table: pd.DataFrame, measure: str, preset: Preset = REVMAN, *, 
     Rows with non-missing ``giv_estimate`` and ``giv_se`` (generic inverse variance, e.g. crossover trials)
     pass through: yi = giv_estimate, vi = giv_se². Excluded rows get NaN yi/vi, their reason and a warning.
     Bad values raise InputError naming ``source``, the row and the field.
+
+    Formulas (a, b, c, d the 2x2 cells after the preset's zero-cell correction; s the pooled SD):
+    RR yi = ln[(a/n_e)/(c/n_c)], vi = 1/a - 1/n_e + 1/c - 1/n_c; OR yi = ln(ad/bc), vi = 1/a + 1/b + 1/c + 1/d;
+    RD yi = a/n_e - c/n_c, vi = ab/n_e³ + cd/n_c³; MD yi = mean_e - mean_c, vi = sd_e²/n_e + sd_c²/n_c;
+    SMD yi = J (mean_e - mean_c)/s (Hedges' g, J per preset). Cochrane Handbook ch. 6 (Higgins, Li & Deeks
+    2023); Deeks & Higgins (2010) RevMan statistical methods; Hedges (1981) J Educ Stat 6:107.
     """
     check_choice("measure", measure, MEASURES)
     if not isinstance(table, pd.DataFrame):

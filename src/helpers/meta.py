@@ -147,6 +147,12 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
     subgroup: column whose values split the studies; subgroups keep their order of first appearance.
     Rows that cannot enter (e.g. double zero for RR/OR under REVMAN) are listed in ``excluded`` with a reason,
     recorded in ``warnings`` and warned.
+
+    Study rows: y_i ± z_(1-alpha/2) sqrt(v_i); weights are the pooling weights in percent of the overall total
+    (MH/Peto weights for fixed MH/Peto, 1/(v_i + tau²) for random). Pooled results and the subgroup test follow
+    :func:`helpers.pooling.pool`, :func:`~helpers.pooling.mantel_haenszel`, :func:`~helpers.pooling.peto` and
+    :func:`helpers.subgroups.subgroup_test` (Deeks & Higgins 2010, RevMan statistical methods; Cochrane
+    Handbook ch. 10, Deeks, Higgins & Altman 2023).
     """
     check_choice("measure", measure, MEASURES)
     check_choice("method", method, METHODS)

@@ -363,6 +363,10 @@ def mantel_haenszel(events_e, n_e, events_c, n_c, measure: str, model: str = "fi
     then inverse-variance pooling with 1/(v_i + tau²) (weights are then those). ``preset.mh_correction``
     decides whether cells of zero-cell studies are corrected in the MH sums (RevMan yes, metafor no);
     double-zero studies are excluded for RR/OR when ``preset.drop_double_zero`` (recorded and warned).
+    MH estimate: OR = sum(a_i d_i/N_i)/sum(b_i c_i/N_i), RR = sum(a_i n_ci/N_i)/sum(c_i n_ei/N_i),
+    RD = sum(w_i (a_i/n_ei - c_i/n_ci))/sum(w_i); variances of ln OR by Robins, Breslow & Greenland (1986),
+    of ln RR and RD by Greenland & Robins (1985). Mantel & Haenszel (1959) JNCI 22:719; DerSimonian & Laird
+    (1986) Control Clin Trials 7:177; Deeks & Higgins (2010) RevMan statistical methods.
     """
     check_choice("measure", measure, MH_MEASURES)
     check_choice("model", model, MODELS)

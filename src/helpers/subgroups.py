@@ -36,7 +36,10 @@ class SubgroupTest(ResultMixin):
 
 
 def subgroup_test(estimates, ses, method: str = "fixed", *, labels=None) -> SubgroupTest:
-    """Chi² test of J >= 2 subgroup estimates (analysis scale) with standard errors ``ses`` (see module)."""
+    """Chi² test of J >= 2 subgroup estimates (analysis scale) with standard errors ``ses``.
+
+    w_j = 1/se_j², theta_bar = sum(w_j theta_j)/sum(w_j), Q = sum w_j (theta_j - theta_bar)², df = J - 1,
+    I² = max(0, (Q - df)/Q) x 100 (Borenstein & Higgins 2013, Prev Sci 14:134; Cochrane Handbook 10.11.3.1)."""
     check_choice("method", method, MODELS)
     est = as_float_array("estimates", estimates, labels=labels)
     se = as_float_array("ses", ses, labels=labels)
