@@ -41,7 +41,7 @@ def test_bcg_fixed_effect(bcg):
 
 
 def test_bcg_reml(bcg):
-    r = pool(bcg["yi"], bcg["vi"], method="REML")
+    r = pool(bcg["yi"], bcg["vi"], method="REML", preset=METAFOR)  # metafor's printed example
     assert r.estimate == pytest.approx(-0.7145, abs=P4)
     assert r.se == pytest.approx(0.1798, abs=P4)
     assert (r.ci_low, r.ci_high) == pytest.approx((-1.0669, -0.3622), abs=P4)
@@ -50,7 +50,7 @@ def test_bcg_reml(bcg):
     assert (r.tau2_ci_low, r.tau2_ci_high) == pytest.approx((0.1197, 1.1115), abs=P4)
     assert r.z == pytest.approx(-3.9744, abs=P4)
     assert r.h2 == pytest.approx(12.86, abs=5e-3)
-    assert r.i2 == pytest.approx(92.22, abs=5e-3)  # preset None: metafor's I² from tau²
+    assert r.i2 == pytest.approx(92.22, abs=5e-3)  # METAFOR preset: I² from tau²
     assert r.converged and 0 < r.iterations < 100 and not r.tau2_truncated and r.warnings == ()
     assert np.exp([r.estimate, r.ci_low, r.ci_high]) == pytest.approx([0.49, 0.34, 0.70], abs=5e-3)
 
@@ -76,6 +76,7 @@ def test_i2_from_q_versus_tau2(bcg):
     assert pool(bcg["yi"], bcg["vi"], preset=REVMAN).i2 == pytest.approx(92.12, abs=5e-3)
     assert pool(bcg["yi"], bcg["vi"], preset=METAFOR).i2 == pytest.approx(92.22, abs=5e-3)
     assert pool(bcg["yi"], bcg["vi"], preset=REVMAN).h2 == pytest.approx(152.2330 / 12, rel=1e-6)
+    assert pool(bcg["yi"], bcg["vi"]).i2 == pytest.approx(92.12, abs=5e-3)  # REVMAN is the default
 
 
 def test_prediction_interval_z_and_t(bcg):

@@ -104,7 +104,7 @@ def engine(entry: dict, doc: dict) -> tuple[dict, tuple[float, float]]:
             return _fields(bias.begg(y, v), res), EXACT
         if family == "trimfill":
             method, estimator = rest[1], rest[2]
-            tf = bias.trim_and_fill(y, v, estimator=estimator, method=method)
+            tf = bias.trim_and_fill(y, v, estimator=estimator, method=method, preset=METAFOR)
             got = _fields(tf.pooled, POOL_FIELDS) | _fields(tf, ("k0", "se_k0", "side", "estimate"))
             got["filled_yi"], got["filled_vi"] = tf.filled["yi"].to_numpy(), tf.filled["vi"].to_numpy()
             for n in ("pi_low", "pi_high", "tau2_ci_low", "tau2_ci_high", "weights"):

@@ -221,11 +221,11 @@ def _prediction(estimate, se, tau2, k, pi, level, model) -> tuple[float, float]:
 
 def _resolve_pi(pi, preset):
     if pi is None:
-        pi = preset.pi_method if preset is not None else "t"
+        pi = preset.pi_method
     return check_choice("pi", pi, PI_METHODS)
 
 
-def pool(yi, vi, method: str = "REML", ci: str = "z", pi: str | None = "t", preset: Preset | None = None, *,
+def pool(yi, vi, method: str = "REML", ci: str = "z", pi: str | None = None, preset: Preset = REVMAN, *,
          level: float = 0.95, tol: float = 1e-10, maxiter: int = 100, labels=None, source=None) -> PoolResult:
     """Inverse-variance meta-analysis of effects ``yi`` with sampling variances ``vi``.
 
@@ -234,8 +234,8 @@ def pool(yi, vi, method: str = "REML", ci: str = "z", pi: str | None = "t", pres
     root of Q(tau²) = k - 1). Random-effects weights 1/(v_i + tau²); mu ± z SE.
     ci: ``z`` (Wald) or ``hksj`` (Hartung & Knapp 2001, Sidik & Jonkman 2002: SE² scaled by
     Q(tau²)/(k - 1) with weights 1/(v_i+tau²), t on k - 1 df; not truncated at 1, as metafor ``test="knha"``).
-    pi: ``t`` (k - 2 df, Handbook), ``z`` (metafor) or None (the preset's, ``t`` without a preset).
-    preset: decides how I² is computed (``i2_from``); None means metafor's rule (from tau² for random effects).
+    pi: ``t`` (k - 2 df, Handbook), ``z`` (metafor) or None (the preset's: ``t`` for REVMAN, ``z`` for METAFOR).
+    preset: decides how I² is computed (``i2_from``: from Q for REVMAN, the default; from tau² for METAFOR).
     REML also gives tau2_se = sqrt(2/tr(PP)); every random-effects fit gives the Q-profile tau² CI.
     One study: the estimate is that study, heterogeneity statistics are NaN.
     """
@@ -244,8 +244,7 @@ def pool(yi, vi, method: str = "REML", ci: str = "z", pi: str | None = "t", pres
     pi = _resolve_pi(pi, preset)
     level = check_level(level)
     y, v = effect_arrays(yi, vi, labels=labels, source=source)
-    i2_from = preset.i2_from if preset is not None else "tau2"
-    return _pool_arrays(y, v, method, ci, pi, level, tol, maxiter, i2_from)
+    return _pool_arrays(y, v, method, ci, pi, level, tol, maxiter, preset.i2_from)
 
 
 def _pool_arrays(y, v, method, ci, pi, level, tol=1e-10, maxiter=100, i2_from="tau2", notes=None, q=None,
