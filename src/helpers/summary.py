@@ -110,8 +110,9 @@ def select(ds: Dataset, outcome: str, drug: str | None = None, route: str | None
             yield Selected(aid, settings, rows[keep].reset_index(drop=True))
 
 
-def analyse(sel: Selected, estimator: str | None = None, ci_method: str = "z"):
-    """``meta_analysis`` of one selected analysis with subgroups as in the package.
+def analyse(sel: Selected, estimator: str | None = None, ci_method: str = "z", subgroups: bool = True):
+    """``meta_analysis`` of one selected analysis with subgroups as in the package (``subgroups=False``: one
+    group, e.g. for the rows of a single route).
 
     ``estimator`` None: the package's own settings (RevMan: statistical method and model, random effects =
     DerSimonian-Laird), as the review did. ``FE``: the package's method, fixed-effect model. ``DL``/``REML``/
@@ -128,7 +129,8 @@ def analyse(sel: Selected, estimator: str | None = None, ci_method: str = "z"):
             model, tau2 = "random", estimator
             method = method if estimator == "DL" else "IV"
     return meta_analysis(sel.rows, measure=sel.settings["measure"], method=method, model=model, tau2_method=tau2,
-                         ci=ci_method, subgroup="subgroup" if sel.has_subgroups else None, study="study")
+                         ci=ci_method, subgroup="subgroup" if subgroups and sel.has_subgroups else None,
+                         study="study")
 
 
 def at_least(results: list[tuple[Selected, object]], k: int) -> list[tuple[Selected, object]]:
@@ -179,6 +181,12 @@ def groups(sel: Selected) -> Iterator[tuple[str | None, pd.DataFrame]]:
     else:
         for r in routes:
             yield r, sel.rows[sel.rows["route"] == r].reset_index(drop=True)
+
+
+def route_groups(sel: Selected) -> Iterator[tuple[str, pd.DataFrame]]:
+    """``(route, rows)`` of an analysis, one per route present (sorted), even when there is only one."""
+    for r in sorted(sel.rows["route"].dropna().unique()):
+        yield r, sel.rows[sel.rows["route"] == r].reset_index(drop=True)
 
 
 def bias_groups(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
