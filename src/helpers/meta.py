@@ -137,7 +137,7 @@ def _entered_weights(res: PoolResult, n: int) -> np.ndarray:
 
 
 def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: str = "fixed",
-                  tau2_method: str = "DL", ci: str = "z", pi: str | None = "t", subgroup: str | None = None,
+                  tau2_method: str = "DL", ci: str = "z", pi: str | None = None, subgroup: str | None = None,
                   study: str = "study", preset: Preset = REVMAN, *, level: float = 0.95,
                   source: str | None = None) -> MetaAnalysis:
     """Analyse one table as RevMan does (see the module docstring for the method/model combinations).

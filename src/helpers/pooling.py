@@ -352,7 +352,7 @@ def _excluded(reasons, labels, notes) -> list[int]:
 
 
 def mantel_haenszel(events_e, n_e, events_c, n_c, measure: str, model: str = "fixed", preset: Preset = REVMAN, *,
-                    ci: str = "z", pi: str | None = "t", level: float = 0.95, labels=None,
+                    ci: str = "z", pi: str | None = None, level: float = 0.95, labels=None,
                     source=None) -> PoolResult:
     """Mantel-Haenszel meta-analysis of RR, OR or RD (log scale for RR/OR), as RevMan.
 
