@@ -210,3 +210,16 @@ def only_drug(ds: Dataset, drug: str | None) -> Dataset:
         return ds
     keep = ds.rows["drug"].astype(str).str.split(LIST_SEP).apply(lambda values: drug in values)
     return replace(ds, rows=ds.rows[keep].reset_index(drop=True))
+
+
+def expected_figures(ds: Dataset, notebook: str, drug: str | None) -> int:
+    """Figures a notebook of the set draws for ``drug`` (what the runner orders executions by, longest first)."""
+    if notebook == "00_data.ipynb":
+        return 2 * len(drugs_present(ds))
+    if notebook == "01_efficacy.ipynb":
+        return len(forest_plan(ds, ("pain_intensity",), drug).figures)
+    if notebook == "02_small_study_effects.ipynb":
+        return len(funnel_plan(ds, "pain_intensity", drug).figures)
+    if notebook == "03_adverse_events.ipynb":
+        return 1 + len(forest_plan(ds, AE_OUTCOMES, drug).figures)
+    return 0

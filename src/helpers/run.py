@@ -9,8 +9,14 @@ Usage::
 A run folder holds ``notebooks/`` (executed copies), ``html/`` (nbconvert export) and ``index.html`` linking
 them, ``figures/`` and ``tables/`` (written by the notebooks), ``manifest.json`` (input SHA-256, parameters,
 package versions, git commit, Python version, SHA-256 of every figure and table; no timestamps) and
-``run-log.json`` (wall-clock times; never compared). Each notebook runs once with ``drug``/``route`` left at
-None ("all"): the notebooks loop over drugs and routes through helpers calls.
+``run-log.json`` (wall-clock times; never compared).
+
+The plan: the per-drug notebooks (``helpers.plan.PER_DRUG_NOTEBOOKS``: 01 efficacy, 02 small-study effects,
+03 adverse events) run once per drug present in the data (read in this process), as separate executions named
+``01_efficacy--ketamine.ipynb`` ...; the others run once. ``-p drug=X`` runs every notebook for that drug only.
+Executions are handed to the worker processes longest first (expected figure count, ``plan.expected_figures``)
+so the cores stay busy to the end. The manifest records every execution's name, notebook and parameters, and
+``verify`` re-runs exactly those.
 
 Kernels run with ``PYTHONHASHSEED=0`` and ``SOURCE_DATE_EPOCH=0`` so set iteration order and the dates
 matplotlib writes into PDF/SVG cannot differ between runs.
@@ -36,6 +42,7 @@ import yaml
 
 from helpers import manifest as mf
 from helpers import paths
+from helpers import plan as figure_plan
 
 KERNEL_NAME = "nmda-review-py3"
 #: The notebook set, in order; ``python -m helpers.run`` executes all of them by default.
@@ -55,6 +62,16 @@ KERNEL_ENV = {"PYTHONHASHSEED": "0", "SOURCE_DATE_EPOCH": "0"}
 RUN_SUBDIRS = ("notebooks", "html", "figures", "tables")
 RUN_FILES = ("index.html", mf.MANIFEST_NAME, mf.RUN_LOG_NAME)
 CELL_TIMEOUT = 1800  # seconds per cell
+
+
+@dataclass(frozen=True)
+class Execution:
+    """One papermill execution of the plan: source notebook, execution name (``01_efficacy--ketamine.ipynb``)
+    and the parameters it receives besides ``data_path`` and ``out_dir``."""
+
+    source: Path
+    name: str
+    parameters: dict = field(default_factory=dict)
 
 
 class NotebookFailure(RuntimeError):
@@ -188,12 +205,42 @@ def _failed_cell(executed: Path) -> tuple[int | None, str | None]:
     return None, None
 
 
+def _drugs_and_costs(data: Path | None, notebooks: list[Path], drug: str | None) -> tuple[tuple[str, ...], dict]:
+    """Drugs present in the data and the expected figure count of each (notebook name, drug)."""
+    import warnings
+
+    from helpers.dataset import load_dataset
+
+    with warnings.catch_warnings():  # the notebooks show these; here only the drug list is needed
+        warnings.simplefilter("ignore")
+        ds = load_dataset(data)
+    drugs = (drug,) if drug is not None else figure_plan.drugs_present(ds)
+    costs = {}
+    for nb in notebooks:
+        for d in drugs if nb.name in figure_plan.PER_DRUG_NOTEBOOKS else (drug,):
+            costs[(nb.name, d)] = figure_plan.expected_figures(ds, nb.name, d)
+    return drugs, costs
+
+
+def plan_executions(notebooks: list[Path], parameters: dict, drugs: tuple[str, ...]) -> list[Execution]:
+    """One execution per notebook, or per drug for ``plan.PER_DRUG_NOTEBOOKS`` (``drug`` given in
+    ``parameters``: that drug only), in notebook order."""
+    out = []
+    for nb in notebooks:
+        if nb.name in figure_plan.PER_DRUG_NOTEBOOKS and parameters.get("drug") is None:
+            out += [Execution(nb, figure_plan.execution_name(nb.name, d), {**parameters, "drug": d}) for d in drugs]
+        else:
+            out.append(Execution(nb, nb.name, dict(parameters)))
+    return out
+
+
 def _execute(task: dict) -> NotebookOutcome:
     """Execute one notebook with papermill and export it to HTML; never raises for notebook errors."""
     import papermill as pm
     from papermill.exceptions import PapermillExecutionError
 
     source, output, html_out = Path(task["source"]), Path(task["output"]), Path(task["html"])
+    name = task["name"]
     saved_env = {k: os.environ.get(k) for k in KERNEL_ENV}
     os.environ.update(KERNEL_ENV)
     start = time.perf_counter()
@@ -202,17 +249,17 @@ def _execute(task: dict) -> NotebookOutcome:
             str(source), str(output), parameters=task["parameters"], kernel_name=task["kernel"],
             progress_bar=False, cwd=str(source.parent), execution_timeout=CELL_TIMEOUT,
         )
-        outcome = NotebookOutcome(source.name, True, time.perf_counter() - start)
+        outcome = NotebookOutcome(name, True, time.perf_counter() - start)
     except PapermillExecutionError as exc:
         index, first = _failed_cell(output)
         where = f"cell {index} (0-based) `{first}`" if index is not None else "an unidentified cell"
         outcome = NotebookOutcome(
-            source.name, False, time.perf_counter() - start,
-            f"{source.name} failed in {where}: {exc.ename}: {exc.evalue}", index, first,
+            name, False, time.perf_counter() - start, f"{name} failed in {where}: {exc.ename}: {exc.evalue}",
+            index, first,
         )
     except Exception as exc:  # kernel death, timeout, unreadable notebook
-        outcome = NotebookOutcome(source.name, False, time.perf_counter() - start,
-                                  f"{source.name} could not be executed: {type(exc).__name__}: {exc}")
+        outcome = NotebookOutcome(name, False, time.perf_counter() - start,
+                                  f"{name} could not be executed: {type(exc).__name__}: {exc}")
     finally:
         for key, value in saved_env.items():
             if value is None:
@@ -232,6 +279,7 @@ def _export_html(notebook: Path, target: Path) -> None:
 
 
 def _map(tasks: list[dict], jobs: int, progress: bool) -> list[NotebookOutcome]:
+    """Execute ``tasks`` (started in list order) and return the outcomes in the same order."""
     from tqdm import tqdm
 
     bar = tqdm(total=len(tasks), desc="notebooks", unit="nb", disable=not progress, file=sys.stderr)
@@ -239,18 +287,18 @@ def _map(tasks: list[dict], jobs: int, progress: bool) -> list[NotebookOutcome]:
     try:
         if jobs == 1:
             for task in tasks:
-                results[task["source"]] = _execute(task)
+                results[task["name"]] = _execute(task)
                 bar.update()
         else:
             context = multiprocessing.get_context("fork")
             with cf.ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=context) as pool:
-                futures = {pool.submit(_execute, task): task["source"] for task in tasks}
+                futures = {pool.submit(_execute, task): task["name"] for task in tasks}
                 for future in cf.as_completed(futures):
                     results[futures[future]] = future.result()
                     bar.update()
     finally:
         bar.close()
-    return [results[task["source"]] for task in tasks]
+    return [results[task["name"]] for task in tasks]
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -293,12 +341,13 @@ def run_set(
     progress: bool = False,
     publish_figures: Path | None = None,
 ) -> RunResult:
-    """Execute ``notebooks`` (default: the set) into the run folder ``out`` and write its manifest.
+    """Execute the plan of ``notebooks`` (default: the set) into the run folder ``out`` and write its manifest.
 
     ``parameters`` are passed to every notebook (names from ``PARAMETERS``); ``data_path`` None means the
-    synthetic default package in ``data/raw/``. With ``publish_figures`` the run's figures are also copied
-    there. Raises :class:`NotebookFailure` naming each failed notebook and cell, after writing the manifest,
-    the partial executed notebooks and their HTML.
+    synthetic default package in ``data/raw/``. Notebooks in ``plan.PER_DRUG_NOTEBOOKS`` run once per drug in
+    the data (:func:`plan_executions`). With ``publish_figures`` the run's figures are also copied there.
+    Raises :class:`NotebookFailure` naming each failed execution and cell, after writing the manifest, the
+    partial executed notebooks and their HTML.
     """
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
@@ -312,36 +361,53 @@ def run_set(
     if data is not None and not data.exists():
         raise FileNotFoundError(f"--data: no such file or folder: {data_path}")
     check_kernel(kernel_name)
-
     run_dir = _prepare_run_dir(Path(out))
-    notebook_params = {**params, "data_path": None if data is None else str(data)}
+    drugs, costs = (), {}
+    if any(nb.name in figure_plan.PER_DRUG_NOTEBOOKS for nb in notebooks):
+        drugs, costs = _drugs_and_costs(data, notebooks, params.get("drug"))
+    executions = plan_executions(notebooks, params, drugs)
+    return _run_plan(run_dir, executions, data, jobs, kernel_name, progress, publish_figures, costs)
+
+
+def _run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs: int, kernel_name: str,
+              progress: bool, publish_figures: Path | None, costs: dict) -> RunResult:
+    names = [e.name for e in executions]
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"execution names must be unique within a run: {', '.join(duplicates)}")
+    data_param = None if data is None else str(data)
     tasks = [
         {
-            "source": str(nb.resolve()),
-            "output": str(run_dir / "notebooks" / nb.name),
-            "html": str(run_dir / "html" / f"{nb.stem}.html"),
-            "parameters": {**notebook_params, "out_dir": str(run_dir)},
+            "name": e.name,
+            "source": str(e.source.resolve()),
+            "output": str(run_dir / "notebooks" / e.name),
+            "html": str(run_dir / "html" / f"{Path(e.name).stem}.html"),
+            "parameters": {**e.parameters, "data_path": data_param, "out_dir": str(run_dir)},
             "kernel": kernel_name,
         }
-        for nb in notebooks
+        for e in executions
     ]
+    # longest first (expected figures); ties keep plan order. Outputs do not depend on the order.
+    order = sorted(range(len(tasks)), key=lambda i: -costs.get((executions[i].source.name,
+                                                                executions[i].parameters.get("drug")), 0))
     started = time.time()
     clock = time.perf_counter()
-    outcomes = _map(tasks, jobs, progress)
+    by_name = dict(zip((tasks[i]["name"] for i in order), _map([tasks[i] for i in order], jobs, progress)))
+    outcomes = [by_name[e.name] for e in executions]
     outputs = mf.hash_outputs(run_dir)
 
     input_path = data if data is not None else paths.DATA_RAW
     label = mf.portable_path(input_path) if data is not None else "default synthetic package (data/raw)"
     manifest = {
-        "manifest_version": 1,
+        "manifest_version": 2,
         "input": {"path": mf.portable_path(data), "hashed": mf.portable_path(input_path),
                   "sha256": mf.sha256_path(input_path)},
         "kernel": kernel_name,
         "kernel_env": KERNEL_ENV,
         "notebooks": [
-            {"notebook": mf.portable_path(nb), "parameters": {**notebook_params, "data_path": mf.portable_path(data)},
-             "status": "ok" if o.ok else "failed"}
-            for nb, o in zip(notebooks, outcomes)
+            {"execution": e.name, "notebook": mf.portable_path(e.source),
+             "parameters": {**e.parameters, "data_path": mf.portable_path(data)}, "status": "ok" if o.ok else "failed"}
+            for e, o in zip(executions, outcomes)
         ],
         "packages": mf.package_versions(),
         "python": mf.python_version(),
@@ -353,6 +419,7 @@ def run_set(
         "started_unix": round(started, 3),
         "wall_seconds": round(time.perf_counter() - clock, 3),
         "jobs": jobs,
+        "execution_order": [tasks[i]["name"] for i in order],
         "notebook_seconds": {o.notebook: round(o.seconds, 3) for o in outcomes},
     })
     _write_index(run_dir, outcomes, outputs, label)
@@ -375,19 +442,27 @@ def run_set(
 # verify
 
 
+def recorded_executions(manifest: dict) -> tuple[list[Execution], Path | None]:
+    """The executions and input recorded in a manifest (version 1 entries: execution name = notebook name)."""
+    executions, data = [], None
+    for entry in manifest["notebooks"]:
+        source = mf.resolve_portable(entry["notebook"])
+        params = {k: v for k, v in entry["parameters"].items() if k not in RUNNER_PARAMETERS}
+        executions.append(Execution(source, entry.get("execution", source.name), params))
+        data = mf.resolve_portable(entry["parameters"].get("data_path"))
+    return executions, data
+
+
 def verify(run_dir: Path | str, jobs: int = 1, kernel_name: str | None = None, progress: bool = False) -> VerifyResult:
-    """Re-execute the run recorded in ``RUN_DIR/manifest.json`` into a temporary folder and compare outputs.
+    """Re-execute the plan recorded in ``RUN_DIR/manifest.json`` into a temporary folder and compare outputs.
 
     Three sets of SHA-256 hashes are compared: the manifest's, the files now in the run folder, and the
     fresh execution's. Every output that differs anywhere is listed; a changed input package is a note.
     """
     run = Path(run_dir).resolve()
     recorded = mf.read_manifest(run)
-    entries = recorded["notebooks"]
-    notebooks = [mf.resolve_portable(e["notebook"]) for e in entries]
-    first = entries[0]["parameters"] if entries else {}
-    data = mf.resolve_portable(first.get("data_path"))
-    params = {k: v for k, v in first.items() if k not in RUNNER_PARAMETERS}
+    executions, data = recorded_executions(recorded)
+    _check_notebooks(sorted({e.source for e in executions}))
     notes = []
     current_input = mf.sha256_path(mf.resolve_portable(recorded["input"]["hashed"]))
     if current_input != recorded["input"]["sha256"]:
@@ -395,10 +470,17 @@ def verify(run_dir: Path | str, jobs: int = 1, kernel_name: str | None = None, p
                      f"!= recorded {recorded['input']['sha256'][:12]})")
     on_disk = mf.hash_outputs(run)
     differences = mf.compare_hashes(recorded["outputs"], on_disk, "run folder vs its manifest")
+    seconds = {}
+    log = run / mf.RUN_LOG_NAME
+    if log.is_file():  # the original run's times order the re-execution, longest first
+        seconds = json.loads(log.read_text(encoding="utf-8")).get("notebook_seconds", {})
+    costs = {(e.source.name, e.parameters.get("drug")): seconds.get(e.name, 0) for e in executions}
+    kernel = kernel_name or recorded["kernel"]
+    check_kernel(kernel)
     with tempfile.TemporaryDirectory(prefix="nmda-verify-") as tmp:
         try:
-            fresh = run_set(Path(tmp) / "run", notebooks=notebooks, data_path=data, parameters=params, jobs=jobs,
-                            kernel_name=kernel_name or recorded["kernel"], progress=progress).outputs
+            fresh = _run_plan(_prepare_run_dir(Path(tmp) / "run"), executions, data, jobs, kernel, progress,
+                              None, costs).outputs
         except NotebookFailure as exc:
             raise NotebookFailure(f"verify could not re-execute the run: {exc}") from exc
     seen = {d.output for d in differences}
