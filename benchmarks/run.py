@@ -1,7 +1,8 @@
 """Wall time of the full notebook run against its floor (N kernel starts in sequence).
 
-The floor is what papermill needs just to start and stop a kernel once per notebook of the set, one after
-another: executing an empty notebook N times. The full run is ``helpers.run.run_set`` over the set with
+The floor is what papermill needs just to start and stop a kernel once per execution of the plan (the
+per-drug notebooks run once per drug, ``helpers.run.plan_executions``), one after another: executing an
+empty notebook N times. The full run is ``helpers.run.run_set`` over the set with
 ``--jobs`` processes. Aim: full run within 3x the floor on the 2-core reference machine.
 
     python benchmarks/run.py [--jobs 2] [--repeat 1]
@@ -45,14 +46,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1, help="repetitions; the median is reported")
     args = parser.parse_args(argv)
-    n = len(runner.default_notebooks())
+    notebooks = runner.default_notebooks()
+    drugs, _ = runner._drugs_and_costs(None, notebooks, None)
+    n = len(runner.plan_executions(notebooks, {}, drugs))
     floors, fulls = [], []
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory(prefix="nmda-bench-") as tmp:
             floors.append(kernel_floor(n, runner.KERNEL_NAME, Path(tmp)))
             fulls.append(full_run(args.jobs, Path(tmp)))
     floor, full = statistics.median(floors), statistics.median(fulls)
-    print(f"floor ({n} kernel starts in sequence): {floor:6.1f} s")
+    print(f"floor ({n} kernel starts in sequence, {floor / n:.2f} s each): {floor:6.1f} s")
     print(f"full run (--jobs {args.jobs}):            {full:6.1f} s")
     print(f"ratio full/floor:                  {full / floor:6.2f}  (aim <= 3)")
     return 0
