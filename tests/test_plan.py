@@ -33,9 +33,9 @@ def test_forest_plan_names_titles_and_k(ds):
     all_routes = by_stem["forest_ketamine_placebo_pain_intensity_immediate"]
     iv = by_stem["forest_ketamine_placebo_intravenous_pain_intensity_immediate"]
     assert (all_routes.k, all_routes.route, iv.k, iv.route) == (14, None, 6, "intravenous")  # analysis 1.1
-    assert all_routes.title == ("Ketamine versus placebo, all routes (subgroups)\n"
-                                "Pain intensity (0-100), immediate term (analysis 1.1)")
-    assert iv.title.startswith("Ketamine versus placebo, intravenous route\n")
+    assert all_routes.title == ("Ketamine versus placebo, all routes (subgroups): pain intensity (0-100), "
+                                "immediate term (analysis 1.1)")
+    assert iv.title.startswith("Ketamine versus placebo, intravenous route: pain intensity")
     crossover = by_stem["forest_ketamine_placebo_pain_intensity_immediate_crossover"]
     assert crossover.selected.analysis_id == "1.5" and crossover.k == 9
     assert "forest_ketamine_usual_care_pain_intensity_immediate" in by_stem  # comparators kept apart
@@ -74,7 +74,8 @@ def test_funnel_plan_needs_three_studies_and_lists_the_rest(ds):
 def test_figure_titles_reach_the_drawn_figures(ds):
     fu = plan.funnel_plan(ds, "pain_intensity", "memantine").figures[0]
     fig = plan.draw(fu, ds)
-    assert fig.axes[0].get_title(loc="left") == fu.title and fu.title.startswith("Memantine versus placebo, oral route")
+    (title,) = [t for t in fig.texts if t.get_gid() == "title"]
+    assert title.get_text().startswith("Memantine versus placebo, oral route:\npain intensity (0-100)")
     assert plan.rob_stems("ketamine") == ("rob_traffic_light_ketamine", "rob_summary_ketamine")
     restricted = plan.only_drug(ds, "magnesium")
     assert set(restricted.rows["drug"]) == {"magnesium"} and len(restricted.studies) == len(ds.studies)

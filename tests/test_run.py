@@ -161,6 +161,21 @@ def test_sha256_path_of_folder_depends_on_names_and_contents(tmp_path):
     assert mf.sha256_path(tmp_path / "b.txt") == hashlib.sha256(b"1").hexdigest()
 
 
+def test_plan_runs_per_drug_notebooks_once_per_drug():
+    nbs = [paths.NOTEBOOKS / n for n in ("00_data.ipynb", "01_efficacy.ipynb", "05_concordance.ipynb")]
+    plan = runner.plan_executions(nbs, {"estimator": "DL"}, ("ketamine", "magnesium"))
+    assert [e.name for e in plan] == ["00_data.ipynb", "01_efficacy--ketamine.ipynb", "01_efficacy--magnesium.ipynb",
+                                      "05_concordance.ipynb"]
+    assert plan[2].parameters == {"estimator": "DL", "drug": "magnesium"} and plan[0].parameters == {"estimator": "DL"}
+    only = runner.plan_executions(nbs, {"drug": "memantine"}, ("memantine",))
+    assert [e.name for e in only] == ["00_data.ipynb", "01_efficacy.ipynb", "05_concordance.ipynb"]
+    manifest = {"notebooks": [{"execution": "01_efficacy--ketamine.ipynb", "notebook": "notebooks/01_efficacy.ipynb",
+                               "parameters": {"drug": "ketamine", "data_path": None, "estimator": None}}]}
+    (execution,), data = runner.recorded_executions(manifest)
+    assert execution == runner.Execution(paths.NOTEBOOKS / "01_efficacy.ipynb", "01_efficacy--ketamine.ipynb",
+                                         {"drug": "ketamine", "estimator": None}) and data is None
+
+
 @pytest.mark.slow
 def test_real_notebook_set_runs_and_verifies(tmp_path):
     missing = [nb for nb in runner.default_notebooks() if not nb.is_file()]
@@ -168,7 +183,24 @@ def test_real_notebook_set_runs_and_verifies(tmp_path):
         pytest.fail(f"notebooks missing from the set: {', '.join(nb.name for nb in missing)}")
     result = runner.run_set(tmp_path / "real", jobs=2)
     assert result.ok
-    assert any(k.startswith("figures/") for k in result.outputs) and any(k.startswith("tables/") for k in result.outputs)
+    names = [o.notebook for o in result.outcomes]
+    drugs = ("ketamine", "memantine", "dextromethorphan", "amantadine", "magnesium")
+    assert names == ["00_data.ipynb", *(f"{nb}--{d}.ipynb" for nb in ("01_efficacy", "02_small_study_effects",
+                                                                      "03_adverse_events") for d in drugs),
+                     "04_sensitivity.ipynb", "05_concordance.ipynb"]
+    for name in names:
+        assert (result.run_dir / "html" / name.replace(".ipynb", ".html")).is_file()
+    manifest = mf.read_manifest(result.run_dir)
+    entry = next(e for e in manifest["notebooks"] if e["execution"] == "02_small_study_effects--magnesium.ipynb")
+    assert entry["notebook"] == "notebooks/02_small_study_effects.ipynb" and entry["parameters"]["drug"] == "magnesium"
+    figures = {k for k in result.outputs if k.startswith("figures/")}
+    for stem in ["forest_ketamine_placebo_pain_intensity_immediate",
+                 "forest_ketamine_placebo_intravenous_pain_intensity_immediate",
+                 "forest_memantine_placebo_oral_nausea", "funnel_ketamine_placebo_intravenous_pain_intensity_short",
+                 "adverse_events_breakdown_ketamine",
+                 *(f"rob_{kind}_{d}" for kind in ("traffic_light", "summary") for d in drugs)]:
+        assert {f"figures/{stem}.{ext}" for ext in ("png", "svg", "pdf")} <= figures, stem
+    assert "tables/summary_of_findings_pain_intensity_ketamine.csv" in result.outputs
     assert runner.verify(result.run_dir, jobs=2).ok
 
 

@@ -119,7 +119,7 @@ def _words(sel: summary.Selected, route: str | None) -> str:
     outcome = OUTCOME_WORDS[sel.settings["outcome"]]
     time = TIMEPOINT_WORDS.get(sel.settings["timepoint"])
     design = ", crossover trials (paired MD)" if _crossover(sel) else ""
-    return (f"{drug} versus {comparator}, {where}\n{outcome[0].upper()}{outcome[1:]}"
+    return (f"{drug} versus {comparator}, {where}: {outcome}"
             f"{', ' + time if time else ''}{design} (analysis {sel.analysis_id})")
 
 
@@ -200,8 +200,30 @@ def draw(spec: FigureSpec, ds: Dataset, estimator: str | None = None, ci_method:
     measure = spec.selected.settings["measure"]
     es = summary.yi_vi(spec.selected.rows, measure)
     fig = funnel_plot(es["yi"], es["vi"], measure=measure, labels=es["study"], footer=ds)
-    fig.axes[0].set_title(spec.title, loc="left", fontsize=8, fontweight="bold")
+    head, _, rest = spec.title.partition(": ")
+    lines = [head + ":", *rest.replace(", crossover", ",\ncrossover").replace(" (analysis", "\n(analysis").split("\n")]
+    _title_on_top(fig, "\n".join(lines), len(lines))
     return fig
+
+
+def _title_on_top(fig, title: str, n_lines: int, line_in: float = 0.14) -> None:
+    """Add ``title`` above a figure laid out in figure fractions: the figure grows by the title's height and
+    every axes, text and legend keeps its distance from the bottom edge."""
+    width, height = fig.get_size_inches()
+    extra = line_in * n_lines + 0.08
+    scale = height / (height + extra)
+    anchors = [leg.get_bbox_to_anchor().transformed(fig.transFigure.inverted()) for leg in fig.legends]
+    for ax in fig.axes:
+        x0, y0, w, h = ax.get_position().bounds
+        ax.set_position((x0, y0 * scale, w, h * scale))
+    for text in fig.texts:
+        x, y = text.get_position()
+        text.set_y(y * scale)
+    fig.set_size_inches(width, height + extra)
+    for leg, box in zip(fig.legends, anchors):
+        leg.set_bbox_to_anchor((box.x0, box.y0 * scale), transform=fig.transFigure)
+    fig.text(0.03, 1 - 0.04 / (height + extra), title, ha="left", va="top", fontsize=7, fontweight="bold",
+             linespacing=1.15, gid="title")
 
 
 def only_drug(ds: Dataset, drug: str | None) -> Dataset:
