@@ -29,7 +29,7 @@ run: $(STAMP)
 	$(PY) -m helpers.run --out $(OUT) --jobs $(JOBS) $(if $(DATA),--data "$(DATA)")
 
 verify: $(STAMP)
-	$(PY) -m helpers.run verify $(OUT)
+	$(PY) -m helpers.run verify $(OUT) --jobs $(JOBS)
 
 test: $(STAMP)
 	$(PY) -m pytest

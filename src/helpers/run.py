@@ -554,9 +554,10 @@ def main(argv: list[str] | None = None) -> int:
         if argv[:1] == ["verify"]:
             sub = argparse.ArgumentParser(prog="python -m helpers.run verify")
             sub.add_argument("run_dir", type=Path)
-            sub.add_argument("--jobs", type=int, default=1)
+            sub.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
+            sub.add_argument("--no-progress", action="store_true", help="hide the progress bar")
             args = sub.parse_args(argv[1:])
-            result = verify(args.run_dir, jobs=args.jobs, progress=True)
+            result = verify(args.run_dir, jobs=args.jobs, progress=not args.no_progress)
             print(result.summary())
             return 0 if result.ok else 1
         if argv[:1] == ["refresh-notebooks"]:
