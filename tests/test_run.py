@@ -53,6 +53,7 @@ def test_run_folder_layout_and_manifest_hashes(good_run):
     assert log["wall_seconds"] > 0 and set(log["notebook_seconds"]) == {"fixture_figure.ipynb", "fixture_table.ipynb"}
     index = (run / "index.html").read_text()
     assert 'href="html/fixture_figure.html"' in index and 'href="figures/fixture_line.png"' in index
+    assert "SYNTHETIC DATA - not evidence" in index  # the default package is synthetic
     executed = nbformat.read(run / "notebooks" / "fixture_table.ipynb", as_version=4)
     assert any("injected-parameters" in c.metadata.get("tags", []) for c in executed.cells)
 

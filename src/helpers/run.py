@@ -62,6 +62,8 @@ KERNEL_ENV = {"PYTHONHASHSEED": "0", "SOURCE_DATE_EPOCH": "0"}
 RUN_SUBDIRS = ("notebooks", "html", "figures", "tables")
 RUN_FILES = ("index.html", mf.MANIFEST_NAME, mf.RUN_LOG_NAME)
 CELL_TIMEOUT = 1800  # seconds per cell
+#: Shown at the top of index.html when the run used the default (synthetic) package.
+SYNTHETIC_BANNER = "SYNTHETIC DATA - not evidence: the default package is made up to show the tools."
 
 
 @dataclass(frozen=True)
@@ -315,7 +317,8 @@ def _prepare_run_dir(out: Path) -> Path:
     return run_dir
 
 
-def _write_index(run_dir: Path, outcomes: list[NotebookOutcome], outputs: dict[str, str], label: str) -> None:
+def _write_index(run_dir: Path, outcomes: list[NotebookOutcome], outputs: dict[str, str], label: str,
+                 banner: str | None = None) -> None:
     rows = "\n".join(
         f'<li><a href="html/{html.escape(Path(o.notebook).stem)}.html">{html.escape(o.notebook)}</a> '
         f'(<a href="notebooks/{html.escape(o.notebook)}">ipynb</a>) - {"ok" if o.ok else "FAILED: " + html.escape(o.message)}</li>'
@@ -324,7 +327,10 @@ def _write_index(run_dir: Path, outcomes: list[NotebookOutcome], outputs: dict[s
     files = "\n".join(f'<li><a href="{html.escape(name)}">{html.escape(name)}</a></li>' for name in outputs)
     page = (
         "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>nmda-review run</title></head><body>\n"
-        f"<h1>nmda-review run</h1>\n<p>Input: {html.escape(label)}. Hashes of every output: "
+        "<h1>nmda-review run</h1>\n"
+        + (f'<p style="background:#D55E00;color:#fff;padding:0.5em;font-weight:bold">{html.escape(banner)}</p>\n'
+           if banner else "")
+        + f"<p>Input: {html.escape(label)}. Hashes of every output: "
         '<a href="manifest.json">manifest.json</a>.</p>\n'
         f"<h2>Notebooks</h2>\n<ul>\n{rows}\n</ul>\n<h2>Figures and tables</h2>\n<ul>\n{files}\n</ul>\n</body></html>\n"
     )
@@ -398,6 +404,7 @@ def _run_plan(run_dir: Path, executions: list[Execution], data: Path | None, job
 
     input_path = data if data is not None else paths.DATA_RAW
     label = mf.portable_path(input_path) if data is not None else "default synthetic package (data/raw)"
+    banner = None if data is not None else SYNTHETIC_BANNER
     manifest = {
         "manifest_version": 2,
         "input": {"path": mf.portable_path(data), "hashed": mf.portable_path(input_path),
@@ -422,7 +429,7 @@ def _run_plan(run_dir: Path, executions: list[Execution], data: Path | None, job
         "execution_order": [tasks[i]["name"] for i in order],
         "notebook_seconds": {o.notebook: round(o.seconds, 3) for o in outcomes},
     })
-    _write_index(run_dir, outcomes, outputs, label)
+    _write_index(run_dir, outcomes, outputs, label, banner)
     result = RunResult(run_dir, tuple(outcomes), outputs)
     if not result.ok:
         kept = ", ".join(f"notebooks/{o.notebook}" for o in result.failures)
