@@ -147,33 +147,33 @@ def forest_plan(ds: Dataset, outcomes: tuple[str, ...], drug: str | None = None,
                 timepoint: str | None = None, min_k: int = MIN_K_FOREST) -> FigurePlan:
     """Forest plots of every selected analysis of ``outcomes``: one with routes as subgroups (unless ``route`` is
     given), then one per route, each when it has at least ``min_k`` studies."""
-    figures, skipped = [], []
+    candidates = []
     for outcome in outcomes:
         for sel in summary.select(ds, outcome, drug, route, timepoint):
-            candidates = [] if route else [(None, sel)]
+            candidates += [] if route else [(None, sel)]
             candidates += [(r, replace(sel, rows=rows)) for r, rows in summary.route_groups(sel)]
-            for r, s in candidates:
-                spec = FigureSpec("forest", stem_for("forest", s, r), _words(s, r), s, r)
-                if spec.k >= min_k:
-                    figures.append(spec)
-                else:
-                    skipped.append((spec.stem, f"not drawn: k = {spec.k} < {min_k}"))
-    return FigurePlan(_unique(figures), tuple(skipped))
+    return _collect("forest", candidates, min_k)
 
 
 def funnel_plan(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
                 timepoint: str | None = None, min_k: int = MIN_K_FUNNEL) -> FigurePlan:
     """Funnel plots per drug x route of every selected analysis with at least ``min_k`` studies (below 10 the
     plot itself notes the low power)."""
+    candidates = [(r, replace(sel, rows=rows))
+                  for sel in summary.select(ds, outcome, drug, route, timepoint)
+                  for r, rows in summary.route_groups(sel)]
+    return _collect("funnel", candidates, min_k)
+
+
+def _collect(kind: str, candidates: list, min_k: int) -> FigurePlan:
+    """A plan of ``kind`` figures for (route, selection) pairs: drawn when k >= ``min_k``, else skipped."""
     figures, skipped = [], []
-    for sel in summary.select(ds, outcome, drug, route, timepoint):
-        for r, rows in summary.route_groups(sel):
-            s = replace(sel, rows=rows)
-            spec = FigureSpec("funnel", stem_for("funnel", s, r), _words(s, r), s, r)
-            if spec.k >= min_k:
-                figures.append(spec)
-            else:
-                skipped.append((spec.stem, f"not drawn: k = {spec.k} < {min_k}"))
+    for r, s in candidates:
+        spec = FigureSpec(kind, stem_for(kind, s, r), _words(s, r), s, r)
+        if spec.k >= min_k:
+            figures.append(spec)
+        else:
+            skipped.append((spec.stem, f"not drawn: k = {spec.k} < {min_k}"))
     return FigurePlan(_unique(figures), tuple(skipped))
 
 

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures as cf
+import contextlib
 import html
 import json
 import multiprocessing
@@ -74,6 +75,21 @@ class Execution:
     source: Path
     name: str
     parameters: dict = field(default_factory=dict)
+
+
+@contextlib.contextmanager
+def kernel_environment():
+    """Set ``KERNEL_ENV`` for kernels started inside the block; restore the caller's environment after."""
+    saved = {k: os.environ.get(k) for k in KERNEL_ENV}
+    os.environ.update(KERNEL_ENV)
+    try:
+        yield
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
 
 
 class NotebookFailure(RuntimeError):
@@ -243,31 +259,24 @@ def _execute(task: dict) -> NotebookOutcome:
 
     source, output, html_out = Path(task["source"]), Path(task["output"]), Path(task["html"])
     name = task["name"]
-    saved_env = {k: os.environ.get(k) for k in KERNEL_ENV}
-    os.environ.update(KERNEL_ENV)
     start = time.perf_counter()
-    try:
-        pm.execute_notebook(
-            str(source), str(output), parameters=task["parameters"], kernel_name=task["kernel"],
-            progress_bar=False, cwd=str(source.parent), execution_timeout=CELL_TIMEOUT,
-        )
-        outcome = NotebookOutcome(name, True, time.perf_counter() - start)
-    except PapermillExecutionError as exc:
-        index, first = _failed_cell(output)
-        where = f"cell {index} (0-based) `{first}`" if index is not None else "an unidentified cell"
-        outcome = NotebookOutcome(
-            name, False, time.perf_counter() - start, f"{name} failed in {where}: {exc.ename}: {exc.evalue}",
-            index, first,
-        )
-    except Exception as exc:  # kernel death, timeout, unreadable notebook
-        outcome = NotebookOutcome(name, False, time.perf_counter() - start,
-                                  f"{name} could not be executed: {type(exc).__name__}: {exc}")
-    finally:
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+    with kernel_environment():
+        try:
+            pm.execute_notebook(
+                str(source), str(output), parameters=task["parameters"], kernel_name=task["kernel"],
+                progress_bar=False, cwd=str(source.parent), execution_timeout=CELL_TIMEOUT,
+            )
+            outcome = NotebookOutcome(name, True, time.perf_counter() - start)
+        except PapermillExecutionError as exc:
+            index, first = _failed_cell(output)
+            where = f"cell {index} (0-based) `{first}`" if index is not None else "an unidentified cell"
+            outcome = NotebookOutcome(
+                name, False, time.perf_counter() - start, f"{name} failed in {where}: {exc.ename}: {exc.evalue}",
+                index, first,
+            )
+        except Exception as exc:  # kernel death, timeout, unreadable notebook
+            outcome = NotebookOutcome(name, False, time.perf_counter() - start,
+                                      f"{name} could not be executed: {type(exc).__name__}: {exc}")
     if output.is_file():
         _export_html(output, html_out)
     return outcome
@@ -510,9 +519,7 @@ def refresh_notebooks(notebooks: list[Path] | None = None, kernel_name: str = KE
     check_kernel(kernel_name)
     notebooks = _check_notebooks(notebooks if notebooks is not None else default_notebooks())
     root = str(paths.PROJECT_ROOT.resolve())
-    saved_env = {k: os.environ.get(k) for k in KERNEL_ENV}
-    os.environ.update(KERNEL_ENV)
-    try:
+    with kernel_environment():
         for path in notebooks:
             nb = nbformat.read(path, as_version=4)
             NotebookClient(nb, kernel_name=kernel_name, timeout=CELL_TIMEOUT, record_timing=False,
@@ -527,12 +534,6 @@ def refresh_notebooks(notebooks: list[Path] | None = None, kernel_name: str = KE
                 raise ValueError(f"{path.name}: outputs contain the absolute project path {root}; "
                                  "print paths relative to the project instead")
             path.write_text(text, encoding="utf-8")
-    finally:
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
     return notebooks
 
 
