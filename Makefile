@@ -39,6 +39,7 @@ explore: $(STAMP)
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/engine.py
+	$(PY) benchmarks/explore.py
 	$(PY) benchmarks/run.py
 
 # One-off regeneration of the committed synthetic package (the only command allowed to write data/raw/).
