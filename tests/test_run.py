@@ -213,3 +213,11 @@ def test_verify_notes_a_changed_input_package(tmp_path):
     result = runner.verify(run)
     assert result.ok  # the fixture does not read the package, so its outputs still match
     assert len(result.notes) == 1 and "changed since the run" in result.notes[0]
+
+
+def test_per_drug_notebooks_not_run_for_unmapped_data_are_warned_about(tmp_path, shared_sample):
+    # The Fleiss 1993 sample maps to no drug of the CD015373 review map: 01 has nothing to run per drug.
+    with pytest.warns(UserWarning, match=r"not executed: 01_efficacy\.ipynb .* no analysis .* mapped to a drug"):
+        result = runner.run_set(tmp_path / "run", notebooks=[paths.NOTEBOOKS / "01_efficacy.ipynb"],
+                                data_path=shared_sample, progress=False)
+    assert result.ok and result.outcomes == ()

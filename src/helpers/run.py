@@ -35,6 +35,7 @@ import shutil
 import sys
 import tempfile
 import time
+import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -225,8 +226,6 @@ def _failed_cell(executed: Path) -> tuple[int | None, str | None]:
 
 def _drugs_and_costs(data: Path | None, notebooks: list[Path], drug: str | None) -> tuple[tuple[str, ...], dict]:
     """Drugs present in the data and the expected figure count of each (notebook name, drug)."""
-    import warnings
-
     from helpers.dataset import load_dataset
 
     with warnings.catch_warnings():  # the notebooks show these; here only the drug list is needed
@@ -380,6 +379,11 @@ def run_set(
     drugs, costs = (), {}
     if any(nb.name in figure_plan.PER_DRUG_NOTEBOOKS for nb in notebooks):
         drugs, costs = _drugs_and_costs(data, notebooks, params.get("drug"))
+        if not drugs:
+            skipped = ", ".join(nb.name for nb in notebooks if nb.name in figure_plan.PER_DRUG_NOTEBOOKS)
+            warnings.warn(f"not executed: {skipped} (they run once per drug, and no analysis of "
+                          f"{data_path or 'the default package'} is mapped to a drug: see data/reviews/*.yaml)",
+                          stacklevel=2)
     executions = plan_executions(notebooks, params, drugs)
     return _run_plan(run_dir, executions, data, jobs, kernel_name, progress, publish_figures, costs)
 
