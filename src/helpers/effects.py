@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 from scipy.special import gammaln
 
-from helpers.checks import (CONTINUOUS_MEASURES, MEASURES, RATIO_MEASURES, InputError, MetaWarning, as_float_array,
-                            check_choice, continuous_arrays, dichotomous_arrays)
+from helpers.checks import (CONTINUOUS_MEASURES, DICHOTOMOUS_MEASURES, MEASURES, RATIO_MEASURES, InputError,
+                            MetaWarning, as_float_array, check_choice, continuous_arrays, dichotomous_arrays)
 from helpers.presets import REVMAN, Preset
 
 DICHOTOMOUS_COLUMNS = ("events_e", "n_e", "events_c", "n_c")
@@ -41,7 +41,7 @@ def corrected_cells(a, n1, c, n2, add: float):
 def dichotomous_effects(a, n1, c, n2, measure: str, preset: Preset = REVMAN):
     """(yi, vi, reasons) for validated count arrays. ``reasons[i]`` is None for studies that enter, else why
     not (double zero for RR/OR when ``preset.drop_double_zero``); such studies get NaN yi/vi."""
-    check_choice("measure", measure, ("RR", "OR", "RD"))
+    check_choice("measure", measure, DICHOTOMOUS_MEASURES)
     a_, b_, c_, d_ = corrected_cells(a, n1, c, n2, preset.cc_add)
     n1_, n2_ = a_ + b_, c_ + d_
     with np.errstate(divide="ignore", invalid="ignore"):
