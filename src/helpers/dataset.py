@@ -140,10 +140,15 @@ def _code(table: dict, value, file: str, line, column: str) -> str:
     return table[key]
 
 
+def _analysis_ids(table: pd.DataFrame) -> list[str]:
+    """RevMan analysis ids ``"group.number"`` (e.g. ``"1.1"``) of a package table's rows."""
+    return [f"{int(g)}.{int(n)}" for g, n in zip(table["analysis_group"], table["analysis_number"])]
+
+
 def _settings(raw: RawPackage) -> pd.DataFrame:
     s = raw.settings.copy()
     file = raw.files["settings"]
-    s["analysis_id"] = [f"{int(g)}.{int(n)}" for g, n in zip(s["analysis_group"], s["analysis_number"])]
+    s["analysis_id"] = _analysis_ids(s)
     s["data_type"] = [_code(DATA_TYPES, v, file, i, "Data type") for i, v in s["data_type_label"].items()]
     s["oe"] = s["data_type_label"].str.lower().eq("o-e and variance")
     s["measure"] = [_code(MEASURE_CODES, v, file, i, "Effect measure") for i, v in s["measure_label"].items()]
@@ -159,7 +164,7 @@ def _settings(raw: RawPackage) -> pd.DataFrame:
 def _tidy_rows(raw: RawPackage, settings: pd.DataFrame, notes: list) -> pd.DataFrame:
     file = raw.files["data_rows"]
     d = raw.data_rows.copy()
-    d["analysis_id"] = [f"{int(g)}.{int(n)}" for g, n in zip(d["analysis_group"], d["analysis_number"])]
+    d["analysis_id"] = _analysis_ids(d)
     known = settings.set_index("analysis_id")
     unknown = ~d["analysis_id"].isin(known.index)
     if unknown.any():
@@ -248,7 +253,7 @@ def _published(raw: RawPackage, settings: pd.DataFrame, rows: pd.DataFrame) -> p
     parts.append(settings.assign(level="overall", subgroup=None, study=None))
     if not raw.subgroups.empty:
         sg = raw.subgroups.copy()
-        sg["analysis_id"] = [f"{int(g)}.{int(n)}" for g, n in zip(sg["analysis_group"], sg["analysis_number"])]
+        sg["analysis_id"] = _analysis_ids(sg)
         parts.append(sg.assign(level="subgroup", study=None))
     parts.append(rows.assign(level="study"))
     pub = pd.concat([p.reindex(columns=["level", "analysis_id", "subgroup", "study", *metric]) for p in parts])
