@@ -20,7 +20,7 @@ from scipy import stats
 from helpers.checks import (CI_METHODS, DICHOTOMOUS_MEASURES, MEASURES, METHODS, MODELS, RATIO_MEASURES,
                             TAU2_METHODS, InputError, MetaWarning, check_choice, check_level, dichotomous_arrays)
 from helpers.effects import CONTINUOUS_COLUMNS, DICHOTOMOUS_COLUMNS, GIV_COLUMNS, effect_sizes
-from helpers.pooling import PoolResult, _resolve_pi, mantel_haenszel, peto, peto_effects, pool
+from helpers.pooling import PETO_NO_VARIANCE, PoolResult, _resolve_pi, mantel_haenszel, peto, peto_effects, pool
 from helpers.presets import REVMAN, Preset
 from helpers.results import ResultMixin
 from helpers.subgroups import SubgroupTest, subgroup_test
@@ -113,9 +113,7 @@ def _study_effects(table, measure, method, preset, study, source) -> pd.DataFram
     yi, vi, _, v = peto_effects(a, n1, c, n2)
     out = table.copy()
     out["yi"], out["vi"] = yi, vi
-    out["excluded_reason"] = np.where(
-        (v == 0) & preset.drop_double_zero,
-        "no variance (no events or only events in both arms): not estimable for Peto OR", None)
+    out["excluded_reason"] = np.where((v == 0) & preset.drop_double_zero, PETO_NO_VARIANCE, None)
     return out
 
 

@@ -21,6 +21,7 @@ from helpers.presets import REVMAN, Preset
 from helpers.results import ResultMixin, format_value
 
 MH_MEASURES = DICHOTOMOUS_MEASURES
+PETO_NO_VARIANCE = "no variance (no events or only events in both arms): not estimable for Peto OR"
 
 
 @dataclass(frozen=True, repr=False)
@@ -424,7 +425,7 @@ def peto(events_e, n_e, events_c, n_c, preset: Preset = REVMAN, *, level: float 
     yi, vi, o_e, v = peto_effects(a, n1, c, n2)
     reasons = np.full(len(a), None, dtype=object)
     if preset.drop_double_zero:
-        reasons[v == 0] = "no variance (no events or only events in both arms): not estimable for Peto OR"
+        reasons[v == 0] = PETO_NO_VARIANCE
     notes: list[str] = []
     excluded = _excluded(reasons, labels, notes)
     keep = reasons == None  # noqa: E711
