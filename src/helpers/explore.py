@@ -36,8 +36,6 @@ ROB_LABELS = {"all": "all studies", "exclude_high": "exclude high risk of bias",
 #: Selection fields that narrow the data, in the order the dropdowns depend on one another.
 #: Comparator is included: pooling placebo- and active-controlled trials together would mix two questions.
 DATA_FIELDS = ("drug", "comparator", "route", "outcome", "timepoint")
-#: Outcomes where a lower value is better for the patient (all of the review's outcomes).
-LOWER_IS_BETTER = ("pain_intensity", "any_adverse_event", "psychotomimetic", "nausea", "vomiting", "withdrawal_ae")
 #: Minimal important differences on the analysis scale. MD: 10 points on a 0-100 pain scale
 #: (Dworkin et al. 2008, *J Pain* 9:105, IMMPACT; Cochrane PaPaS convention); SMD: 0.5 SD
 #: (Norman, Sloan & Wyrwich 2003, *Med Care* 41:582).

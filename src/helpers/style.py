@@ -47,7 +47,6 @@ PALETTE = (
 #: Roles used by every figure module.
 STUDY_COLOUR = OKABE_ITO["blue"]
 POOLED_COLOUR = OKABE_ITO["black"]
-SUBGROUP_COLOUR = "#555555"
 WARNING_COLOUR = OKABE_ITO["vermillion"]
 
 #: Journal column widths in centimetres.

@@ -133,11 +133,6 @@ def analyse(sel: Selected, estimator: str | None = None, ci_method: str = "z", s
                          study="study")
 
 
-def at_least(results: list[tuple[Selected, object]], k: int) -> list[tuple[Selected, object]]:
-    """The ``(selected, meta-analysis)`` pairs whose overall analysis has ``k`` or more studies."""
-    return [(sel, ma) for sel, ma in results if ma.overall.k >= k]
-
-
 def _participants(rows: pd.DataFrame) -> int:
     return int(np.nansum(rows["n_e"].to_numpy(float)) + np.nansum(rows["n_c"].to_numpy(float)))
 
