@@ -31,7 +31,7 @@ import pandas as pd
 from helpers import paths
 from helpers.datapackage import PackageError, RawPackage, read_package
 from helpers.results import ResultMixin
-from helpers.reviewmap import apply_review_map, load_review_map
+from helpers.reviewmap import FIELDS, apply_review_map, load_review_map
 from helpers.schema import (
     LIST_SEP,
     ROB_COLUMNS,
@@ -303,7 +303,7 @@ def from_package(raw: RawPackage, review: str | Path | None = "cd015373") -> Dat
         notes.extend(unmapped)
         review_name = rmap.review
     else:
-        for col in ("drug", "route", "comparator", "outcome", "timepoint"):
+        for col in FIELDS:
             d[col] = None
     per_study = info.set_index("study")
     d["condition"] = d["study"].map(per_study["condition"])
