@@ -11,10 +11,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 from scipy import stats
 
 from helpers.checks import MODELS, InputError, as_float_array, check_choice, check_positive, check_same_length
+from helpers.pooling import cochran_q
 from helpers.results import ResultMixin
 
 
@@ -47,8 +47,7 @@ def subgroup_test(estimates, ses, method: str = "fixed", *, labels=None) -> Subg
     check_positive("ses", se, labels=labels)
     if j < 2:
         raise InputError(f"a test for subgroup differences needs at least 2 subgroups; got {j}")
-    w = 1.0 / se**2
-    q = float(np.sum(w * (est - np.sum(w * est) / np.sum(w)) ** 2))
+    q = cochran_q(est, se**2)
     df = j - 1
     i2 = 0.0 if q <= df else 100.0 * (q - df) / q
     return SubgroupTest(q=q, df=df, p=float(stats.chi2.sf(q, df)), i2=i2, method=method)
