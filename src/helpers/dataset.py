@@ -33,6 +33,7 @@ from helpers.datapackage import PackageError, RawPackage, read_package
 from helpers.results import ResultMixin
 from helpers.reviewmap import FIELDS, apply_review_map, load_review_map
 from helpers.schema import (
+    DATA_DICTIONARY,
     LIST_SEP,
     ROB_COLUMNS,
     ROWS_COLUMNS,
@@ -393,7 +394,6 @@ def read_tidy(folder: Path | str) -> Dataset:
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
     if meta.get("format") != TIDY_FORMAT:
         raise PackageError(f"{meta_path}: format {meta.get('format')!r} is not {TIDY_FORMAT!r}")
-    from helpers.schema import DATA_DICTIONARY
 
     def text_cols(table):
         return {c.name for c in DATA_DICTIONARY[table] if c.kind == "str"}
