@@ -174,8 +174,7 @@ def groups(sel: Selected) -> Iterator[tuple[str | None, pd.DataFrame]]:
     if len(routes) <= 1:
         yield (routes[0] if routes else None), sel.rows
     else:
-        for r in routes:
-            yield r, sel.rows[sel.rows["route"] == r].reset_index(drop=True)
+        yield from route_groups(sel)
 
 
 def route_groups(sel: Selected) -> Iterator[tuple[str, pd.DataFrame]]:
