@@ -245,15 +245,15 @@ def _convert(values: pd.Series, file: str, col: str, header: str) -> pd.Series:
     return stripped.where(~missing, None).astype(object)
 
 
-def _find(members: dict[str, bytes], where: str) -> dict[str, tuple[str, bytes]]:
-    """Pick the package files out of ``{name: bytes}`` by suffix; return ``{key: (label, bytes)}``."""
-    found: dict[str, tuple[str, bytes]] = {}
+def _find(members: dict[str, bytes], where: str) -> dict[str, str]:
+    """Pick the package files out of ``{name: bytes}`` by suffix; return ``{key: member name}``."""
+    found: dict[str, str] = {}
     for key, (suffix, required) in FILES.items():
         hits = sorted(n for n in members if n.lower().endswith(suffix) and not n.split("/")[-1].startswith("._"))
         if len(hits) > 1:
             raise PackageError(f"{where}: more than one file ending in {suffix!r}: {hits}")
         if hits:
-            found[key] = (f"{where}{hits[0]}", members[hits[0]])
+            found[key] = hits[0]
         elif required:
             raise PackageError(
                 f"{where}: required file '*{suffix}' not found "
@@ -296,15 +296,15 @@ def read_package(path: Path | str) -> RawPackage:
     except ArchiveError as exc:
         raise PackageError(str(exc)) from exc
     found = _find(members, where)
+    files = {key: f"{where}{member}" for key, member in found.items()}
     tables = {}
     for key in ("settings", "data_rows", "study_information", "subgroups", "risk_of_bias"):
         if key in found:
-            tables[key] = parse_csv(found[key][1], found[key][0], key)
+            tables[key] = parse_csv(members[found[key]], files[key], key)
         else:
             tables[key] = pd.DataFrame(columns=list(REQUIRED_COLUMNS[key]), index=pd.Index([], name="line"))
-    included = found["included"][1].decode("utf-8-sig", errors="replace") if "included" in found else ""
-    rows_file = next(iter(n for n in members if n.endswith(FILES["data_rows"][0])))
-    package_id = rows_file.split("/")[-1][: -len(FILES["data_rows"][0])]
+    included = members[found["included"]].decode("utf-8-sig", errors="replace") if "included" in found else ""
+    package_id = found["data_rows"].split("/")[-1][: -len(FILES["data_rows"][0])]
     name = source.name[:-4] if source.suffix.lower() == ".zip" else source.name
     if name.endswith("-data"):
         name = name[: -len("-data")]
@@ -313,6 +313,6 @@ def read_package(path: Path | str) -> RawPackage:
         package_id=package_id,
         source=source,
         included=included,
-        files={k: v[0] for k, v in found.items()},
+        files=files,
         **tables,
     )
