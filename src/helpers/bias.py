@@ -15,6 +15,7 @@ import pandas as pd
 from scipy import optimize, stats
 
 from helpers import checks
+from helpers.pooling import PoolResult, pool
 from helpers.results import ResultMixin, format_value
 
 ESTIMATORS = ("L0", "R0")  # trim-and-fill estimators of the number of missing studies
@@ -164,7 +165,7 @@ class TrimFillResult(ResultMixin):
     iterations: int
     converged: bool
     filled: pd.DataFrame
-    pooled: object  # helpers.pooling.PoolResult of observed + filled studies
+    pooled: PoolResult  # observed + filled studies
     warnings: tuple[str, ...]
 
     def summary(self) -> str:
@@ -201,8 +202,6 @@ def trim_and_fill(yi, vi, estimator: str = "L0", side: str | None = None, method
     trimmed estimate (``2*estimate - yi``, same ``vi``) and all k + k0 studies are pooled with ``method``
     (``pool_kwargs`` go to :func:`helpers.pooling.pool`, e.g. ``ci="hksj"``).
     """
-    from helpers.pooling import pool
-
     checks.check_choice("estimator", estimator, ESTIMATORS)
     checks.check_choice("method", method, checks.TAU2_METHODS)
     if side is not None:
@@ -246,4 +245,4 @@ def trim_and_fill(yi, vi, estimator: str = "L0", side: str | None = None, method
     return TrimFillResult(estimator=estimator, side=side, k0=k0, se_k0=se_k0, p_k0=p_k0, method=method,
                           estimate=res.estimate, se=res.se, ci_low=res.ci_low, ci_high=res.ci_high, tau2=res.tau2,
                           k=res.k, iterations=iterations, converged=converged, filled=filled, pooled=res,
-                          warnings=tuple(notes) + tuple(getattr(res, "warnings", ())))
+                          warnings=tuple(notes) + res.warnings)
