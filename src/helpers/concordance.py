@@ -52,7 +52,7 @@ def _pool_values(ma, res, scale: bool) -> dict:
             "i2": res.i2, "z": abs(res.z), "p": res.p}  # fmt: skip
 
 
-def _recompute(aid: str, settings, rows: pd.DataFrame) -> dict:
+def _recompute(settings, rows: pd.DataFrame) -> dict:
     """{(level, subgroup, study): {quantity: value}} for one analysis."""
     has_sg = rows["subgroup"].notna().any()
     ma = meta_analysis(
@@ -84,7 +84,7 @@ def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
     pub = dataset.published
     records = []
     for aid, settings, rows in iter_analyses(dataset):
-        recomputed = _recompute(aid, settings, rows)
+        recomputed = _recompute(settings, rows)
         for rec in pub[pub["analysis_id"] == aid].itertuples(index=False):
             sg = rec.subgroup if isinstance(rec.subgroup, str) else None
             study = rec.study if isinstance(rec.study, str) else None
