@@ -140,8 +140,6 @@ def _slope_on_sei(y: np.ndarray, v: np.ndarray, method: str) -> float:
             while gen_q(hi) > 0:
                 hi *= 10
             tau2 = optimize.brentq(gen_q, 0.0, hi, xtol=1e-12)
-        elif method == "PM":
-            tau2 = 0.0
     return float(fit(tau2)[0][1])
 
 
@@ -233,7 +231,6 @@ def trim_and_fill(yi, vi, estimator: str = "L0", side: str | None = None, method
         ranks[np.argsort(np.abs(dev), kind="stable")] = np.arange(1, k + 1)
         k0_raw, se_k0 = _k0_estimate(np.sign(dev) * ranks, k, estimator)
         k0 = int(max(0, round(k0_raw)))
-        se_k0 = max(0.0, se_k0)
     fill_y = flip * (2 * beta - ys[k - k0:]) if k0 else np.empty(0)
     fill_v = vs[k - k0:] if k0 else np.empty(0)
     for note in notes:
