@@ -16,7 +16,6 @@ from helpers import checks
 from helpers.pooling import PoolResult, pool
 from helpers.results import ResultMixin, format_value
 
-KINDS = ("leave_one_out", "cumulative")
 COLUMNS = ("estimate", "se", "z", "p", "ci_low", "ci_high", "tau2", "q", "df", "q_p", "i2", "h2",
            "pi_low", "pi_high", "converged")
 
