@@ -41,9 +41,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 from scipy import stats
 
 from helpers import paths
+from helpers.meta import meta_analysis
 from helpers.results import ResultMixin
 
 SEED = 20251
@@ -447,10 +449,6 @@ def _pool(data_type: str, rows: list[dict], subgroups: bool):
 
     Returns the engine's ``MetaAnalysis``; the subgroup column is the route label when ``subgroups``.
     """
-    import pandas as pd
-
-    from helpers.meta import meta_analysis
-
     _, measure_label, method, _ = DATA_TYPES[data_type]
     table = pd.DataFrame([{**{k: v for k, v in r.items() if k != "study"}, "study": r["study"].label,
                            "subgroup": SUBGROUP_LABELS[r["study"].route]} for r in rows])  # fmt: skip
