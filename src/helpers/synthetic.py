@@ -306,7 +306,7 @@ def _scale_to_total(sizes: np.ndarray, total: int, minimum: int) -> np.ndarray:
 # ---------------------------------------------------------------------------------------------- analyses
 
 
-def _comparisons(studies: list[Study]) -> list[tuple[str, str]]:
+def _comparisons() -> list[tuple[str, str]]:
     """(drug, comparator) pairs in STRATA order."""
     seen: list[tuple[str, str]] = []
     for drug, _, comparator, _, _ in STRATA:
@@ -415,7 +415,7 @@ class _Analysis:
 
 def _build_analyses(studies: list[Study], calibrations: list) -> list[_Analysis]:
     analyses = []
-    for g, (drug, comparator) in enumerate(_comparisons(studies), start=1):
+    for g, (drug, comparator) in enumerate(_comparisons(), start=1):
         members = [s for s in studies if s.drug == drug and s.comparator == comparator]
         title = f"{drug.capitalize()} versus {COMPARATORS[comparator]}"
         number = 0
