@@ -43,6 +43,11 @@ class ReviewMapError(ValueError):
     """The review YAML is malformed; the message names the file and the key."""
 
 
+def _missing(value) -> bool:
+    """None or a float NaN (a cell pandas left empty)."""
+    return value is None or (isinstance(value, float) and pd.isna(value))
+
+
 def _norm(text) -> str:
     return " " + " ".join(re.sub(r"[^0-9a-z]+", " ", str(text).lower()).split()) + " "
 
@@ -68,7 +73,7 @@ class ReviewMap:
         for fld, values in self.rules:
             out[fld] = None
             for where in SEARCHED:
-                if texts[where] is None or (isinstance(texts[where], float) and pd.isna(texts[where])):
+                if _missing(texts[where]):
                     continue
                 text = _norm(texts[where])
                 best = None
@@ -85,7 +90,7 @@ class ReviewMap:
                 out.update({k: v for k, v in fill.items() if out.get(k) is None})
         over = dict(self.overrides).get(str(analysis_id), {})
         out.update({k: v for k, v in over.items() if k != "subgroups"})
-        if subgroup is not None and not (isinstance(subgroup, float) and pd.isna(subgroup)):
+        if not _missing(subgroup):
             out.update(over.get("subgroups", {}).get(str(subgroup), {}))
         return out
 
