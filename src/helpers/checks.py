@@ -46,6 +46,11 @@ def check_level(level: float) -> float:
     return float(level)
 
 
+def source_prefix(source) -> str:
+    """``"<source>: "`` to start a message about data from ``source``; empty when no source is known."""
+    return f"{source}: " if source else ""
+
+
 def _plain(value):
     """Python scalar for messages (numpy scalars would print as ``np.float64(...)``)."""
     return value.item() if isinstance(value, np.generic) else value
@@ -65,8 +70,7 @@ def _fail(field: str, problem: str, bad: np.ndarray, values: np.ndarray, labels,
     where = "; ".join(f"{describe_row(int(i), labels, index)} has {field}={_plain(values[i])!r}"
                       for i in bad[:_MAX_LISTED])
     more = f" (and {len(bad) - _MAX_LISTED} more rows)" if len(bad) > _MAX_LISTED else ""
-    prefix = f"{source}: " if source else ""
-    raise InputError(f"{prefix}field {field!r} {problem}: {where}{more}")
+    raise InputError(f"{source_prefix(source)}field {field!r} {problem}: {where}{more}")
 
 
 def as_float_array(field: str, values, *, labels=None, index=None, source=None) -> np.ndarray:
@@ -94,9 +98,8 @@ def check_same_length(arrays: dict[str, np.ndarray], *, labels=None, source=None
     if labels is not None:
         lengths["labels"] = len(labels)
     if len(set(lengths.values())) > 1:
-        prefix = f"{source}: " if source else ""
         listed = ", ".join(f"{name} has {n}" for name, n in lengths.items())
-        raise InputError(f"{prefix}arrays must have the same length: {listed}")
+        raise InputError(f"{source_prefix(source)}arrays must have the same length: {listed}")
     return next(iter(lengths.values()), 0)
 
 
@@ -158,6 +161,6 @@ def effect_arrays(yi, vi, *, labels=None, index=None, source=None) -> tuple[np.n
     v = as_float_array("vi", vi, **kw)
     n = check_same_length({"yi": y, "vi": v}, labels=labels, source=source)
     if n == 0:
-        raise InputError(f"{source + ': ' if source else ''}no studies: yi and vi are empty")
+        raise InputError(f"{source_prefix(source)}no studies: yi and vi are empty")
     check_positive("vi", v, **kw)
     return y, v

@@ -21,7 +21,8 @@ import pandas as pd
 from scipy.special import gammaln
 
 from helpers.checks import (CONTINUOUS_MEASURES, DICHOTOMOUS_MEASURES, MEASURES, RATIO_MEASURES, InputError,
-                            MetaWarning, as_float_array, check_choice, continuous_arrays, dichotomous_arrays)
+                            MetaWarning, as_float_array, check_choice, continuous_arrays, dichotomous_arrays,
+                            source_prefix)
 from helpers.presets import REVMAN, Preset
 
 DICHOTOMOUS_COLUMNS = ("events_e", "n_e", "events_c", "n_c")
@@ -115,9 +116,8 @@ def effect_sizes(table: pd.DataFrame, measure: str, preset: Preset = REVMAN, *, 
     arm = np.flatnonzero(~giv)
     missing = [col for col in needed if col not in out.columns]
     if missing and arm.size:
-        prefix = f"{source}: " if source else ""
-        raise InputError(f"{prefix}measure {measure} needs columns {', '.join(needed)}; missing {', '.join(missing)}"
-                         f" (and {arm.size} rows have no giv_estimate/giv_se)")
+        raise InputError(f"{source_prefix(source)}measure {measure} needs columns {', '.join(needed)}; "
+                         f"missing {', '.join(missing)} (and {arm.size} rows have no giv_estimate/giv_se)")
     labels_all = out[study].astype(str).to_numpy() if study in out.columns else None
     yi = np.full(n_rows, np.nan)
     vi = np.full(n_rows, np.nan)
@@ -133,7 +133,7 @@ def effect_sizes(table: pd.DataFrame, measure: str, preset: Preset = REVMAN, *, 
             est, se = values
             if np.any(se <= 0):
                 bad = int(np.flatnonzero(se <= 0)[0])
-                raise InputError(f"{source + ': ' if source else ''}field 'giv_se' must be > 0: row {rows[bad]} "
+                raise InputError(f"{source_prefix(source)}field 'giv_se' must be > 0: row {rows[bad]} "
                                  f"(study {labels[bad] if labels is not None else '?'!r}) has giv_se={se[bad]!r}")
             yi[rows], vi[rows] = est, se**2
         elif measure in CONTINUOUS_MEASURES:
@@ -144,7 +144,7 @@ def effect_sizes(table: pd.DataFrame, measure: str, preset: Preset = REVMAN, *, 
             yi[rows], vi[rows], reasons[rows] = dichotomous_effects(*arrays, measure, preset)
     for i in np.flatnonzero(reasons != None):  # noqa: E711
         who = f"study {labels_all[i]!r}" if labels_all is not None else f"row {i}"
-        _warnings.warn(f"{source + ': ' if source else ''}{who} excluded from {measure}: {reasons[i]}",
+        _warnings.warn(f"{source_prefix(source)}{who} excluded from {measure}: {reasons[i]}",
                        MetaWarning, stacklevel=2)
     out["yi"], out["vi"], out["excluded_reason"] = yi, vi, reasons
     return out

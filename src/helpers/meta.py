@@ -18,7 +18,8 @@ import pandas as pd
 from scipy import stats
 
 from helpers.checks import (CI_METHODS, DICHOTOMOUS_MEASURES, MEASURES, METHODS, MODELS, RATIO_MEASURES,
-                            TAU2_METHODS, InputError, MetaWarning, check_choice, check_level, dichotomous_arrays)
+                            TAU2_METHODS, InputError, MetaWarning, check_choice, check_level, dichotomous_arrays,
+                            source_prefix)
 from helpers.effects import CONTINUOUS_COLUMNS, DICHOTOMOUS_COLUMNS, GIV_COLUMNS, effect_sizes
 from helpers.pooling import PETO_NO_VARIANCE, PoolResult, _resolve_pi, mantel_haenszel, peto, peto_effects, pool
 from helpers.presets import REVMAN, Preset
@@ -165,7 +166,7 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
                          f"{', '.join(m for m in TAU2_METHODS if m != 'FE')}")
     if not isinstance(table, pd.DataFrame):
         raise TypeError(f"table must be a pandas DataFrame; got {type(table).__name__}")
-    prefix = f"{source}: " if source else ""
+    prefix = source_prefix(source)
     for col, role in ((study, "study"), (subgroup, "subgroup")):
         if col is not None and col not in table.columns:
             raise InputError(f"{prefix}{role} column {col!r} not in table "

@@ -15,7 +15,8 @@ import numpy as np
 from scipy import optimize, stats
 
 from helpers.checks import (CI_METHODS, DICHOTOMOUS_MEASURES, MODELS, PI_METHODS, TAU2_METHODS, InputError,
-                            MetaWarning, check_choice, check_level, dichotomous_arrays, effect_arrays)
+                            MetaWarning, check_choice, check_level, dichotomous_arrays, effect_arrays,
+                            source_prefix)
 from helpers.effects import corrected_cells, dichotomous_effects
 from helpers.presets import REVMAN, Preset
 from helpers.results import ResultMixin, format_value
@@ -381,7 +382,7 @@ def mantel_haenszel(events_e, n_e, events_c, n_c, measure: str, model: str = "fi
     excluded = _excluded(reasons, labels, notes)
     keep = reasons == None  # noqa: E711
     if not keep.any():
-        raise InputError(f"{source + ': ' if source else ''}no study can enter the {measure} analysis "
+        raise InputError(f"{source_prefix(source)}no study can enter the {measure} analysis "
                          f"({len(excluded)} excluded)")
     # metafor rma.mh computes Q without double-zero studies (its drop00=c(TRUE, FALSE))
     in_q = ~((a == 0) & (c == 0))[keep] if not preset.drop_double_zero else np.ones(int(keep.sum()), bool)
@@ -430,7 +431,7 @@ def peto(events_e, n_e, events_c, n_c, preset: Preset = REVMAN, *, level: float 
     excluded = _excluded(reasons, labels, notes)
     keep = reasons == None  # noqa: E711
     if not np.any(v[keep] > 0):
-        raise InputError(f"{source + ': ' if source else ''}no study can enter the Peto analysis "
+        raise InputError(f"{source_prefix(source)}no study can enter the Peto analysis "
                          f"({len(excluded)} excluded, the rest have V = 0)")
     o_e, v = o_e[keep], v[keep]
     pos = v > 0
