@@ -60,6 +60,8 @@ NOTEBOOK_SET = (
 PARAMETERS = ("data_path", "drug", "route", "outcome", "timepoint", "estimator", "ci_method", "out_dir")
 #: Parameters the runner sets itself (``--data`` and ``--out``), so ``-p`` may not.
 RUNNER_PARAMETERS = ("data_path", "out_dir")
+#: What ``-p`` (and ``run_set(parameters=...)``) may set.
+SETTABLE_PARAMETERS = tuple(p for p in PARAMETERS if p not in RUNNER_PARAMETERS)
 KERNEL_ENV = {"PYTHONHASHSEED": "0", "SOURCE_DATE_EPOCH": "0"}
 RUN_SUBDIRS = ("notebooks", "html", "figures", "tables")
 RUN_FILES = ("index.html", mf.MANIFEST_NAME, mf.RUN_LOG_NAME)
@@ -168,9 +170,9 @@ def parse_param(text: str) -> tuple[str, object]:
         raise ValueError(f"parameter '{text}' is not NAME=VALUE")
     name, raw = text.split("=", 1)
     name = name.strip()
-    settable = [p for p in PARAMETERS if p not in RUNNER_PARAMETERS]
-    if name not in settable:
-        raise ValueError(f"unknown parameter '{name}'; allowed: {', '.join(settable)} (use --data/--out for the others)")
+    if name not in SETTABLE_PARAMETERS:
+        raise ValueError(f"unknown parameter '{name}'; allowed: {', '.join(SETTABLE_PARAMETERS)} "
+                         "(use --data/--out for the others)")
     return name, yaml.safe_load(raw)
 
 
@@ -368,8 +370,8 @@ def run_set(
     params = dict(parameters or {})
     unknown = sorted(set(params) - set(PARAMETERS) | set(params) & set(RUNNER_PARAMETERS))
     if unknown:
-        settable = [p for p in PARAMETERS if p not in RUNNER_PARAMETERS]
-        raise ValueError(f"parameters not settable here: {', '.join(unknown)}; allowed: {', '.join(settable)}")
+        raise ValueError(f"parameters not settable here: {', '.join(unknown)}; "
+                         f"allowed: {', '.join(SETTABLE_PARAMETERS)}")
     notebooks = _check_notebooks(notebooks if notebooks is not None else default_notebooks())
     data = Path(data_path).resolve() if data_path is not None else None
     if data is not None and not data.exists():
@@ -552,8 +554,7 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--data", type=Path, default=None, help="data package to analyse (default: synthetic data/raw)")
     parser.add_argument("--notebooks", nargs="+", type=Path, default=None, help="notebooks to run (default: the set)")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                        help=f"notebook parameter for every notebook; NAME one of "
-                             f"{', '.join(p for p in PARAMETERS if p not in RUNNER_PARAMETERS)}")
+                        help=f"notebook parameter for every notebook; NAME one of {', '.join(SETTABLE_PARAMETERS)}")
     parser.add_argument("--kernel", default=KERNEL_NAME, help=f"Jupyter kernel name (default {KERNEL_NAME})")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     return parser
