@@ -171,9 +171,8 @@ def _tidy_rows(raw: RawPackage, settings: pd.DataFrame, notes: list) -> pd.DataF
     if unknown.any():
         line = unknown.idxmax()
         raise PackageError(f"{file}: line {line}: analysis {d.at[line, 'analysis_id']} has no settings row")
-    for col in ("comparison", "data_type", "measure", "method", "model", "oe"):
+    for col in ("comparison", "data_type", "measure", "method", "model", "oe", "analysis_name"):
         d[col] = d["analysis_id"].map(known[col])
-    d["analysis_name"] = d["analysis_id"].map(known["analysis_name"])
     for col in ("giv_estimate", "giv_se", "oe", "oe_variance"):
         if col not in d:
             d[col] = np.nan
