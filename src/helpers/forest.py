@@ -40,7 +40,7 @@ from matplotlib.patches import Polygon
 from matplotlib.textpath import TextToPath
 from matplotlib.ticker import FixedLocator, NullLocator
 
-from helpers import style
+from helpers import checks, style
 
 
 def _import_forestplot():
@@ -110,8 +110,7 @@ def _percent(x: float, decimals: int) -> str:
 
 def heterogeneity_text(pool: Any, model: str) -> str:
     """'Heterogeneity: [Tau² = t; ]Chi² = q, df = d (P = p); I² = i%' (Tau² shown for random effects only)."""
-    if model not in MODEL_LABELS:
-        raise ValueError(f"model must be one of {', '.join(MODEL_LABELS)}; got {model!r}")
+    checks.check_choice("model", model, MODEL_LABELS)
     if pool.k < 2 or not np.isfinite(pool.q):
         return "Heterogeneity: Not applicable"
     tau = f"Tau² = {fmt(pool.tau2, 2)}; " if model == "random" else ""
@@ -333,10 +332,8 @@ def forest_plot(
         raise ValueError("ma has no studies that entered the analysis: nothing to draw")
     if not (isinstance(favours, tuple | list) and len(favours) == 2 and all(isinstance(f, str) for f in favours)):
         raise ValueError(f"favours must be a pair of strings (left, right); got {favours!r}")
-    for name, value in (("method", ma.method), ("model", ma.model)):
-        allowed = METHOD_LABELS if name == "method" else MODEL_LABELS
-        if value not in allowed:
-            raise ValueError(f"ma.{name} must be one of {', '.join(allowed)}; got {value!r}")
+    checks.check_choice("ma.method", ma.method, METHOD_LABELS)
+    checks.check_choice("ma.model", ma.model, MODEL_LABELS)
     footer_text = style.resolve_footer(footer)
 
     cols = _columns(ma)
