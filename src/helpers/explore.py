@@ -46,6 +46,7 @@ FEW_STUDIES = 5
 #: I² above this draws a heterogeneity caveat (Cochrane Handbook 10.10.2: 50-90% "may represent substantial").
 I2_SUBSTANTIAL = 50.0
 NO_CHOICE = "(none)"  # leave-one-out: keep every study
+NO_ROB = "no overall risk-of-bias judgement"  # exclusion reason of a study without rob_overall (RoB filter on)
 
 
 @dataclass(frozen=True)
@@ -132,7 +133,8 @@ def select_rows(dataset, selection: Selection) -> RowSelection:
     for study in candidates:
         judgement = rob.get(study)
         if selection.rob != "all" and (judgement is None or pd.isna(judgement)):
-            excluded.append((study, "no overall risk-of-bias judgement"))
+            excluded.append((study, NO_ROB))
+            warnings.warn(f"study {study!r} has no rob_overall: excluded by the risk-of-bias filter", stacklevel=2)
         elif selection.rob == "exclude_high" and judgement == "High":
             excluded.append((study, "high risk of bias"))
         elif selection.rob == "low_only" and judgement != "Low":
@@ -141,9 +143,6 @@ def select_rows(dataset, selection: Selection) -> RowSelection:
             excluded.append((study, "left out (sensitivity analysis)"))
         else:
             keep.append(study)
-    for study, reason in excluded:
-        if reason == "no overall risk-of-bias judgement":
-            warnings.warn(f"study {study!r} has no rob_overall: excluded by the risk-of-bias filter", stacklevel=2)
     return RowSelection(picked[picked["study"].isin(keep)], candidates, tuple(excluded))
 
 
@@ -369,7 +368,7 @@ def explore(dataset, selection: Selection) -> Exploration:
                           route=selection.route, timepoint=selection.timepoint, estimator=selection.estimator,
                           ci=selection.ci, participants=participants, control_risk=risk, n_high_rob=n_high,
                           synthetic=bool(dataset.synthetic))
-    notes = tuple(f"{s} excluded: {r}" for s, r in picked.excluded if r.startswith("no overall"))
+    notes = tuple(f"{s} excluded: {r}" for s, r in picked.excluded if r == NO_ROB)
     notes += tuple(str(w.message) for w in caught) + tuple(pooled.warnings)
     return Exploration(
         drug=selection.drug, comparator=selection.comparator, route=selection.route, outcome=selection.outcome,
