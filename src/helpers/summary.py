@@ -99,15 +99,15 @@ def select(ds: Dataset, outcome: str, drug: str | None = None, route: str | None
     for name, value, allowed in (("drug", drug, DRUGS), ("route", route, ROUTES), ("timepoint", timepoint, TIMEPOINTS)):
         if value is not None:
             check_choice(name, value, allowed)
-    for aid in ds.analyses().index:
+    analyses = ds.analyses()
+    for aid in analyses.index:
         rows = ds.analysis(aid)
         keep = rows["outcome"] == outcome
         for name, value in (("drug", drug), ("route", route), ("timepoint", timepoint)):
             if value is not None:
                 keep &= rows[name] == value
         if keep.any():
-            settings = ds.analyses().loc[aid]
-            yield Selected(aid, settings, rows[keep].reset_index(drop=True))
+            yield Selected(aid, analyses.loc[aid], rows[keep].reset_index(drop=True))
 
 
 def analyse(sel: Selected, estimator: str | None = None, ci_method: str = "z", subgroups: bool = True):
