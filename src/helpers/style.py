@@ -186,7 +186,7 @@ def save_figure(fig: Figure, out_dir: Path | str, stem: str) -> dict[str, Path]:
         raise ValueError(f"stem must be a plain file name without folders; got {stem!r}")
     folder = ensure_writable_dir(out_dir)
     written: dict[str, Path] = {}
-    rc = {"svg.hashsalt": SVG_HASHSALT, "svg.fonttype": "path", "pdf.fonttype": 42}
+    rc = {key: RC[key] for key in ("svg.hashsalt", "svg.fonttype", "pdf.fonttype")}  # also outside figure_style()
     with matplotlib.rc_context(rc), _lean_pdf_font_subsets():
         for fmt in FORMATS:
             path = folder / f"{stem}.{fmt}"
