@@ -68,7 +68,7 @@ def _recompute(settings, rows: pd.DataFrame) -> dict:
     st = ma.studies
     for name, res in ma.subgroups:
         vals = _pool_values(ma, res, True)
-        vals["weight"] = float(st.loc[st["subgroup"] == name, "weight"].sum())
+        vals["weight"] = ma.subgroup_weight(name)
         out[("subgroup", name, None)] = vals
     for rec in st.itertuples(index=False):
         sg = rec.subgroup if has_sg else None

@@ -52,6 +52,10 @@ class MetaAnalysis(ResultMixin):
         """Back-transform from the analysis scale: exp for ratio measures, identity otherwise."""
         return np.exp(x) if self.log_scale else x
 
+    def subgroup_weight(self, label) -> float:
+        """Percent of the overall weight carried by the studies of subgroup ``label`` (RevMan's subtotal weight)."""
+        return float(self.studies.loc[self.studies["subgroup"] == label, "weight"].sum())
+
     def _pooled_row(self, level: str, label, res: PoolResult, weight: float) -> dict:
         d = self.display
         return {"level": level, "subgroup": label, "study": None, "estimate": float(d(res.estimate)),
@@ -64,8 +68,7 @@ class MetaAnalysis(ResultMixin):
                  "ci_low": r.ci_low, "ci_high": r.ci_high, "weight": r.weight}
                 for r in self.studies.itertuples(index=False)]
         for label, res in self.subgroups:
-            weight = float(self.studies.loc[self.studies["subgroup"] == label, "weight"].sum())
-            rows.append(self._pooled_row("subgroup", label, res, weight))
+            rows.append(self._pooled_row("subgroup", label, res, self.subgroup_weight(label)))
         rows.append(self._pooled_row("overall", None, self.overall, 100.0))
         return pd.DataFrame(rows, columns=["level", "subgroup", "study", *POOLED_COLUMNS])
 

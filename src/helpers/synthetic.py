@@ -602,7 +602,7 @@ def _analysis_files(analyses: list[_Analysis]) -> tuple[dict[str, bytes], list[s
         for number, (name, res) in enumerate(ma.subgroups, start=1):
             members = [r for r in a.rows if SUBGROUP_LABELS[r["study"].route] == name]
             subgroup_rows.append([
-                a.group, a.number, name, number, *_totals(a, members), _num(_subgroup_weight(ma, name)),
+                a.group, a.number, name, number, *_totals(a, members), _num(ma.subgroup_weight(name)),
                 _num(_display(res.estimate, log)), _num(_display(res.ci_low, log)),
                 _num(_display(res.ci_high, log)), _num(res.tau2), _num(res.q), res.df, _num(res.q_p),
                 _num(res.i2), _num(abs(res.z)), _num(res.p), _id("subgroup", f"{a.group}.{a.number}/{name}"),
@@ -623,12 +623,6 @@ def _totals(a: _Analysis, rows: list | None = None) -> list:
     if a.data_type == "dichotomous":
         return [sum(r["events_e"] for r in rows), n_e, sum(r["events_c"] for r in rows), n_c]
     return ["", n_e, "", n_c]
-
-
-def _subgroup_weight(ma, name: str) -> float:
-    """Total percent weight of a subgroup's studies in the overall analysis."""
-    st = ma.studies
-    return float(st.loc[st["subgroup"] == name, "weight"].fillna(0.0).sum())
 
 
 # ------------------------------------------------------------------------------------------- public API
