@@ -107,8 +107,7 @@ def parameters(data_path=None, drug=None, route=None, outcome=None, timepoint=No
 def save_table(table: pd.DataFrame, params: Parameters, stem: str) -> str:
     """Write ``table`` as ``<out_dir>/tables/<stem>.csv`` (UTF-8, ``\\n`` line ends, floats to 10 significant
     digits, no index) and return the path relative to the run folder, e.g. ``"tables/sof_pain.csv"``."""
-    if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
-        raise ValueError(f"stem must be a plain file name without folders; got {stem!r}")
+    paths.check_stem(stem)
     target = params.tables / f"{stem}.csv"
     table.to_csv(target, index=False, lineterminator="\n", float_format=f"%.{CSV_DIGITS}g", encoding="utf-8")
     return f"tables/{stem}.csv"

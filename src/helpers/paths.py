@@ -34,3 +34,10 @@ def ensure_writable_dir(path: Path | str) -> Path:
         raise PermissionError(f"refusing to write under data/raw/ (read-only to code): {target}")
     target.mkdir(parents=True, exist_ok=True)
     return target
+
+
+def check_stem(stem: str) -> str:
+    """Return ``stem`` when it is a plain output file name (no folders, not hidden); raise ValueError otherwise."""
+    if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
+        raise ValueError(f"stem must be a plain file name without folders; got {stem!r}")
+    return stem

@@ -19,7 +19,7 @@ from typing import Any
 import matplotlib
 from matplotlib.figure import Figure
 
-from helpers.paths import ensure_writable_dir
+from helpers.paths import check_stem, ensure_writable_dir
 
 #: Okabe-Ito colours by name.
 OKABE_ITO = MappingProxyType(
@@ -182,8 +182,7 @@ def save_figure(fig: Figure, out_dir: Path | str, stem: str) -> dict[str, Path]:
     """
     if not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib Figure; got {type(fig).__name__}")
-    if not stem or any(sep in stem for sep in ("/", "\\")) or stem.startswith("."):
-        raise ValueError(f"stem must be a plain file name without folders; got {stem!r}")
+    check_stem(stem)
     folder = ensure_writable_dir(out_dir)
     written: dict[str, Path] = {}
     rc = {key: RC[key] for key in ("svg.hashsalt", "svg.fonttype", "pdf.fonttype")}  # also outside figure_style()
