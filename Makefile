@@ -35,7 +35,7 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 explore: $(STAMP)
-	$(PY) -m helpers.explore_server
+	$(PY) -m helpers.explore
 
 benchmark: $(STAMP)
 	$(PY) benchmarks/engine.py

@@ -20,9 +20,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from helpers.effects import effect_sizes
-from helpers.pooling import pool
-from helpers.sensitivity import leave_one_out
+from helpers.stats.effects import effect_sizes
+from helpers.stats.pooling import pool
+from helpers.stats.sensitivity import leave_one_out
 
 SEED = 20250101
 N_LARGE = 10_000
@@ -48,12 +48,12 @@ cat(sprintf("%.6f %s\n", proc.time()[["elapsed"]] - t0, as.character(packageVers
 def workload() -> tuple[list[tuple[str, np.ndarray, np.ndarray]], str]:
     """(unit name, yi, vi) per analysis x drug x route of the default dataset, and a description."""
     try:
-        from helpers.dataset import load_dataset
+        from helpers.data.dataset import load_dataset
     except ImportError:  # the data layer is missing: same shape, seeded
         rng = np.random.default_rng(SEED)
         units = [(f"synthetic-{i}", rng.normal(0, 0.5, k), rng.uniform(0.01, 0.3, k))
                  for i, k in enumerate(rng.integers(1, 12, 60))]
-        return units, "GENERATED workload (helpers.dataset missing): 60 units of 1-11 studies"
+        return units, "GENERATED workload (helpers.data.dataset missing): 60 units of 1-11 studies"
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = load_dataset()

@@ -1,4 +1,4 @@
-"""Explorer redraw time: one control change -> recompute (helpers.meta) + re-render forest and funnel PNGs.
+"""Explorer redraw time: one control change -> recompute (helpers.stats.meta) + re-render forest and funnel PNGs.
 
 Python side only (what a Voila kernel does per change; the browser then swaps two images). Target: < 1 s.
 
@@ -12,8 +12,8 @@ import statistics
 import time
 import warnings
 
-from helpers.dataset import load_dataset
-from helpers.explore import ExplorerApp
+from helpers.data.dataset import load_dataset
+from helpers.explore.app import ExplorerApp
 
 #: (control, value) changes applied in order on the default (synthetic) dataset.
 CHANGES = (

@@ -1,8 +1,8 @@
 """Wall time of the full notebook run against its floor (N kernel starts in sequence).
 
 The floor is what papermill needs just to start and stop a kernel once per execution of the plan (the
-per-drug notebooks run once per drug, ``helpers.run.plan_executions``), one after another: executing an
-empty notebook N times. The full run is ``helpers.run.run_set`` over the set with
+per-drug notebooks run once per drug, ``helpers.run.runner.plan_executions``), one after another: executing an
+empty notebook N times. The full run is ``helpers.run.runner.run_set`` over the set with
 ``--jobs`` processes. Aim: full run within 3x the floor on the 2-core reference machine.
 
     python benchmarks/run.py [--jobs 2] [--repeat 1]
@@ -20,7 +20,7 @@ from pathlib import Path
 import nbformat
 import papermill as pm
 
-from helpers import run as runner
+from helpers.run import runner
 
 
 def kernel_floor(n: int, kernel: str, workdir: Path) -> float:

@@ -1,4 +1,4 @@
-"""helpers.archive: zips are read in memory; unsafe archives are refused with the archive and entry named."""
+"""helpers.data.archive: zips are read in memory; unsafe archives are refused with the archive and entry named."""
 
 from __future__ import annotations
 
@@ -7,8 +7,8 @@ import zipfile
 import pytest
 
 from fixtures.packages.build import zip_bytes
-from helpers import archive
-from helpers.archive import ArchiveError, read_zip
+from helpers.data import archive
+from helpers.data.archive import ArchiveError, read_zip
 
 
 def test_reads_members_in_memory(tmp_path):

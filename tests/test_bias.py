@@ -1,4 +1,4 @@
-"""helpers.bias: Egger, Begg and trim and fill. Agreement with metafor is in test_reference_metafor.py; here the
+"""helpers.stats.bias: Egger, Begg and trim and fill. Agreement with metafor is in test_reference_metafor.py; here the
 algebra, edge cases and error messages."""
 
 from __future__ import annotations
@@ -9,9 +9,9 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import bias
-from helpers.checks import InputError
-from helpers.pooling import pool
+from helpers.stats import bias
+from helpers.core.checks import InputError
+from helpers.stats.pooling import pool
 
 # A symmetric funnel: pairs mu ± d with equal variances.
 MU = 0.3

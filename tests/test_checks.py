@@ -1,12 +1,12 @@
-"""helpers.checks: allowed values, bad-input messages naming source, row, study and field."""
+"""helpers.core.checks: allowed values, bad-input messages naming source, row, study and field."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from helpers import checks
-from helpers.checks import InputError
+from helpers.core import checks
+from helpers.core.checks import InputError
 
 
 def test_constants_are_the_contract():

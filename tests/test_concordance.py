@@ -1,4 +1,4 @@
-"""helpers.concordance: RevMan's published numbers are reproduced at their printed precision."""
+"""helpers.stats.concordance: RevMan's published numbers are reproduced at their printed precision."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import warnings
 
 import pytest
 
-from helpers import paths
-from helpers.concordance import all_ok, concordance, printed_tolerance
-from helpers.dataset import load_dataset
+from helpers.core import paths
+from helpers.stats.concordance import all_ok, concordance, printed_tolerance
+from helpers.data.dataset import load_dataset
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""helpers.datapackage: the real RevMan sample and small malformed packages (errors name file, line, column)."""
+"""helpers.data.datapackage: the real RevMan sample and small malformed packages (errors name file, line, column)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import math
 import pytest
 
 from fixtures.packages.build import ROWS, ROWS_HEADER, package_files, write_folder, write_outer_zip, zip_bytes
-from helpers.datapackage import PackageError, read_package
+from helpers.data.datapackage import PackageError, read_package
 
 
 def test_shared_sample_tables(shared_sample):

@@ -1,4 +1,4 @@
-"""helpers.dataset: package -> validated tidy tables; tidy CSV round trip; data/raw is never written."""
+"""helpers.data.dataset: package -> validated tidy tables; tidy CSV round trip; data/raw is never written."""
 
 from __future__ import annotations
 
@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from fixtures.packages.build import ROWS, ROWS_HEADER, package_files, write_folder, write_outer_zip
-from helpers import paths
-from helpers.dataset import SYNTHETIC_LABEL, load_dataset, read_tidy, write_tidy
-from helpers.schema import ValidationError
+from helpers.core import paths
+from helpers.data.dataset import SYNTHETIC_LABEL, load_dataset, read_tidy, write_tidy
+from helpers.data.schema import ValidationError
 
 
 def _snapshot(root):

@@ -1,4 +1,4 @@
-"""helpers.effects: study effects per measure and preset, zero cells, GIV pass-through, bad input."""
+"""helpers.stats.effects: study effects per measure and preset, zero cells, GIV pass-through, bad input."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.checks import InputError, MetaWarning
-from helpers.effects import effect_sizes
-from helpers.presets import METAFOR, REVMAN
+from helpers.core.checks import InputError, MetaWarning
+from helpers.stats.effects import effect_sizes
+from helpers.stats.presets import METAFOR, REVMAN
 
 
 def bcg_table():

@@ -9,7 +9,7 @@ import yaml
 from packaging.requirements import Requirement
 from packaging.version import Version
 
-from helpers import paths
+from helpers.core import paths
 
 ROOT = paths.PROJECT_ROOT
 

@@ -16,9 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import explore as ex
-from helpers import explore_server as srv
-from helpers.dataset import Dataset
+from helpers.explore import app as ex
+from helpers.explore import server as srv
+from helpers.data.dataset import Dataset
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "metafor_reference.json").read_text())
 BCG = REFERENCE["datasets"]["bcg"]["table"]

@@ -1,6 +1,6 @@
 """The explorer as a user sees it: Voila serves notebooks/explore.ipynb, Debian's chromium drives it (Playwright).
 
-Changes the drug and the estimator, then checks that the pooled estimate on the page equals helpers.meta's
+Changes the drug and the estimator, then checks that the pooled estimate on the page equals helpers.stats.meta's
 value for the choices shown on the page, and that the forest plot image changed. A full-page screenshot is kept
 as tests/artifacts/explore.png. Skips (with the reason) when chromium or Playwright is missing; every wait is
 bounded and Voila is always stopped.
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers import explore as ex
-from helpers import explore_server as srv
-from helpers import paths
+from helpers.explore import app as ex
+from helpers.explore import server as srv
+from helpers.core import paths
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -67,8 +67,8 @@ def _wait_for_new_estimate(page, old: str) -> None:
 
 
 def test_changing_drug_and_estimator_updates_numbers_and_figure(browser, server):
-    from helpers.dataset import load_dataset
-    from helpers.meta import meta_analysis
+    from helpers.data.dataset import load_dataset
+    from helpers.stats.meta import meta_analysis
 
     page = browser.new_page(viewport={"width": 1280, "height": 2200})
     page.set_default_timeout(UPDATE_MS)

@@ -18,7 +18,8 @@ import pytest
 from matplotlib.patches import Polygon
 from matplotlib.text import Text
 
-from helpers import forest, style
+from helpers.figures import forest
+from helpers.figures import style
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -189,7 +190,7 @@ def test_forestplot_import_leaves_global_state_alone():
     code = (
         "import warnings, numpy as np, matplotlib\n"
         "e = np.geterr(); f = list(warnings.filters); m = list(matplotlib.rcParams['font.monospace'])\n"
-        "import helpers.forest\n"
+        "import helpers.figures.forest\n"
         "assert np.geterr() == e, np.geterr()\n"
         "assert warnings.filters == f\n"
         "assert matplotlib.rcParams['font.monospace'] == m\n"
@@ -230,9 +231,9 @@ def _check_against_revman(ours: list[str], revman: list[str], ma) -> None:
 
 
 def test_engine_analysis_1_1_matches_revman_svg(shared_sample):
-    """The same comparison, with every number computed by helpers.meta from the sample's arm data."""
-    meta = pytest.importorskip("helpers.meta")
-    dataset_mod = pytest.importorskip("helpers.dataset")
+    """The same comparison, with every number computed by helpers.stats.meta from the sample's arm data."""
+    meta = pytest.importorskip("helpers.stats.meta")
+    dataset_mod = pytest.importorskip("helpers.data.dataset")
     data = dataset_mod.load_dataset(shared_sample, review=None)
     ma = meta.meta_analysis(data.analysis("1.1"), "OR", method="MH", model="fixed")
     _, _, svg = _read_sample(shared_sample)
@@ -244,8 +245,8 @@ def test_engine_analysis_1_1_matches_revman_svg(shared_sample):
 
 
 def test_synthetic_subgrouped_analysis_draws_one_diamond_per_subgroup():
-    meta = pytest.importorskip("helpers.meta")
-    dataset_mod = pytest.importorskip("helpers.dataset")
+    meta = pytest.importorskip("helpers.stats.meta")
+    dataset_mod = pytest.importorskip("helpers.data.dataset")
     try:
         data = dataset_mod.load_dataset()
     except FileNotFoundError as err:

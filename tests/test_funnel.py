@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 from matplotlib.text import Text
 
-from helpers import bias, funnel
+from helpers.stats import bias
+from helpers.figures import funnel
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 

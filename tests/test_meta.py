@@ -1,4 +1,4 @@
-"""helpers.meta.meta_analysis: RevMan's own published numbers (shared Fleiss 1993 package, analysis 1.1, read
+"""helpers.stats.meta.meta_analysis: RevMan's own published numbers (shared Fleiss 1993 package, analysis 1.1, read
 straight from the inner data-rows CSV: the importer is tested elsewhere), BCG by allocation, combinations."""
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.checks import InputError, MetaWarning
-from helpers.meta import MetaAnalysis, meta_analysis
-from helpers.presets import METAFOR
+from helpers.core.checks import InputError, MetaWarning
+from helpers.stats.meta import MetaAnalysis, meta_analysis
+from helpers.stats.presets import METAFOR
 
 
 def _inner_csv(package: Path, suffix: str) -> pd.DataFrame:

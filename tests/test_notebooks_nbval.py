@@ -14,8 +14,8 @@ import sys
 import nbformat
 import pytest
 
-from helpers import paths
-from helpers import run as runner
+from helpers.core import paths
+from helpers.run import runner
 
 NBVAL_ARGS = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "-p", "no:xdist"]
 NOTEBOOKS = runner.default_notebooks()
@@ -34,8 +34,8 @@ def test_parameters_cell_then_derived_values(path):
     tagged = [i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
     assigned = [t.id for node in ast.parse(code[tagged[0]].source).body for t in node.targets]
-    assert assigned == list(runner.PARAMETERS), "parameters cell assigns exactly helpers.run.PARAMETERS, in order"
-    assert "parameters(" in code[tagged[0] + 1].source, "the next cell derives values with helpers.notebook.parameters"
+    assert assigned == list(runner.PARAMETERS), "parameters cell assigns exactly helpers.run.runner.PARAMETERS, in order"
+    assert "parameters(" in code[tagged[0] + 1].source, "the next cell derives values with helpers.report.notebook.parameters"
     assert nb.metadata["kernelspec"]["name"] == runner.KERNEL_NAME
 
 

@@ -1,4 +1,4 @@
-"""helpers.plan on the default synthetic package: figure names, titles, per-route analyses, execution names."""
+"""helpers.report.plan on the default synthetic package: figure names, titles, per-route analyses, execution names."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import warnings
 
 import pytest
 
-from helpers import plan
-from helpers.dataset import load_dataset
-from helpers.schema import DRUGS
+from helpers.report import plan
+from helpers.data.dataset import load_dataset
+from helpers.data.schema import DRUGS
 
 
 @pytest.fixture(scope="module")

@@ -1,4 +1,4 @@
-"""helpers.pooling against published numbers: metafor on the BCG trials (../shared/reference/metafor-bcg.md,
+"""helpers.stats.pooling against published numbers: metafor on the BCG trials (../shared/reference/metafor-bcg.md,
 printed to 4 decimals, so abs tolerance 5e-5) and metafor 3.8.1 values for HKSJ, zero cells and k = 2
 (tests/reference/metafor_reference.json, quoted here to the digits used)."""
 
@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.checks import InputError, MetaWarning
-from helpers.pooling import PoolResult, mantel_haenszel, peto, pool
-from helpers.presets import METAFOR, REVMAN
+from helpers.core.checks import InputError, MetaWarning
+from helpers.stats.pooling import PoolResult, mantel_haenszel, peto, pool
+from helpers.stats.presets import METAFOR, REVMAN
 
 P4 = 5e-5  # half a unit in the 4th decimal
 

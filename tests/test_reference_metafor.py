@@ -19,10 +19,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import bias, sensitivity
-from helpers.effects import effect_sizes
-from helpers.pooling import mantel_haenszel, peto, pool
-from helpers.presets import METAFOR
+from helpers.stats import bias
+from helpers.stats import sensitivity
+from helpers.stats.effects import effect_sizes
+from helpers.stats.pooling import mantel_haenszel, peto, pool
+from helpers.stats.presets import METAFOR
 
 REFERENCE = Path(__file__).parent / "reference"
 SCRIPT = REFERENCE / "metafor_reference.R"
@@ -123,7 +124,7 @@ def engine(entry: dict, doc: dict) -> tuple[dict, tuple[float, float]]:
                     got[c][0] = res[c][0] if np.isnan(got[c][0]) else np.inf
             return got, TOLERANCE[method]
         if family == "subgroups":
-            from helpers.subgroups import subgroup_test
+            from helpers.stats.subgroups import subgroup_test
 
             test = subgroup_test(np.asarray(res["group_estimate"]), np.asarray(res["group_se"]))
             return _fields(test, ("q", "df", "p", "i2")) | {"q_p": test.p}, EXACT

@@ -8,7 +8,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import robplot
+from helpers.figures import robplot
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 

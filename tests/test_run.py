@@ -10,9 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers import manifest as mf
-from helpers import paths
-from helpers import run as runner
+from helpers.run import manifest as mf
+from helpers.core import paths
+from helpers.run import runner
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 FIGURE_NB = FIXTURES / "fixture_figure.ipynb"

@@ -1,12 +1,12 @@
-"""helpers.schema: every problem of a tidy table reported at once, naming file, row and column."""
+"""helpers.data.schema: every problem of a tidy table reported at once, naming file, row and column."""
 
 from __future__ import annotations
 
 import pandas as pd
 import pytest
 
-from helpers import paths
-from helpers.schema import DATA_DICTIONARY, ROWS_COLUMNS, ValidationError, render_dictionary, validate_rows
+from helpers.core import paths
+from helpers.data.schema import DATA_DICTIONARY, ROWS_COLUMNS, ValidationError, render_dictionary, validate_rows
 
 
 def _rows() -> pd.DataFrame:

@@ -1,4 +1,4 @@
-"""helpers.sensitivity: leave-one-out and cumulative meta-analysis. metafor agreement: test_reference_metafor.py."""
+"""helpers.stats.sensitivity: leave-one-out and cumulative meta-analysis. metafor agreement: test_reference_metafor.py."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import warnings
 import numpy as np
 import pytest
 
-from helpers import sensitivity
-from helpers.checks import InputError
-from helpers.pooling import pool
+from helpers.stats import sensitivity
+from helpers.core.checks import InputError
+from helpers.stats.pooling import pool
 
 Y = np.array([-0.89, -1.59, -1.35, -1.44, -0.22, -0.79, -1.62, 0.01, -0.47, -1.37, -0.34, 0.45, -0.02])
 V = np.array([0.33, 0.19, 0.42, 0.02, 0.05, 0.01, 0.22, 0.004, 0.06, 0.07, 0.01, 0.53, 0.07])

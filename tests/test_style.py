@@ -12,13 +12,15 @@ import matplotlib
 import pytest
 from matplotlib.figure import Figure
 
-from helpers import paths, style
+from helpers.core import paths
+from helpers.figures import style
 
 RENDER = """
 import sys, math
 from types import SimpleNamespace
 import numpy as np, pandas as pd
-from helpers import forest, style
+from helpers.figures import forest
+from helpers.figures import style
 studies = pd.DataFrame({"study": ["A", "B", "C"], "subgroup": None, "events_e": [3, 10, 7], "n_e": [20, 40, 30],
                         "events_c": [6, 12, 9], "n_c": [20, 41, 30], "estimate": [0.5, 0.83, 0.78],
                         "ci_low": [0.15, 0.41, 0.33], "ci_high": [1.7, 1.68, 1.83], "weight": [20.0, 45.0, 35.0]})

@@ -1,4 +1,4 @@
-"""helpers.subgroups: RevMan's test for subgroup differences (BCG by allocation, metafor 3.8.1 fits per
+"""helpers.stats.subgroups: RevMan's test for subgroup differences (BCG by allocation, metafor 3.8.1 fits per
 subgroup then Cochran's Q of the subgroup estimates; metafor's own moderator test QM agrees for FE)."""
 
 from __future__ import annotations
@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from helpers.subgroups import SubgroupTest, subgroup_test
+from helpers.stats.subgroups import SubgroupTest, subgroup_test
 
 # per-subgroup fixed-effect estimates of BCG log RR (random, alternate, systematic allocation)
 FE_EST = [-0.294536663614776, -0.718555367634601, -0.413328379603451]

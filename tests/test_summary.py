@@ -1,4 +1,4 @@
-"""helpers.summary and helpers.notebook on the default synthetic package (67 trials, 2,309 participants)."""
+"""helpers.report.summary and helpers.report.notebook on the default synthetic package (67 trials, 2,309 participants)."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers import summary
-from helpers.dataset import load_dataset
-from helpers.notebook import parameters, save_table
-from helpers.schema import DRUGS
+from helpers.report import summary
+from helpers.data.dataset import load_dataset
+from helpers.report.notebook import parameters, save_table
+from helpers.data.schema import DRUGS
 
 
 @pytest.fixture(scope="module")

@@ -9,9 +9,10 @@ import warnings
 import zipfile
 import pytest
 
-from helpers import paths, synthetic
+from helpers.core import paths
+from helpers.synthetic import generator as synthetic
 
-pytest.importorskip("helpers.meta", reason="helpers.meta (engine) is needed to fill the published estimates")
+pytest.importorskip("helpers.stats.meta", reason="helpers.stats.meta (engine) is needed to fill the published estimates")
 
 COMMITTED = paths.DATA_RAW / synthetic.PACKAGE_NAME
 DOC = paths.PROJECT_ROOT / "docs" / "synthetic-data.md"
@@ -165,7 +166,7 @@ def test_generate_checks_its_seed():
 
 
 def test_load_dataset_reads_the_committed_package():
-    dataset = pytest.importorskip("helpers.dataset")
+    dataset = pytest.importorskip("helpers.data.dataset")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         d = dataset.load_dataset()

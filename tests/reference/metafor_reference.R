@@ -1,4 +1,4 @@
-# Reference numbers from metafor for the nmda-review engine (helpers.pooling, effects, subgroups, bias, sensitivity).
+# Reference numbers from metafor for the nmda-review engine (helpers.stats.pooling, effects, subgroups, bias, sensitivity).
 #
 # Usage (from the project root):   Rscript tests/reference/metafor_reference.R [out.json]
 # Default output: tests/reference/metafor_reference.json (next to this script).

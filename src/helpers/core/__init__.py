@@ -1,0 +1,1 @@
+"""Foundation every layer may use: project paths, argument checks, result dataclass mixin."""

@@ -1,0 +1,43 @@
+"""Project paths, in one place.
+
+Every path the code uses is derived here from the project root. Importing this module touches nothing on
+disk; functions that need a folder to exist create it themselves, and never under ``data/raw/``.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[3]
+DATA = PROJECT_ROOT / "data"
+DATA_RAW = DATA / "raw"  # immutable inputs: read-only to code
+DATA_PROCESSED = DATA / "processed"  # written only by code
+REVIEWS = DATA / "reviews"  # per-review YAML mapping analyses to drug/route/outcome/time point
+NOTEBOOKS = PROJECT_ROOT / "notebooks"
+FIGURES = PROJECT_ROOT / "figures"
+RUNS = PROJECT_ROOT / "runs"
+SHARED = PROJECT_ROOT.parent / "shared"
+SHARED_SAMPLE_PACKAGE = SHARED / "fixtures" / "cochrane-data-package" / "Fleiss1993.zip"
+
+
+def is_under_raw(path: Path | str) -> bool:
+    """True when ``path`` resolves to ``data/raw/`` or anything beneath it."""
+    resolved = Path(path).resolve()
+    raw = DATA_RAW.resolve()
+    return resolved == raw or raw in resolved.parents
+
+
+def ensure_writable_dir(path: Path | str) -> Path:
+    """Create ``path`` (and parents) for output and return it; refuse anything under ``data/raw/``."""
+    target = Path(path)
+    if is_under_raw(target):
+        raise PermissionError(f"refusing to write under data/raw/ (read-only to code): {target}")
+    target.mkdir(parents=True, exist_ok=True)
+    return target
+
+
+def check_stem(stem: str) -> str:
+    """Return ``stem`` when it is a plain output file name (no folders, not hidden); raise ValueError otherwise."""
+    if not stem or "/" in stem or "\\" in stem or stem.startswith("."):
+        raise ValueError(f"stem must be a plain file name without folders; got {stem!r}")
+    return stem

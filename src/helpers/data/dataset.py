@@ -1,0 +1,410 @@
+"""One call from a data package (or a tidy CSV folder) to validated tidy tables: :func:`load_dataset`.
+
+Tidying rules (each documented in data/README.md):
+
+- analysis settings: RevMan labels become codes (``DATA_TYPES``, ``MEASURE_CODES``, ``METHOD_CODES``,
+  ``MODEL_CODES``); "Peto Odds Ratio" is measure ``OR`` with method ``Peto``; an unknown label is an error
+  naming the file, line and column;
+- placeholders: columns that do not apply to a row's data type (``NOT_APPLICABLE``) become NaN; a non-zero
+  value dropped this way is warned about and recorded in ``Dataset.warnings``;
+- "O-E and variance" rows become giv rows: log Peto OR = (O-E)/V, SE = 1/sqrt(V) (Yusuf et al. 1985);
+- study characteristics are read from the study information (``Char: ...`` columns) with the patterns in
+  ``STUDY_PATTERNS``; drug/route/comparator of a study are the values of its rows (joined by ``"; "``);
+- RoB 2 judgements are matched to domains by the words in their column names (``ROB_DOMAINS``);
+- published estimates (overall, subgroup, study) go to ``Dataset.published`` on the display scale; a row
+  whose estimate and CI are all zero was not computed by RevMan: status ``not published``, values NaN;
+- ``synthetic`` is True when a study's notes contain "SYNTHETIC"; the label then is ``SYNTHETIC_LABEL``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from helpers.core import paths
+from helpers.data.datapackage import PackageError, RawPackage, read_package
+from helpers.core.results import ResultMixin
+from helpers.data.reviewmap import FIELDS, apply_review_map, load_review_map
+from helpers.data.schema import (
+    DATA_DICTIONARY,
+    LIST_SEP,
+    ROB_COLUMNS,
+    ROWS_COLUMNS,
+    STUDIES_COLUMNS,
+    validate_rows,
+    validate_studies,
+)
+
+SYNTHETIC_LABEL = "SYNTHETIC DATA - not evidence"
+DEFAULT_PACKAGE = paths.DATA_RAW / "synthetic-cd015373"
+TIDY_FILES = ("rows.csv", "studies.csv", "published.csv", "dataset.json")
+TIDY_FORMAT = "nmda-review tidy v1"
+
+DATA_TYPES = {"dichotomous": "dichotomous", "continuous": "continuous", "contrast level": "giv",
+              "generic inverse variance": "giv", "o-e and variance": "giv"}  # fmt: skip
+MEASURE_CODES = {"odds ratio": "OR", "peto odds ratio": "OR", "risk ratio": "RR", "risk difference": "RD",
+                 "mean difference": "MD", "standardized mean difference": "SMD", "std. mean difference": "SMD",
+                 "standardised mean difference": "SMD"}  # fmt: skip
+METHOD_CODES = {"mh": "MH", "mantel-haenszel": "MH", "iv": "IV", "inverse variance": "IV", "peto": "Peto",
+                "exp_o_e_var": "Peto"}  # fmt: skip
+MODEL_CODES = {"fixed effect": "fixed", "fixed-effect": "fixed", "fixed": "fixed", "random effects": "random",
+               "random effect": "random", "random-effects": "random", "random": "random"}  # fmt: skip
+ARM_COLUMNS = ("events_e", "n_e", "events_c", "n_c", "mean_e", "sd_e", "mean_c", "sd_c", "giv_estimate", "giv_se")
+NOT_APPLICABLE = {
+    "dichotomous": ("mean_e", "sd_e", "mean_c", "sd_c", "giv_estimate", "giv_se"),
+    "continuous": ("events_e", "events_c", "giv_estimate", "giv_se"),
+    "giv": ("events_e", "events_c", "mean_e", "sd_e", "mean_c", "sd_c"),
+}
+# study characteristic -> (study-information column, regex or {value: regex}); case-insensitive
+STUDY_PATTERNS = {
+    "design": ("char_methods", {"crossover": r"cross-?over", "parallel": r"parallel"}),
+    "n_randomised": ("char_participants", r"(?:randomi[sz]ed\D{0,20}?(\d+)|(\d+)\s+(?:participants\s+)?randomi[sz]ed|\bn\s*=\s*(\d+))"),
+    "condition": ("char_participants", r"condition:\s*([^;.\n]+)"),
+}  # fmt: skip
+ROB_DOMAINS = {"rob_d1": "randomi", "rob_d2": "deviations", "rob_d3": "missing outcome", "rob_d4": "measurement",
+               "rob_d5": "selection of the reported", "rob_overall": "overall"}  # fmt: skip
+ROB_VALUES = {"low": "Low", "low risk": "Low", "some concerns": "Some concerns", "high": "High", "high risk": "High"}
+PUBLISHED_COLUMNS = ("level", "analysis_id", "subgroup", "study", "status", "weight", "estimate", "ci_low",
+                     "ci_high", "tau2", "q", "df", "q_p", "i2", "z", "p", "subgroup_q", "subgroup_df",
+                     "subgroup_p", "subgroup_i2")  # fmt: skip
+
+
+@dataclass(frozen=True, repr=False)
+class Dataset(ResultMixin):
+    """Validated tidy tables of one review package (see data/README.md for every column)."""
+
+    label: str
+    synthetic: bool
+    review: str | None
+    source: str
+    sha256: str
+    rows: pd.DataFrame = field(compare=False)
+    studies: pd.DataFrame = field(compare=False)
+    published: pd.DataFrame = field(compare=False)
+    warnings: tuple = ()
+
+    def __repr__(self) -> str:
+        return (
+            f"Dataset({self.label!r}: {self.studies.shape[0]} studies, {self.rows['analysis_id'].nunique()} "
+            f"analyses, {len(self.rows)} rows; review={self.review!r}, sha256={self.sha256[:12]}..., "
+            f"warnings={len(self.warnings)})"
+        )
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.analyses()
+
+    def summary(self) -> str:
+        lines = [repr(self), f"source: {self.source}"]
+        for aid, a in self.analyses().iterrows():
+            lines.append(f"  {aid}  {a.analysis_name} ({a.measure}, {a.method}, {a.model}; k={a.k})")
+        return "\n".join(lines + [f"  warning: {w}" for w in self.warnings])
+
+    def analyses(self) -> pd.DataFrame:
+        """One row per analysis: settings, number of studies ``k`` and whether it has subgroups."""
+        keys = ["analysis_id", "analysis_name", "comparison", "data_type", "measure", "method", "model",
+                "outcome", "timepoint"]  # fmt: skip
+        g = self.rows.groupby("analysis_id", sort=False, dropna=False)
+        out = g[keys[1:]].first()
+        out["k"] = g["study"].nunique()
+        out["has_subgroups"] = g["subgroup"].apply(lambda s: s.notna().any())
+        order = sorted(out.index, key=lambda a: tuple(int(x) for x in a.split(".")))
+        return out.loc[order]
+
+    def analysis(self, analysis_id: str) -> pd.DataFrame:
+        """The tidy rows of one analysis (``"1.1"``), in package order."""
+        sel = self.rows[self.rows["analysis_id"] == str(analysis_id)]
+        if sel.empty:
+            known = ", ".join(self.analyses().index)
+            raise KeyError(f"analysis {analysis_id!r} not in {self.label}; known: {known}")
+        return sel.reset_index(drop=True)
+
+
+def iter_analyses(dataset: Dataset):
+    """Yield ``(analysis_id, settings row, tidy rows)`` for every analysis, in analysis-number order."""
+    for aid, settings in dataset.analyses().iterrows():
+        yield aid, settings, dataset.analysis(aid)
+
+
+def _code(table: dict, value, file: str, line, column: str) -> str:
+    key = str(value).strip().lower()
+    if key not in table:
+        raise PackageError(
+            f"{file}: line {line}: column {column!r}: unknown value {value!r}; known: {', '.join(sorted(table))}"
+        )
+    return table[key]
+
+
+def _analysis_ids(table: pd.DataFrame) -> list[str]:
+    """RevMan analysis ids ``"group.number"`` (e.g. ``"1.1"``) of a package table's rows."""
+    return [f"{int(g)}.{int(n)}" for g, n in zip(table["analysis_group"], table["analysis_number"])]
+
+
+def _settings(raw: RawPackage) -> pd.DataFrame:
+    s = raw.settings.copy()
+    file = raw.files["settings"]
+    s["analysis_id"] = _analysis_ids(s)
+    s["data_type"] = [_code(DATA_TYPES, v, file, i, "Data type") for i, v in s["data_type_label"].items()]
+    s["oe"] = s["data_type_label"].str.lower().eq("o-e and variance")
+    s["measure"] = [_code(MEASURE_CODES, v, file, i, "Effect measure") for i, v in s["measure_label"].items()]
+    s["method"] = [_code(METHOD_CODES, v, file, i, "Statistical method") for i, v in s["method_label"].items()]
+    s.loc[s["measure_label"].str.lower().eq("peto odds ratio"), "method"] = "Peto"
+    s["model"] = [_code(MODEL_CODES, v, file, i, "Analysis model") for i, v in s["model_label"].items()]
+    dup = s["analysis_id"].duplicated()
+    if dup.any():
+        raise PackageError(f"{file}: line {dup.idxmax()}: analysis {s.loc[dup.idxmax(), 'analysis_id']} repeated")
+    return s
+
+
+def _tidy_rows(raw: RawPackage, settings: pd.DataFrame, notes: list) -> pd.DataFrame:
+    file = raw.files["data_rows"]
+    d = raw.data_rows.copy()
+    d["analysis_id"] = _analysis_ids(d)
+    known = settings.set_index("analysis_id")
+    unknown = ~d["analysis_id"].isin(known.index)
+    if unknown.any():
+        line = unknown.idxmax()
+        raise PackageError(f"{file}: line {line}: analysis {d.at[line, 'analysis_id']} has no settings row")
+    for col in ("comparison", "data_type", "measure", "method", "model", "oe", "analysis_name"):
+        d[col] = d["analysis_id"].map(known[col])
+    for col in ("giv_estimate", "giv_se", "oe", "oe_variance"):
+        if col not in d:
+            d[col] = np.nan
+    oe = d["oe"].astype(bool)
+    d.loc[oe, "giv_estimate"] = d.loc[oe, "oe"] / d.loc[oe, "oe_variance"]  # (O-E)/V: log Peto OR
+    d.loc[oe, "giv_se"] = 1.0 / np.sqrt(d.loc[oe, "oe_variance"])
+    for dtype, cols in NOT_APPLICABLE.items():
+        sel = d["data_type"] == dtype
+        for col in cols:
+            dropped = sel & d[col].notna() & (d[col] != 0)
+            for line in d.index[dropped]:
+                notes.append(f"{file}: line {line}: column {col}: value {d.at[line, col]:g} does not apply to "
+                             f"{dtype} data; set to NaN")  # fmt: skip
+            d.loc[sel, col] = np.nan
+    giv = d["data_type"] == "giv"
+    for col in ("n_e", "n_c"):  # RevMan writes 0 when a giv row has no arm size
+        d.loc[giv & (d[col] == 0), col] = np.nan
+    return d
+
+
+def _parse_study_info(info: pd.DataFrame, notes: list, file: str) -> pd.DataFrame:
+    out = pd.DataFrame({"study": info["study"], "year": info.get("year", np.nan)}, index=info.index)
+    for target, (column, pattern) in STUDY_PATTERNS.items():
+        text = info[column] if column in info else pd.Series(None, index=info.index, dtype=object)
+        values = []
+        for line, t in text.items():
+            value = None
+            if isinstance(t, str):
+                if isinstance(pattern, dict):
+                    hits = [v for v, rx in pattern.items() if re.search(rx, t, re.I)]
+                    value = hits[0] if len(hits) == 1 else None
+                else:
+                    m = re.search(pattern, t, re.I)
+                    value = next((g for g in m.groups() if g), None) if m else None
+            values.append(value)
+        out[target] = values
+        missing = out.index[out[target].isna()]
+        if len(missing):
+            notes.append(f"{file}: {target} not found in column {column!r} for {len(missing)} stud(ies) "
+                         f"(lines {', '.join(map(str, missing[:10]))}{'...' if len(missing) > 10 else ''}); left NaN")  # fmt: skip
+    out["n_randomised"] = pd.to_numeric(out["n_randomised"]).astype(float)
+    out["condition"] = out["condition"].map(lambda v: v.strip() if isinstance(v, str) else v)
+    out["notes"] = info["char_notes"] if "char_notes" in info else None
+    out["synthetic"] = out["notes"].fillna("").str.contains("SYNTHETIC", case=True).astype(bool)
+    return out
+
+
+def _rob(raw: RawPackage, notes: list) -> pd.DataFrame:
+    rob = raw.risk_of_bias
+    cols = {}
+    for column in rob.columns:
+        if not column.lower().startswith("domain (judgement)"):
+            continue
+        name = column.split(":", 1)[-1].lower()
+        hits = [k for k, word in ROB_DOMAINS.items() if word in name]
+        if len(hits) == 1 and hits[0] not in cols:
+            cols[hits[0]] = column
+    if rob.empty:
+        return pd.DataFrame(columns=["study", *ROB_COLUMNS])
+    if len(cols) < len(ROB_DOMAINS):
+        notes.append(f"{raw.files.get('risk_of_bias')}: not a RoB 2 table (no column for "
+                     f"{', '.join(k for k in ROB_DOMAINS if k not in cols)}); RoB columns left NaN")  # fmt: skip
+    out = pd.DataFrame({"study": rob["study"]})
+    for key in ROB_COLUMNS:
+        values = rob[cols[key]] if key in cols else pd.Series(None, index=rob.index, dtype=object)
+        out[key] = values.map(lambda v: ROB_VALUES.get(str(v).strip().lower(), v) if isinstance(v, str) else v)
+    dup = out["study"].duplicated()
+    if dup.any():
+        notes.append(f"{raw.files.get('risk_of_bias')}: several rows for {sorted(set(out.loc[dup, 'study']))}; "
+                     "the first is used")  # fmt: skip
+    return out[~dup]
+
+
+def _published(raw: RawPackage, settings: pd.DataFrame, rows: pd.DataFrame) -> pd.DataFrame:
+    metric = ["weight", "estimate", "ci_low", "ci_high", "tau2", "q", "df", "q_p", "i2", "z", "p",
+              "subgroup_q", "subgroup_df", "subgroup_p", "subgroup_i2"]  # fmt: skip
+    parts = []
+    parts.append(settings.assign(level="overall", subgroup=None, study=None))
+    if not raw.subgroups.empty:
+        sg = raw.subgroups.copy()
+        sg["analysis_id"] = _analysis_ids(sg)
+        parts.append(sg.assign(level="subgroup", study=None))
+    parts.append(rows.assign(level="study"))
+    pub = pd.concat([p.reindex(columns=["level", "analysis_id", "subgroup", "study", *metric]) for p in parts])
+    zero = pub[["estimate", "ci_low", "ci_high"]].fillna(0).eq(0).all(axis=1)
+    pub["status"] = np.where(zero, "not published", "published")
+    pub.loc[zero, metric] = np.nan
+    return pub.reindex(columns=list(PUBLISHED_COLUMNS)).reset_index(drop=True)
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    if path.is_file():
+        h.update(path.read_bytes())
+    else:
+        for p in sorted(q for q in path.rglob("*") if q.is_file()):
+            h.update(p.relative_to(path).as_posix().encode() + b"\0" + p.read_bytes())
+    return h.hexdigest()
+
+
+def _display_source(path: Path) -> str:
+    resolved = path.resolve()
+    root = paths.PROJECT_ROOT.resolve()
+    return resolved.relative_to(root).as_posix() if root in resolved.parents else str(path)
+
+
+def _join(values: pd.Series) -> str | None:
+    vals = sorted({v for v in values if isinstance(v, str)})
+    return LIST_SEP.join(vals) if vals else None
+
+
+def from_package(raw: RawPackage, review: str | Path | None = "cd015373") -> Dataset:
+    """Build a validated :class:`Dataset` from a :class:`RawPackage` (see the module docstring)."""
+    notes: list[str] = []
+    settings = _settings(raw)
+    d = _tidy_rows(raw, settings, notes)
+    info_file = raw.files["study_information"]
+    info = _parse_study_info(raw.study_information, notes, info_file)
+    missing = sorted(set(d["study"]) - set(info["study"]))
+    if missing:
+        raise PackageError(f"{info_file}: studies in the data rows have no study information: {missing}")
+    review_name = None
+    if review is not None:
+        rmap = load_review_map(review)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            d, unmapped = apply_review_map(d, rmap)
+        notes.extend(unmapped)
+        review_name = rmap.review
+    else:
+        for col in FIELDS:
+            d[col] = None
+    per_study = info.set_index("study")
+    d["condition"] = d["study"].map(per_study["condition"])
+    d["design"] = d["study"].map(per_study["design"])
+    rows = validate_rows(d.reindex(columns=list(ROWS_COLUMNS)), source=raw.files["data_rows"])
+    by = rows.groupby("study")
+    studies = info.copy()
+    for col in ("drug", "route", "comparator"):
+        studies[col] = studies["study"].map(by[col].agg(_join))
+    studies = studies.merge(_rob(raw, notes), on="study", how="left")
+    studies.index = info.index
+    studies = validate_studies(studies.reindex(columns=list(STUDIES_COLUMNS)), source=info_file)
+    synthetic = bool(studies["synthetic"].any())
+    for note in notes:
+        warnings.warn(note, stacklevel=3)
+    return Dataset(
+        label=SYNTHETIC_LABEL if synthetic else raw.name,
+        synthetic=synthetic,
+        review=review_name,
+        source=_display_source(raw.source),
+        sha256=_sha256(raw.source),
+        rows=rows.reset_index(drop=True),
+        studies=studies.reset_index(drop=True),
+        published=_published(raw, settings, d),
+        warnings=tuple(notes),
+    )
+
+
+def load_dataset(path: Path | str | None = None, review: str | Path | None = "cd015373") -> Dataset:
+    """Load a review's data in one call.
+
+    ``path``: a Cochrane data package (outer zip, inner data zip or unpacked folder) or a tidy folder written
+    by :func:`write_tidy`; None = the default synthetic package ``data/raw/synthetic-cd015373`` (folder or
+    ``.zip``). ``review``: the review map in ``data/reviews/`` (or a YAML path); None = no mapping (drug,
+    route, comparator, outcome and time point left empty, as for non-NMDA packages).
+    """
+    if path is None:
+        candidates = [DEFAULT_PACKAGE, DEFAULT_PACKAGE.with_suffix(".zip")]
+        path = next((p for p in candidates if p.exists()), None)
+        if path is None:
+            raise FileNotFoundError(
+                f"default synthetic package not found at {candidates[0]} (or .zip); generate it with "
+                "`.venv/bin/python -m helpers.synthetic --out data/raw --allow-raw`"
+            )
+    path = Path(path)
+    if path.is_dir() and (path / "dataset.json").is_file():
+        return read_tidy(path)
+    return from_package(read_package(path), review=review)
+
+
+def _write_csv(df: pd.DataFrame, target: Path) -> None:
+    target.write_text(df.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+
+
+def write_tidy(dataset: Dataset, folder: Path | str) -> Path:
+    """Write rows.csv, studies.csv, published.csv and dataset.json; byte-identical for the same dataset."""
+    out = paths.ensure_writable_dir(folder)
+    _write_csv(dataset.rows, out / "rows.csv")
+    _write_csv(dataset.studies, out / "studies.csv")
+    _write_csv(dataset.published, out / "published.csv")
+    meta = {"format": TIDY_FORMAT, "label": dataset.label, "synthetic": dataset.synthetic,
+            "review": dataset.review, "source": dataset.source, "sha256": dataset.sha256,
+            "warnings": list(dataset.warnings)}  # fmt: skip
+    (out / "dataset.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    return out
+
+
+def _read_csv(path: Path, columns: tuple, text: set) -> pd.DataFrame:
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: missing (a tidy folder holds {', '.join(TIDY_FILES)})")
+    dtypes = {c: object for c in text}
+    df = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""], encoding="utf-8")
+    df.index = pd.RangeIndex(2, len(df) + 2, name="line")
+    df = df.astype({c: object for c in text if c in df}).where(df.notna(), None) if text else df
+    missing = [c for c in columns if c not in df]
+    if missing:
+        raise PackageError(f"{path}: line 1: missing column(s) {missing}")
+    return df
+
+
+def read_tidy(folder: Path | str) -> Dataset:
+    """Read a folder written by :func:`write_tidy`, validating both tables (errors name file, line, column)."""
+    folder = Path(folder)
+    meta_path = folder / "dataset.json"
+    if not meta_path.is_file():
+        raise FileNotFoundError(f"{meta_path}: missing (a tidy folder holds {', '.join(TIDY_FILES)})")
+    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("format") != TIDY_FORMAT:
+        raise PackageError(f"{meta_path}: format {meta.get('format')!r} is not {TIDY_FORMAT!r}")
+
+    def text_cols(table):
+        return {c.name for c in DATA_DICTIONARY[table] if c.kind == "str"}
+
+    rows = _read_csv(folder / "rows.csv", ROWS_COLUMNS, text_cols("rows"))
+    studies = _read_csv(folder / "studies.csv", STUDIES_COLUMNS, text_cols("studies"))
+    published = _read_csv(folder / "published.csv", PUBLISHED_COLUMNS,
+                          {"level", "analysis_id", "subgroup", "study", "status"})  # fmt: skip
+    rows = validate_rows(rows, source=str(folder / "rows.csv"))
+    studies = validate_studies(studies, source=str(folder / "studies.csv"))
+    return Dataset(
+        label=meta["label"], synthetic=bool(meta["synthetic"]), review=meta["review"], source=meta["source"],
+        sha256=meta["sha256"], rows=rows.reset_index(drop=True), studies=studies.reset_index(drop=True),
+        published=published.reset_index(drop=True), warnings=tuple(meta.get("warnings", ())),
+    )  # fmt: skip

@@ -1,0 +1,184 @@
+"""The per-review map from RevMan analyses to drug, route, comparator, outcome and time point.
+
+What an analysis *means* (which drug, which route, which outcome...) is written in plain words in a
+RevMan package; turning it into the tidy vocabulary is data, kept in ``data/reviews/<review>.yaml``::
+
+    review: CD015373
+    title: ...
+    rules:        # field -> value -> case-insensitive keywords
+      drug: {ketamine: [ketamine, esketamine], ...}
+    defaults_by_outcome:   # optional: fill a field left unmapped, given the outcome
+      any_adverse_event: {timepoint: any}
+    overrides:    # by analysis id; optional per-subgroup overrides inside
+      "1.1": {timepoint: immediate, subgroups: {"Oral": {route: oral}}}
+
+Matching: text is lower-cased and every run of non-alphanumerics becomes one space, both in the package
+text and in the keywords. A keyword matches where it starts at a word boundary; a keyword written with a
+trailing space (``"iv "``) must also end at one. For each field the texts are searched from the most
+specific to the least: subgroup, analysis name, analysis group name (comparison). In the first text that
+matches any keyword of the field, the match that starts earliest wins ("ketamine versus magnesium" ->
+ketamine); ties go to the value listed first in the YAML. Then ``defaults_by_outcome``, then
+``overrides`` (analysis, then subgroup) are applied. A field nothing maps is left NaN, warned about and
+listed in the result - never guessed.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from helpers.core import paths
+from helpers.data.schema import COMPARATORS, DRUGS, OUTCOMES, ROUTES, TIMEPOINTS
+
+FIELDS = {"drug": DRUGS, "route": ROUTES, "comparator": COMPARATORS, "outcome": OUTCOMES, "timepoint": TIMEPOINTS}
+SEARCHED = ("subgroup", "analysis_name", "comparison")  # most specific first
+
+
+class ReviewMapError(ValueError):
+    """The review YAML is malformed; the message names the file and the key."""
+
+
+def _missing(value) -> bool:
+    """None or a float NaN (a cell pandas left empty)."""
+    return value is None or (isinstance(value, float) and pd.isna(value))
+
+
+def _norm(text) -> str:
+    return " " + " ".join(re.sub(r"[^0-9a-z]+", " ", str(text).lower()).split()) + " "
+
+
+@dataclass(frozen=True)
+class ReviewMap:
+    """A parsed review map. ``rules``: field -> ((value, (pattern, ...)), ...) in YAML order."""
+
+    review: str
+    title: str
+    path: Path
+    rules: tuple
+    defaults_by_outcome: tuple
+    overrides: tuple
+
+    def __repr__(self) -> str:
+        return f"ReviewMap(review={self.review!r}, path={str(self.path)!r}, overrides={len(self.overrides)})"
+
+    def classify(self, comparison=None, analysis_name=None, subgroup=None, analysis_id=None) -> dict:
+        """Map one analysis (and subgroup) to ``{field: value or None}``."""
+        texts = {"subgroup": subgroup, "analysis_name": analysis_name, "comparison": comparison}
+        out = {}
+        for fld, values in self.rules:
+            out[fld] = None
+            for where in SEARCHED:
+                if _missing(texts[where]):
+                    continue
+                text = _norm(texts[where])
+                best = None
+                for rank, (value, patterns) in enumerate(values):
+                    for pat in patterns:
+                        m = pat.search(text)
+                        if m and (best is None or (m.start(), rank) < best[:2]):
+                            best = (m.start(), rank, value)
+                if best:
+                    out[fld] = best[2]
+                    break
+        for outcome, fill in self.defaults_by_outcome:
+            if out.get("outcome") == outcome:
+                out.update({k: v for k, v in fill.items() if out.get(k) is None})
+        over = dict(self.overrides).get(str(analysis_id), {})
+        out.update({k: v for k, v in over.items() if k != "subgroups"})
+        if not _missing(subgroup):
+            out.update(over.get("subgroups", {}).get(str(subgroup), {}))
+        return out
+
+
+def _check_values(path: Path, where: str, mapping) -> dict:
+    if not isinstance(mapping, dict):
+        raise ReviewMapError(f"{path}: {where}: expected a mapping of field: value")
+    for fld, value in mapping.items():
+        if fld == "subgroups" and where.startswith("overrides"):
+            continue
+        if fld not in FIELDS:
+            raise ReviewMapError(f"{path}: {where}: unknown field {fld!r}; allowed: {', '.join(FIELDS)}")
+        if value not in FIELDS[fld]:
+            raise ReviewMapError(f"{path}: {where}.{fld}: {value!r} is not one of {', '.join(FIELDS[fld])}")
+    return mapping
+
+
+def _pattern(keyword: str) -> re.Pattern:
+    norm = _norm(keyword).strip()
+    if not norm:
+        raise ValueError("empty keyword")
+    return re.compile(r"(?<= )" + re.escape(norm) + (r"(?= )" if keyword.endswith(" ") else ""))
+
+
+def load_review_map(review: str | Path = "cd015373") -> ReviewMap:
+    """Load ``data/reviews/<review>.yaml`` (or a YAML path) and check every value against the vocabulary."""
+    path = Path(review) if str(review).endswith((".yaml", ".yml")) else paths.REVIEWS / f"{str(review).lower()}.yaml"
+    if not path.is_file():
+        known = sorted(p.stem for p in paths.REVIEWS.glob("*.yaml"))
+        raise ReviewMapError(f"{path}: review map not found; known reviews: {', '.join(known) or 'none'}")
+    try:
+        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise ReviewMapError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict) or "rules" not in doc:
+        raise ReviewMapError(f"{path}: top level must be a mapping with 'review', 'title' and 'rules'")
+    rules = []
+    for fld, values in (doc.get("rules") or {}).items():
+        if fld not in FIELDS:
+            raise ReviewMapError(f"{path}: rules.{fld}: unknown field; allowed: {', '.join(FIELDS)}")
+        if not isinstance(values, dict):
+            raise ReviewMapError(f"{path}: rules.{fld}: expected value: [keywords]")
+        compiled = []
+        for value, keywords in values.items():
+            _check_values(path, f"rules.{fld}", {fld: value})
+            if not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip() for k in keywords):
+                raise ReviewMapError(f"{path}: rules.{fld}.{value}: expected a list of non-empty keywords")
+            compiled.append((value, tuple(_pattern(k) for k in keywords)))
+        rules.append((fld, tuple(compiled)))
+    defaults = []
+    for outcome, fill in (doc.get("defaults_by_outcome") or {}).items():
+        _check_values(path, "defaults_by_outcome", {"outcome": outcome})
+        defaults.append((outcome, _check_values(path, f"defaults_by_outcome.{outcome}", fill)))
+    overrides = []
+    for aid, over in (doc.get("overrides") or {}).items():
+        _check_values(path, f"overrides.{aid}", over)
+        for sg, sub in (over.get("subgroups") or {}).items():
+            _check_values(path, f"overrides.{aid}.subgroups.{sg}", sub)
+        overrides.append((str(aid), over))
+    return ReviewMap(
+        review=str(doc.get("review", path.stem)),
+        title=str(doc.get("title", "")),
+        path=path,
+        rules=tuple(rules),
+        defaults_by_outcome=tuple(defaults),
+        overrides=tuple(overrides),
+    )
+
+
+def apply_review_map(rows: pd.DataFrame, review_map: ReviewMap) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """Return a copy of ``rows`` with the FIELDS columns filled, and the warnings about unmapped fields.
+
+    ``rows`` needs ``analysis_id``, ``comparison``, ``analysis_name`` and ``subgroup``. Each unmapped field is
+    warned once, listing the analyses (and subgroups) it concerns.
+    """
+    out = rows.copy()
+    keys = ["analysis_id", "comparison", "analysis_name", "subgroup"]
+    combos = out[keys].astype(object).where(out[keys].notna(), None).drop_duplicates()
+    mapped = {}
+    for aid, comp, name, sg in combos.itertuples(index=False):
+        mapped[(aid, sg)] = review_map.classify(comp, name, sg, aid)
+    notes = []
+    for fld in FIELDS:
+        values = [mapped[(a, s)].get(fld) for a, s in zip(out["analysis_id"], out["subgroup"].where(out["subgroup"].notna(), None))]
+        out[fld] = pd.Series(values, index=out.index, dtype=object)
+        missing = sorted({f"{a}" + (f" [{s}]" if s else "") for (a, s), m in mapped.items() if m.get(fld) is None})
+        if missing:
+            notes.append(f"review map {review_map.path.name}: {fld} not mapped (left NaN) for analysis {', '.join(missing)}")
+    for note in notes:
+        warnings.warn(note, stacklevel=2)
+    return out, tuple(notes)

@@ -1,0 +1,1 @@
+"""Explore layer: the interactive explorer (selection and plain-language reading; widget app; Voila server)."""

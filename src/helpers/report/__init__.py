@@ -1,0 +1,1 @@
+"""Report layer: what a run draws and tabulates, and the calls the notebooks make."""

@@ -1,0 +1,147 @@
+"""What every notebook of the set does first: check its parameters, fix display settings, write tables.
+
+Notebooks call :func:`setup` once and :func:`parameters` in the cell after their ``parameters`` cell (papermill
+injects new values after that cell, so derived values must be computed in the next one). Nothing here prints
+absolute paths: executed notebooks are compared output-for-output on other machines (nbval).
+"""
+
+from __future__ import annotations
+
+import sys
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from helpers.core import paths
+from helpers.core.checks import CI_METHODS, TAU2_METHODS, check_choice
+from helpers.core.results import ResultMixin
+from helpers.data.schema import DRUGS, OUTCOMES, ROUTES, TIMEPOINTS
+
+#: Where a notebook opened by hand (out_dir=None) writes its figures and tables.
+INTERACTIVE_OUT = paths.RUNS / "interactive"
+#: Significant digits of floats in CSV tables: fixed so the bytes do not depend on float repr details.
+CSV_DIGITS = 10
+
+
+def _format_warning(message, category, filename, lineno, line=None) -> str:
+    return f"{category.__name__}: {message}\n"
+
+
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    sys.stdout.write(_format_warning(message, category, filename, lineno))
+
+
+def setup() -> None:
+    """Notebook display settings: warnings without file paths, wide pandas tables, PNG inline figures.
+
+    Warnings stay visible (every exclusion is warned), each distinct message once, written to stdout so they
+    keep their place among the printed output (stderr is flushed at unpredictable moments); the
+    machine-specific file path is left out.
+    """
+    warnings.formatwarning = _format_warning
+    warnings.showwarning = _show_warning
+    warnings.simplefilter("default")
+    pd.set_option("display.width", 160)
+    pd.set_option("display.max_columns", 30)
+    pd.set_option("display.max_rows", 200)
+    pd.set_option("display.precision", 3)
+    try:
+        from matplotlib_inline.backend_inline import set_matplotlib_formats
+    except ImportError:  # outside IPython: nothing to configure
+        return
+    set_matplotlib_formats("png")
+
+
+@dataclass(frozen=True, repr=False)
+class Parameters(ResultMixin):
+    """A notebook's checked parameters; None for drug/route/outcome/timepoint means "all"."""
+
+    data_path: str | None
+    drug: str | None
+    route: str | None
+    outcome: str | None
+    timepoint: str | None
+    estimator: str | None
+    ci_method: str
+    out_dir: Path = field(repr=False)  # machine-specific: kept out of repr and summary
+
+    @property
+    def figures(self) -> Path:
+        return paths.ensure_writable_dir(self.out_dir / "figures")
+
+    @property
+    def model(self) -> str:
+        """Analysis model for helpers that take one: ``fixed`` for estimator FE, else ``random``."""
+        return "fixed" if self.estimator == "FE" else "random"
+
+    @property
+    def tables(self) -> Path:
+        return paths.ensure_writable_dir(self.out_dir / "tables")
+
+
+def parameters(data_path=None, drug=None, route=None, outcome=None, timepoint=None, estimator="REML",
+               ci_method="z", out_dir=None) -> Parameters:
+    """Check the values of a notebook's ``parameters`` cell against the tidy vocabulary and return them.
+
+    Allowed values: drug in ``schema.DRUGS``, route in ``schema.ROUTES``, outcome in ``schema.OUTCOMES``,
+    timepoint in ``schema.TIMEPOINTS`` (each also None = all), estimator in ``checks.TAU2_METHODS`` or None
+    (= the package's own RevMan analysis settings),
+    ci_method in ``checks.CI_METHODS``. ``out_dir`` None = ``runs/interactive``.
+    """
+    for name, value, allowed in (("drug", drug, DRUGS), ("route", route, ROUTES), ("outcome", outcome, OUTCOMES),
+                                 ("timepoint", timepoint, TIMEPOINTS)):
+        if value is not None:
+            check_choice(name, value, allowed)
+    if estimator is not None:
+        check_choice("estimator", estimator, TAU2_METHODS)
+    check_choice("ci_method", ci_method, CI_METHODS)
+    if data_path is not None and not Path(data_path).exists():
+        raise FileNotFoundError(f"data_path: no such file or folder: {data_path}")
+    out = Path(out_dir) if out_dir is not None else INTERACTIVE_OUT
+    return Parameters(None if data_path is None else str(data_path), drug, route, outcome, timepoint, estimator,
+                      ci_method, paths.ensure_writable_dir(out))
+
+
+def save_table(table: pd.DataFrame, params: Parameters, stem: str) -> str:
+    """Write ``table`` as ``<out_dir>/tables/<stem>.csv`` (UTF-8, ``\\n`` line ends, floats to 10 significant
+    digits, no index) and return the path relative to the run folder, e.g. ``"tables/sof_pain.csv"``."""
+    paths.check_stem(stem)
+    target = params.tables / f"{stem}.csv"
+    table.to_csv(target, index=False, lineterminator="\n", float_format=f"%.{CSV_DIGITS}g", encoding="utf-8")
+    return f"tables/{stem}.csv"
+
+
+def publish(fig, params: Parameters, stem: str) -> None:
+    """Save ``fig`` with :func:`helpers.figures.style.save_figure` into ``<out_dir>/figures`` (PNG, SVG, PDF), show it
+    inline once and close it. Returns None, so a plot cell shows the figure and nothing else whether or not
+    the kernel honours a trailing ``;`` (nbval executes cells without history, where it is not honoured).
+
+    The inline image is the saved 300 dpi PNG reduced 3x (100 dpi, box filter), not a second rendering of the
+    figure: drawing it again cost as much as writing the PNG.
+    """
+    import matplotlib.pyplot as plt
+
+    from helpers.figures.style import save_figure
+
+    written = save_figure(fig, params.figures, stem)
+    plt.close(fig)
+    try:
+        from IPython.display import Image, display
+    except ImportError:  # plain Python: nothing to show
+        return
+    display(Image(data=inline_png(written["png"])))
+
+
+def inline_png(png: Path, factor: int = 3) -> bytes:
+    """PNG bytes of the image at ``png`` reduced ``factor`` times in each direction (box filter)."""
+    import io
+
+    from PIL import Image
+
+    with Image.open(png) as image:
+        small = image.reduce(factor)
+    buffer = io.BytesIO()
+    small.save(buffer, format="PNG")
+    return buffer.getvalue()

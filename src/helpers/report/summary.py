@@ -1,0 +1,299 @@
+"""Tables the notebooks show: dataset counts, the analyses to run, summary of findings, bias and sensitivity.
+
+Every function takes a :class:`helpers.data.dataset.Dataset` (or rows of one) and returns a DataFrame; the notebooks
+only call these and display or save the result. Selection uses the tidy vocabulary (``helpers.data.schema``):
+``None`` for drug, route or time point means "all".
+
+Participants of an analysis are the sum of ``n_e + n_c`` over its rows (as RevMan's totals; a crossover trial
+analysed as paired data counts its participants in both arms, as RevMan does).
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from helpers.stats import bias
+from helpers.stats import effects
+from helpers.stats import sensitivity
+from helpers.core.checks import CI_METHODS, RATIO_MEASURES, TAU2_METHODS, check_choice
+from helpers.data.dataset import Dataset
+from helpers.stats.meta import meta_analysis
+from helpers.stats.pooling import pool
+from helpers.data.schema import DESIGNS, DRUGS, LIST_SEP, OUTCOMES, ROUTES, TIMEPOINTS
+
+COUNT_BY = ("drug", "route", "design")
+CHARACTERISTICS = ("study", "year", "drug", "route", "comparator", "design", "condition", "n_randomised",
+                   "rob_overall")  # fmt: skip
+#: Smallest number of studies for funnel-plot tests to be run (Cochrane Handbook 13.3.5.4 advises >= 10 for
+#: them to be informative; below that they are still shown, flagged ``low_power``).
+MIN_K_BIAS = bias.MIN_K
+LOW_POWER_K = 10
+
+
+def dataset_banner(ds: Dataset) -> str:
+    """Markdown banner: a loud warning for synthetic data, else the package name and short hash."""
+    if ds.synthetic:
+        return (f"> **{ds.label}.** These numbers come from a seeded synthetic package shaped like the review "
+                "(67 trials, 2,309 participants); they demonstrate the pipeline and are not evidence. "
+                "Run with `--data` on the real data package to re-run the review.")
+    return f"> Data: **{ds.label}** (SHA-256 `{ds.sha256[:12]}`)."
+
+
+def study_characteristics(ds: Dataset) -> pd.DataFrame:
+    """One row per trial: the columns in ``CHARACTERISTICS`` (those present), sorted by study label."""
+    cols = [c for c in CHARACTERISTICS if c in ds.studies.columns]
+    return ds.studies[cols].sort_values("study").reset_index(drop=True)
+
+
+def counts(ds: Dataset, by: str) -> pd.DataFrame:
+    """Trials and participants (randomised) per value of ``by`` (one of ``COUNT_BY``), plus a total row.
+
+    A trial with several drugs or routes (values joined by ``"; "``) counts once under each, so the rows can
+    add up to more than the total, which counts every trial once.
+    """
+    check_choice("by", by, COUNT_BY)
+    allowed = {"drug": DRUGS, "route": ROUTES, "design": DESIGNS}[by]
+    st = ds.studies[["study", by, "n_randomised"]].copy()
+    st[by] = st[by].fillna("not reported").astype(str).str.split(LIST_SEP)
+    st = st.explode(by)
+    grouped = st.groupby(by, sort=False).agg(trials=("study", "nunique"), participants=("n_randomised", "sum"))
+    order = [v for v in (*allowed, "not reported") if v in grouped.index]
+    out = grouped.loc[order].reset_index()
+    total = pd.DataFrame({by: ["all trials"], "trials": [ds.studies["study"].nunique()],
+                          "participants": [ds.studies["n_randomised"].sum()]})
+    out = pd.concat([out, total], ignore_index=True)
+    out["participants"] = out["participants"].astype("int64")
+    return out
+
+
+@dataclass(frozen=True)
+class Selected:
+    """One analysis of the package after selection: its id, settings row and tidy rows."""
+
+    analysis_id: str
+    settings: pd.Series
+    rows: pd.DataFrame
+
+    @property
+    def drug(self) -> str:
+        return LIST_SEP.join(sorted(self.rows["drug"].dropna().unique())) or "unmapped"
+
+    @property
+    def has_subgroups(self) -> bool:
+        return bool(self.rows["subgroup"].notna().any())
+
+    @property
+    def stem(self) -> str:
+        """File stem for figures/tables of this analysis, e.g. ``analysis_1_2``."""
+        return "analysis_" + self.analysis_id.replace(".", "_")
+
+
+def select(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
+           timepoint: str | None = None) -> Iterator[Selected]:
+    """The analyses of ``outcome`` whose rows match drug, route and time point (None = all), in analysis
+    order; rows of other routes are dropped from an analysis when ``route`` is given."""
+    check_choice("outcome", outcome, OUTCOMES)
+    for name, value, allowed in (("drug", drug, DRUGS), ("route", route, ROUTES), ("timepoint", timepoint, TIMEPOINTS)):
+        if value is not None:
+            check_choice(name, value, allowed)
+    analyses = ds.analyses()
+    for aid in analyses.index:
+        rows = ds.analysis(aid)
+        keep = rows["outcome"] == outcome
+        for name, value in (("drug", drug), ("route", route), ("timepoint", timepoint)):
+            if value is not None:
+                keep &= rows[name] == value
+        if keep.any():
+            yield Selected(aid, analyses.loc[aid], rows[keep].reset_index(drop=True))
+
+
+def analyse(sel: Selected, estimator: str | None = None, ci_method: str = "z", subgroups: bool = True):
+    """``meta_analysis`` of one selected analysis with subgroups as in the package (``subgroups=False``: one
+    group, e.g. for the rows of a single route).
+
+    ``estimator`` None: the package's own settings (RevMan: statistical method and model, random effects =
+    DerSimonian-Laird), as the review did. ``FE``: the package's method, fixed-effect model. ``DL``/``REML``/
+    ``PM``: random effects with that tau² estimator; Mantel-Haenszel and Peto analyses are then pooled by inverse
+    variance, the only method with a choice of tau² estimator.
+    """
+    check_choice("ci_method", ci_method, CI_METHODS)
+    method, model, tau2 = sel.settings["method"], sel.settings["model"], "DL"
+    if estimator is not None:
+        check_choice("estimator", estimator, TAU2_METHODS)
+        if estimator == "FE":
+            model = "fixed"
+        else:
+            model, tau2 = "random", estimator
+            method = method if estimator == "DL" else "IV"
+    return meta_analysis(sel.rows, measure=sel.settings["measure"], method=method, model=model, tau2_method=tau2,
+                         ci=ci_method, subgroup="subgroup" if subgroups and sel.has_subgroups else None,
+                         study="study")
+
+
+def _participants(rows: pd.DataFrame) -> int:
+    return int(np.nansum(rows["n_e"].to_numpy(float)) + np.nansum(rows["n_c"].to_numpy(float)))
+
+
+def _pool_row(sel: Selected, ma, subgroup, res, rows: pd.DataFrame) -> dict:
+    show = ma.display
+    return {
+        "analysis_id": sel.analysis_id, "analysis": sel.settings["analysis_name"], "drug": sel.drug,
+        "route": LIST_SEP.join(sorted(rows["route"].dropna().unique())) or None,
+        "subgroup": subgroup, "timepoint": sel.settings["timepoint"], "measure": sel.settings["measure"],
+        "model": res.model, "k": res.k, "participants": _participants(rows),
+        "estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)), "ci_high": float(show(res.ci_high)),
+        "p": res.p, "i2": res.i2, "tau2": res.tau2, "warnings": len(res.warnings),
+    }  # fmt: skip
+
+
+def summary_of_findings(results: list[tuple[Selected, object]]) -> pd.DataFrame:
+    """One row per analysis and subgroup (route): k, participants, pooled estimate and CI on the display scale
+    (ratios for RR/OR), P, I² (%), tau². Certainty of evidence (GRADE) is a judgement and is not computed."""
+    records = []
+    for sel, ma in results:
+        if sel.has_subgroups:
+            for name, res in ma.subgroups:
+                records.append(_pool_row(sel, ma, name, res, sel.rows[sel.rows["subgroup"] == name]))
+        records.append(_pool_row(sel, ma, "all" if sel.has_subgroups else None, ma.overall, sel.rows))
+    return pd.DataFrame.from_records(records)
+
+
+def yi_vi(rows: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """Study effects (analysis scale) of ``rows`` with excluded rows dropped (each already warned by
+    ``effect_sizes`` and listed in its ``excluded_reason``)."""
+    es = effects.effect_sizes(rows, measure)
+    return es[es["excluded_reason"].isna()].reset_index(drop=True)
+
+
+def groups(sel: Selected) -> Iterator[tuple[str | None, pd.DataFrame]]:
+    """``(route or None, rows)`` of an analysis: one group per route when it has several, else all rows."""
+    routes = sorted(sel.rows["route"].dropna().unique())
+    if len(routes) <= 1:
+        yield (routes[0] if routes else None), sel.rows
+    else:
+        yield from route_groups(sel)
+
+
+def route_groups(sel: Selected) -> Iterator[tuple[str, pd.DataFrame]]:
+    """``(route, rows)`` of an analysis, one per route present (sorted), even when there is only one."""
+    for r in sorted(sel.rows["route"].dropna().unique()):
+        yield r, sel.rows[sel.rows["route"] == r].reset_index(drop=True)
+
+
+def bias_groups(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
+                timepoint: str | None = None, min_k: int = 1) -> list[tuple[Selected, str | None, pd.DataFrame]]:
+    """Every drug x route group (within each selected analysis) with at least ``min_k`` study rows."""
+    return [(sel, r, rows) for sel in select(ds, outcome, drug, route, timepoint) for r, rows in groups(sel)
+            if len(rows) >= min_k]
+
+
+def small_study_table(bias_sets: list[tuple[Selected, str | None, pd.DataFrame]], estimator: str = "REML"):
+    """:func:`small_study_tests` of every group from :func:`bias_groups`, one row each."""
+    return pd.DataFrame.from_records([small_study_tests(sel, r, rows, estimator) for sel, r, rows in bias_sets])
+
+
+def small_study_tests(sel: Selected, route: str | None, rows: pd.DataFrame, estimator: str = "REML") -> dict:
+    """Egger, Begg and trim and fill (``estimator`` for the pooled fits) of one drug x route group.
+
+    Groups with fewer than ``MIN_K_BIAS`` studies are reported with k and NaN tests (and warned about)."""
+    measure = sel.settings["measure"]
+    es = yi_vi(rows, measure)
+    out = {"analysis_id": sel.analysis_id, "drug": sel.drug, "route": route, "timepoint": sel.settings["timepoint"],
+           "measure": measure, "k": len(es), "low_power": len(es) < LOW_POWER_K}  # fmt: skip
+    if len(es) < MIN_K_BIAS:
+        warnings.warn(f"analysis {sel.analysis_id} ({sel.drug}, {route}): k = {len(es)} < {MIN_K_BIAS}: "
+                      "funnel-plot tests not run", stacklevel=2)
+        return out | {"tests": "not run (k < 3)"}
+    eg = bias.egger(es["yi"], es["vi"], labels=es["study"])
+    bg = bias.begg(es["yi"], es["vi"], labels=es["study"])
+    tf = bias.trim_and_fill(es["yi"], es["vi"], method=estimator, labels=es["study"])
+    show = np.exp if measure in RATIO_MEASURES else (lambda x: x)
+    return out | {
+        "tests": "run", "egger_bias": eg.bias, "egger_p": eg.p, "begg_p": bg.p, "trimfill_k0": tf.k0,
+        "trimfill_side": tf.side, "adjusted_estimate": float(show(tf.estimate)),
+        "adjusted_ci_low": float(show(tf.ci_low)), "adjusted_ci_high": float(show(tf.ci_high)),
+    }  # fmt: skip
+
+
+def estimator_grid(rows: pd.DataFrame, measure: str, label: dict) -> pd.DataFrame:
+    """Inverse-variance pooling of ``rows`` with every tau² estimator x CI method (``TAU2_METHODS`` x
+    ``CI_METHODS``), display scale; ``label`` columns are prepended to every row."""
+    es = yi_vi(rows, measure)
+    show = np.exp if measure in RATIO_MEASURES else (lambda x: x)
+    records = []
+    for est in TAU2_METHODS:
+        for ci in CI_METHODS:
+            res = pool(es["yi"], es["vi"], method=est, ci=ci, labels=es["study"])
+            records.append(label | {"estimator": est, "ci_method": ci, "k": res.k,
+                                    "estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)),
+                                    "ci_high": float(show(res.ci_high)), "tau2": res.tau2, "i2": res.i2})
+    return pd.DataFrame.from_records(records)
+
+
+def restricted(ds: Dataset, rows: pd.DataFrame, measure: str, estimator: str, ci_method: str,
+               label: dict) -> pd.DataFrame:
+    """The pooled estimate for all rows, low overall risk of bias only, and parallel-group trials only."""
+    rob = rows["study"].map(ds.studies.set_index("study")["rob_overall"])
+    subsets = {"all studies": rows, "low risk of bias only": rows[rob == "Low"],
+               "parallel-group only": rows[rows["design"] == "parallel"]}
+    show = np.exp if measure in RATIO_MEASURES else (lambda x: x)
+    records = []
+    for name, sub in subsets.items():
+        es = yi_vi(sub, measure) if len(sub) else sub
+        rec = label | {"subset": name, "k": len(es)}
+        if len(es) >= 1:
+            res = pool(es["yi"], es["vi"], method=estimator, ci=ci_method if len(es) > 1 else "z", labels=es["study"])
+            rec |= {"estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)),
+                    "ci_high": float(show(res.ci_high)), "i2": res.i2}
+        else:
+            warnings.warn(f"{label}: no studies in subset '{name}'", stacklevel=2)
+        records.append(rec)
+    return pd.DataFrame.from_records(records)
+
+
+def leave_one_out(rows: pd.DataFrame, measure: str, estimator: str, ci_method: str, label: dict) -> pd.DataFrame:
+    """``helpers.stats.sensitivity.leave_one_out`` of ``rows`` on the display scale, ``label`` columns prepended."""
+    es = yi_vi(rows, measure)
+    res = sensitivity.leave_one_out(es["yi"], es["vi"], labels=es["study"], method=estimator, ci=ci_method)
+    frame = res.to_frame()[["omitted", "k", "estimate", "ci_low", "ci_high", "i2"]]
+    if measure in RATIO_MEASURES:
+        frame[["estimate", "ci_low", "ci_high"]] = np.exp(frame[["estimate", "ci_low", "ci_high"]])
+    for i, (key, value) in enumerate(label.items()):
+        frame.insert(i, key, value)
+    return frame
+
+
+def sensitivity_tables(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
+                       timepoint: str | None = None, estimator: str = "REML", ci_method: str = "z",
+                       min_k: int = 3) -> dict[str, pd.DataFrame]:
+    """For every selected analysis with at least ``min_k`` studies: ``"estimators"`` (:func:`estimator_grid`),
+    ``"subsets"`` (:func:`restricted`) and ``"leave_one_out"`` (:func:`leave_one_out`) tables, stacked."""
+    check_choice("estimator", estimator, TAU2_METHODS)
+    tables: dict[str, list] = {"estimators": [], "subsets": [], "leave_one_out": []}
+    for sel in select(ds, outcome, drug, route, timepoint):
+        if len(sel.rows) < min_k:
+            continue
+        measure = sel.settings["measure"]
+        label = {"analysis_id": sel.analysis_id, "drug": sel.drug, "timepoint": sel.settings["timepoint"]}
+        tables["estimators"].append(estimator_grid(sel.rows, measure, label))
+        tables["subsets"].append(restricted(ds, sel.rows, measure, estimator, ci_method, label))
+        tables["leave_one_out"].append(leave_one_out(sel.rows, measure, estimator, ci_method, label))
+    return {name: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame() for name, parts in tables.items()}
+
+
+def concordance_overview(table: pd.DataFrame) -> pd.DataFrame:
+    """Counts of compared quantities per level (overall, subgroup, study) and status (``concordance.STATUSES``)."""
+    from helpers.stats.concordance import STATUSES
+
+    counts = table.groupby(["level", "status"]).size().unstack(fill_value=0)
+    return counts.reindex(columns=[s for s in STATUSES], fill_value=0)
+
+
+def largest_differences(table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
+    """The ``n`` compared quantities with the largest ``abs_diff / tol`` (how close to failing they are)."""
+    return table.assign(diff_over_tol=table["abs_diff"] / table["tol"]).nlargest(n, "diff_over_tol")

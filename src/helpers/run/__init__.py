@@ -1,0 +1,1 @@
+"""Run layer: the papermill runner, the manifest and verify. ``python -m helpers.run``."""

@@ -1,0 +1,7 @@
+"""``python -m helpers.run``: the notebook runner's command line."""
+
+import sys
+
+from helpers.run.runner import main
+
+sys.exit(main())
