@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from helpers.core.errors import DataError
+
 MEASURES = ("MD", "SMD", "RR", "OR", "RD")
 RATIO_MEASURES = ("RR", "OR")  # analysed on the log scale
 DICHOTOMOUS_MEASURES = ("RR", "OR", "RD")
@@ -24,7 +26,7 @@ PI_METHODS = ("t", "z")
 _MAX_LISTED = 5  # offending rows listed in one message
 
 
-class InputError(ValueError):
+class InputError(DataError):
     """Bad input data: the message names the file (if any), the row and the field."""
 
 

@@ -23,6 +23,8 @@ import stat
 import zipfile
 from pathlib import Path, PurePosixPath
 
+from helpers.core.errors import DataError
+
 MAX_MEMBERS = 2_000
 MAX_MEMBER_BYTES = 100 * 1024**2
 MAX_TOTAL_BYTES = 250 * 1024**2
@@ -32,7 +34,7 @@ MAX_DEPTH = 3
 _CHUNK = 64 * 1024
 
 
-class ArchiveError(ValueError):
+class ArchiveError(DataError):
     """A zip archive or one of its entries was refused; the message names the archive and the entry."""
 
 

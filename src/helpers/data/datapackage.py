@@ -25,6 +25,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from helpers.core.errors import DataError
 from helpers.data.archive import ArchiveError, read_zip
 
 NA_STRINGS = ("", "#N/A", "NA", "N/A")
@@ -135,7 +136,7 @@ REQUIRED_COLUMNS = {
 }  # fmt: skip
 
 
-class PackageError(ValueError):
+class PackageError(DataError):
     """A data package could not be read; the message names the file, the line and the column."""
 
 

@@ -33,13 +33,14 @@ import pandas as pd
 import yaml
 
 from helpers.core import paths
+from helpers.core.errors import DataError
 from helpers.data.schema import COMPARATORS, DRUGS, OUTCOMES, ROUTES, TIMEPOINTS
 
 FIELDS = {"drug": DRUGS, "route": ROUTES, "comparator": COMPARATORS, "outcome": OUTCOMES, "timepoint": TIMEPOINTS}
 SEARCHED = ("subgroup", "analysis_name", "comparison")  # most specific first
 
 
-class ReviewMapError(ValueError):
+class ReviewMapError(DataError):
     """The review YAML is malformed; the message names the file and the key."""
 
 

@@ -24,6 +24,7 @@ import pandera.pandas as pa
 from pandera.errors import SchemaErrors
 
 from helpers.core.checks import MEASURES, METHODS, MODELS
+from helpers.core.errors import DataError
 
 DRUGS = ("ketamine", "memantine", "dextromethorphan", "amantadine", "magnesium")
 ROUTES = ("intravenous", "oral", "topical", "other")
@@ -107,7 +108,7 @@ ROWS_COLUMNS = tuple(c.name for c in _ROWS)
 STUDIES_COLUMNS = tuple(c.name for c in _STUDIES)
 
 
-class ValidationError(ValueError):
+class ValidationError(DataError):
     """Tidy data failed validation; ``problems`` lists every ``(row, column, problem)`` found."""
 
     def __init__(self, source: str, problems: list[tuple]):

@@ -1,0 +1,53 @@
+"""The project's error hierarchy (helpers.core.errors): one base, located data errors, one-line messages."""
+
+from __future__ import annotations
+
+import pytest
+
+from helpers.core.checks import InputError
+from helpers.core.errors import DataError, FetchError, NmdaError, ParameterError, RunFolderError, location, one_line
+from helpers.data.archive import ArchiveError
+from helpers.data.datapackage import PackageError
+from helpers.data.reviewmap import ReviewMapError
+from helpers.data.schema import ValidationError
+
+
+def test_data_error_message_names_every_known_part():
+    err = DataError("events (3000) exceed n_e (2267)", file="rows.csv", line=2, column="events_e", study="Smith 2001")
+    assert str(err) == "rows.csv: line 2: column events_e: study 'Smith 2001': events (3000) exceed n_e (2267)"
+    assert (err.file, err.line, err.column, err.study, err.detail) == (
+        "rows.csv", 2, "events_e", "Smith 2001", "events (3000) exceed n_e (2267)")
+
+
+def test_data_error_leaves_out_unknown_parts():
+    assert str(DataError("not valid UTF-8", file="a.csv")) == "a.csv: not valid UTF-8"
+    assert str(DataError("plain")) == "plain"
+    assert location(line=0, column="n_e") == "line 0: column n_e"
+
+
+@pytest.mark.parametrize("cls", [InputError, ArchiveError, PackageError, ReviewMapError, DataError, ParameterError])
+def test_existing_value_error_callers_keep_working(cls):
+    assert issubclass(cls, NmdaError) and issubclass(cls, ValueError)
+
+
+def test_every_reader_error_is_a_data_error():
+    for cls in (InputError, ArchiveError, PackageError, ReviewMapError, ValidationError):
+        assert issubclass(cls, DataError), cls
+
+
+def test_run_folder_and_fetch_errors_are_project_errors_but_not_value_errors():
+    for cls in (RunFolderError, FetchError):
+        assert issubclass(cls, NmdaError) and not issubclass(cls, ValueError)
+
+
+def test_validation_error_keeps_problems_and_is_a_data_error():
+    err = ValidationError("rows.csv", [(2, "n_e", "value is missing")])
+    assert isinstance(err, DataError) and err.problems == [(2, "n_e", "value is missing")]
+
+
+def test_one_line_joins_a_multi_line_message():
+    err = ValidationError("rows.csv", [(2, "n_e", "value is missing"), (3, "sd_c", "SD must be > 0; got 0")])
+    text = one_line(err)
+    assert "\n" not in text
+    assert text == ("error: rows.csv: 2 problem(s) found; rows.csv: row 2: column n_e: value is missing; "
+                    "rows.csv: row 3: column sd_c: SD must be > 0; got 0")
