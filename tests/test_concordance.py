@@ -71,3 +71,22 @@ def test_default_synthetic_package_concordant():
     table = concordance(load_dataset())
     assert all_ok(table), table[table["status"].isin(["mismatch", "not recomputed"])].head(20).to_string()
     assert (table["status"] == "ok").sum() > 1000
+
+
+def test_oe_and_variance_rows_pooled_as_revman(tmp_path):
+    """O-E and variance rows become the Peto log OR (O-E)/V with variance 1/V and reproduce the per-study and
+    pooled values written in the fixture (metafor escalc "PETO"/rma.peto, tests/reference/oe_fixture.R)."""
+    from tests.fixtures.packages.build import oe_package_files, write_folder
+
+    ds = load_dataset(write_folder(tmp_path, oe_package_files()), review=None)
+    rows = ds.analysis("1.1")
+    assert rows["giv_estimate"].tolist() == pytest.approx([0.573171 / 0.729741, 0.0, 1.069124 / 2.395375])
+    assert rows["giv_se"].tolist() == pytest.approx([0.729741**-0.5, 1.83908**-0.5, 2.395375**-0.5])
+    table = concordance(ds)
+    studies = table[table["level"] == "study"]
+    assert len(studies) == 12 and (studies["status"] == "ok").all()
+    overall = table[table["level"] == "overall"].set_index("quantity")
+    assert overall.loc["estimate", "recomputed"] == pytest.approx(1.39212, abs=5e-7)
+    assert overall.loc["q", "recomputed"] == pytest.approx(0.384057, abs=5e-7)
+    assert overall.loc[["estimate", "ci_low", "ci_high", "q", "df", "q_p", "i2", "z", "p"], "status"].eq("ok").all()
+    assert all_ok(table)

@@ -151,7 +151,7 @@ def _settings(raw: RawPackage) -> pd.DataFrame:
     file = raw.files["settings"]
     s["analysis_id"] = _analysis_ids(s)
     s["data_type"] = [_code(DATA_TYPES, v, file, i, "Data type") for i, v in s["data_type_label"].items()]
-    s["oe"] = s["data_type_label"].str.lower().eq("o-e and variance")
+    s["oe_data"] = s["data_type_label"].str.lower().eq("o-e and variance")
     s["measure"] = [_code(MEASURE_CODES, v, file, i, "Effect measure") for i, v in s["measure_label"].items()]
     s["method"] = [_code(METHOD_CODES, v, file, i, "Statistical method") for i, v in s["method_label"].items()]
     s.loc[s["measure_label"].str.lower().eq("peto odds ratio"), "method"] = "Peto"
@@ -171,12 +171,12 @@ def _tidy_rows(raw: RawPackage, settings: pd.DataFrame, notes: list) -> pd.DataF
     if unknown.any():
         line = unknown.idxmax()
         raise PackageError(f"{file}: line {line}: analysis {d.at[line, 'analysis_id']} has no settings row")
-    for col in ("comparison", "data_type", "measure", "method", "model", "oe", "analysis_name"):
+    for col in ("comparison", "data_type", "measure", "method", "model", "oe_data", "analysis_name"):
         d[col] = d["analysis_id"].map(known[col])
     for col in ("giv_estimate", "giv_se", "oe", "oe_variance"):
         if col not in d:
             d[col] = np.nan
-    oe = d["oe"].astype(bool)
+    oe = d["oe_data"].astype(bool)  # the analysis' data type; the row's own O-E value is column "oe"
     d.loc[oe, "giv_estimate"] = d.loc[oe, "oe"] / d.loc[oe, "oe_variance"]  # (O-E)/V: log Peto OR
     d.loc[oe, "giv_se"] = 1.0 / np.sqrt(d.loc[oe, "oe_variance"])
     for dtype, cols in NOT_APPLICABLE.items():

@@ -11,7 +11,7 @@ Study CIs are y_i ± z sqrt(v_i), shown on the display scale (exponentiated for 
 from __future__ import annotations
 
 import warnings as _warnings
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pandas as pd
@@ -106,8 +106,15 @@ def _check_combination(measure, method, model, ci):
         raise ValueError(f"ci {ci!r} needs model 'random'; fixed-effect analyses use ci 'z'")
 
 
+def _giv_rows(table: pd.DataFrame) -> np.ndarray:
+    """Rows given as an estimate and its SE (generic inverse variance, or O-E and variance converted)."""
+    if not all(c in table.columns for c in GIV_COLUMNS):
+        return np.zeros(len(table), dtype=bool)
+    return table["giv_estimate"].notna().to_numpy()
+
+
 def _study_effects(table, measure, method, preset, study, source) -> pd.DataFrame:
-    if method != "Peto":
+    if method != "Peto" or _giv_rows(table).all():  # Peto O-E rows: yi = (O-E)/V, vi = 1/V given
         with _warnings.catch_warnings():  # exclusions are reported once, by meta_analysis
             _warnings.simplefilter("ignore", MetaWarning)
             return effect_sizes(table, measure, preset, study=study, source=source)
@@ -122,6 +129,11 @@ def _study_effects(table, measure, method, preset, study, source) -> pd.DataFram
 
 
 def _pool_rows(es: pd.DataFrame, measure, method, model, tau2_method, ci, pi, preset, level, labels):
+    if method == "Peto" and _giv_rows(es).all():
+        # O-E and variance rows: sum(O-E)/sum V with SE 1/sqrt(sum V) is the IV fixed-effect pool of
+        # y_i = (O-E)_i/V_i with v_i = 1/V_i (weights V_i; Q = sum (O-E)²/V - (sum O-E)²/sum V)
+        res = pool(es["yi"], es["vi"], method="FE", ci=ci, pi=pi, preset=preset, level=level, labels=labels)
+        return replace(res, method="Peto")
     if method == "IV":
         return pool(es["yi"], es["vi"], method="FE" if model == "fixed" else tau2_method, ci=ci, pi=pi,
                     preset=preset, level=level, labels=labels)
