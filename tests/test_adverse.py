@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers.data import dataset as dataset_mod
 from helpers.figures import adverse
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
@@ -76,7 +77,6 @@ def test_comparators_stay_apart():
 
 
 def test_synthetic_dataset_breakdown():
-    dataset_mod = pytest.importorskip("helpers.data.dataset")
     try:
         data = dataset_mod.load_dataset()
     except FileNotFoundError as err:

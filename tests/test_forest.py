@@ -18,8 +18,10 @@ import pytest
 from matplotlib.patches import Polygon
 from matplotlib.text import Text
 
+from helpers.data import dataset as dataset_mod
 from helpers.figures import forest
 from helpers.figures import style
+from helpers.stats import meta
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -232,8 +234,6 @@ def _check_against_revman(ours: list[str], revman: list[str], ma) -> None:
 
 def test_engine_analysis_1_1_matches_revman_svg(shared_sample):
     """The same comparison, with every number computed by helpers.stats.meta from the sample's arm data."""
-    meta = pytest.importorskip("helpers.stats.meta")
-    dataset_mod = pytest.importorskip("helpers.data.dataset")
     data = dataset_mod.load_dataset(shared_sample, review=None)
     ma = meta.meta_analysis(data.analysis("1.1"), "OR", method="MH", model="fixed")
     _, _, svg = _read_sample(shared_sample)
@@ -245,8 +245,6 @@ def test_engine_analysis_1_1_matches_revman_svg(shared_sample):
 
 
 def test_synthetic_subgrouped_analysis_draws_one_diamond_per_subgroup():
-    meta = pytest.importorskip("helpers.stats.meta")
-    dataset_mod = pytest.importorskip("helpers.data.dataset")
     try:
         data = dataset_mod.load_dataset()
     except FileNotFoundError as err:

@@ -207,3 +207,14 @@ def test_fleiss_mental_health_smd_matches_r_meta():
     assert (o.estimate, o.ci_low, o.ci_high) == pytest.approx((-0.3434, -0.6068, -0.0800), abs=5e-5)
     assert (o.z, o.p, o.q_p) == pytest.approx((-2.555, 0.0106, 0.4515), abs=5e-4)
     assert o.q == pytest.approx(3.68, abs=5e-3) and o.df == 4 and o.i2 == 0.0
+
+
+def test_subgroup_without_standard_error_is_a_recorded_warning():
+    """A subgroup of one study under HKSJ has no standard error (NaN): it is left out of the test for subgroup
+    differences with a recorded warning, never silently."""
+    t = pd.DataFrame({"study": ["a", "b", "c", "d", "e"], "g": ["x", "x", "y", "y", "z"],
+                      "giv_estimate": [0.1, 0.3, -0.2, 0.0, 0.5], "giv_se": [0.2, 0.3, 0.25, 0.2, 0.4]})
+    with pytest.warns(MetaWarning, match="subgroup 'z': standard error nan"):
+        m = meta_analysis(t, "MD", model="random", ci="hksj", subgroup="g")
+    assert m.subgroup_test is not None and m.subgroup_test.df == 1
+    assert any("'z': standard error nan (not a positive number); left out of the test" in w for w in m.warnings)

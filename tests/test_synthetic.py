@@ -10,9 +10,8 @@ import zipfile
 import pytest
 
 from helpers.core import paths
+from helpers.data import dataset
 from helpers.synthetic import generator as synthetic
-
-pytest.importorskip("helpers.stats.meta", reason="helpers.stats.meta (engine) is needed to fill the published estimates")
 
 COMMITTED = paths.DATA_RAW / synthetic.PACKAGE_NAME
 DOC = paths.PROJECT_ROOT / "docs" / "synthetic-data.md"
@@ -166,7 +165,6 @@ def test_generate_checks_its_seed():
 
 
 def test_load_dataset_reads_the_committed_package():
-    dataset = pytest.importorskip("helpers.data.dataset")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         d = dataset.load_dataset()

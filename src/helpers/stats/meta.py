@@ -188,10 +188,12 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
                              f"(columns: {', '.join(map(str, table.columns))})")
     if len(table) == 0:
         raise InputError(f"{prefix}table has no rows")
-    if method != "IV" and all(c in table.columns for c in GIV_COLUMNS) and table["giv_estimate"].notna().any():
-        bad = int(np.flatnonzero(table["giv_estimate"].notna().to_numpy())[0])
+    giv = _giv_rows(table)
+    if giv.any() and method != "IV" and not (method == "Peto" and giv.all()):
+        bad = int(np.flatnonzero(giv if method != "Peto" else ~giv)[0])
         raise InputError(f"{prefix}row {bad} (study {table[study].iloc[bad]!r}): generic inverse-variance rows "
-                         f"(giv_estimate) need method 'IV'; got method {method!r}")
+                         f"(giv_estimate) need method 'IV' (or 'Peto' when every row is O-E and variance); "
+                         f"got method {method!r}")
     groups = None
     if subgroup is not None:
         missing = np.flatnonzero(table[subgroup].isna().to_numpy())
@@ -228,6 +230,15 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
             notes += [f"subgroup {label!r}: {w}" for w in res.warnings]
     test = None
     usable = [(lab, r) for lab, r in results if np.isfinite(r.se) and r.se > 0]
+    for lab, r in results:
+        if (lab, r) not in usable:
+            notes.append(f"subgroup {lab!r}: standard error {r.se:g} (not a positive number); left out of the "
+                         "test for subgroup differences")
+            _warnings.warn(f"{prefix}{notes[-1]}", MetaWarning, stacklevel=2)
+    if len(results) >= 2 and len(usable) < 2:
+        notes.append(f"test for subgroup differences not computed: {len(usable)} of {len(results)} subgroups "
+                     "have a usable standard error")
+        _warnings.warn(f"{prefix}{notes[-1]}", MetaWarning, stacklevel=2)
     if len(usable) >= 2:
         test = subgroup_test([r.estimate for _, r in usable], [r.se for _, r in usable], method=model,
                              labels=[lab for lab, _ in usable])
