@@ -16,6 +16,7 @@ import pytest
 
 from helpers.core import paths
 from helpers.run import runner
+from helpers.run.execute import KERNEL_NAME
 
 NBVAL_ARGS = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "-p", "no:xdist"]
 NOTEBOOKS = runner.default_notebooks()
@@ -36,7 +37,7 @@ def test_parameters_cell_then_derived_values(path):
     assigned = [t.id for node in ast.parse(code[tagged[0]].source).body for t in node.targets]
     assert assigned == list(runner.PARAMETERS), "parameters cell assigns exactly helpers.run.runner.PARAMETERS, in order"
     assert "parameters(" in code[tagged[0] + 1].source, "the next cell derives values with helpers.report.notebook.parameters"
-    assert nb.metadata["kernelspec"]["name"] == runner.KERNEL_NAME
+    assert nb.metadata["kernelspec"]["name"] == KERNEL_NAME
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)

@@ -10,9 +10,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from helpers.run import manifest as mf
 from helpers.core import paths
-from helpers.run import runner
+from helpers.run import cli, runner
+from helpers.run import manifest as mf
+from helpers.run.verify import recorded_executions, refresh_notebooks, verify
 
 FIXTURES = Path(__file__).parent / "fixtures" / "notebooks"
 FIGURE_NB = FIXTURES / "fixture_figure.ipynb"
@@ -89,7 +90,7 @@ def test_failing_notebook_names_notebook_and_cell_and_keeps_partial(tmp_path):
 
 
 def test_cli_failure_exit_code_and_message(tmp_path, capsys):
-    code = runner.main(["--out", str(tmp_path / "c"), "--no-progress", "--notebooks", str(FAILING_NB)])
+    code = cli.main(["--out", str(tmp_path / "c"), "--no-progress", "--notebooks", str(FAILING_NB)])
     assert code == 1
     assert "fixture_failing.ipynb failed in cell 4" in capsys.readouterr().err
 
@@ -97,13 +98,13 @@ def test_cli_failure_exit_code_and_message(tmp_path, capsys):
 def test_verify_passes_then_names_a_modified_figure(good_run, tmp_path, capsys):
     run = tmp_path / "copy"
     shutil.copytree(good_run.run_dir, run)
-    assert runner.verify(run).ok
+    assert verify(run).ok
     with open(run / "figures" / "fixture_line.png", "ab") as handle:
         handle.write(b"\0")
-    result = runner.verify(run)
+    result = verify(run)
     assert not result.ok
     assert [d.output for d in result.differences] == ["figures/fixture_line.png"]
-    assert runner.main(["verify", str(run)]) == 1
+    assert cli.main(["verify", str(run)]) == 1
     assert "figures/fixture_line.png: differs" in capsys.readouterr().out
 
 
@@ -111,7 +112,7 @@ def test_verify_names_a_deleted_table(good_run, tmp_path):
     run = tmp_path / "copy"
     shutil.copytree(good_run.run_dir, run)
     (run / "tables" / "fixture_table.csv").unlink()
-    result = runner.verify(run)
+    result = verify(run)
     assert [d.describe() for d in result.differences][0].startswith("tables/fixture_table.csv: missing")
 
 
@@ -128,9 +129,9 @@ def test_argument_errors_list_allowed_values(tmp_path):
     with pytest.raises(ValueError, match="allowed: drug, route, outcome, timepoint, estimator, ci_method"):
         runner.run_set(tmp_path / "x", notebooks=OK_SET, parameters={"colour": "red"})
     with pytest.raises(ValueError, match="unknown parameter 'out_dir'"):
-        runner.parse_param("out_dir=/tmp")
-    assert runner.parse_param("estimator=DL") == ("estimator", "DL")
-    assert runner.parse_param("drug=null") == ("drug", None)
+        cli.parse_param("out_dir=/tmp")
+    assert cli.parse_param("estimator=DL") == ("estimator", "DL")
+    assert cli.parse_param("drug=null") == ("drug", None)
     with pytest.raises(ValueError, match="jobs must be a positive integer"):
         runner.run_set(tmp_path / "x", notebooks=OK_SET, jobs=0)
     with pytest.raises(FileNotFoundError, match="missing.ipynb"):
@@ -140,13 +141,13 @@ def test_argument_errors_list_allowed_values(tmp_path):
     with pytest.raises(PermissionError, match="data/raw"):
         runner.run_set(paths.DATA_RAW / "out", notebooks=OK_SET)
     with pytest.raises(FileNotFoundError, match="no manifest.json"):
-        runner.verify(tmp_path)
+        verify(tmp_path)
 
 
 def test_refresh_notebooks_executes_in_place_without_volatile_metadata(tmp_path):
     copy = tmp_path / "fixture_table.ipynb"
     shutil.copyfile(TABLE_NB, copy)
-    runner.refresh_notebooks([copy])
+    refresh_notebooks([copy])
     nb = nbformat.read(copy, as_version=4)
     last = nb.cells[-1]
     assert last.outputs and "ketamine" in last.outputs[0]["data"]["text/plain"]
@@ -172,7 +173,7 @@ def test_plan_runs_per_drug_notebooks_once_per_drug():
     assert [e.name for e in only] == ["00_data.ipynb", "01_efficacy.ipynb", "05_concordance.ipynb"]
     manifest = {"notebooks": [{"execution": "01_efficacy--ketamine.ipynb", "notebook": "notebooks/01_efficacy.ipynb",
                                "parameters": {"drug": "ketamine", "data_path": None, "estimator": None}}]}
-    (execution,), data = runner.recorded_executions(manifest)
+    (execution,), data = recorded_executions(manifest)
     assert execution == runner.Execution(paths.NOTEBOOKS / "01_efficacy.ipynb", "01_efficacy--ketamine.ipynb",
                                          {"drug": "ketamine", "estimator": None}) and data is None
 
@@ -202,7 +203,7 @@ def test_real_notebook_set_runs_and_verifies(tmp_path):
                  *(f"rob_{kind}_{d}" for kind in ("traffic_light", "summary") for d in drugs)]:
         assert {f"figures/{stem}.{ext}" for ext in ("png", "svg", "pdf")} <= figures, stem
     assert "tables/summary_of_findings_pain_intensity_ketamine.csv" in result.outputs
-    assert runner.verify(result.run_dir, jobs=2).ok
+    assert verify(result.run_dir, jobs=2).ok
 
 
 def test_verify_notes_a_changed_input_package(tmp_path):
@@ -210,7 +211,7 @@ def test_verify_notes_a_changed_input_package(tmp_path):
     data.write_bytes(b"version 1")
     run = runner.run_set(tmp_path / "v", notebooks=[TABLE_NB], data_path=data).run_dir
     data.write_bytes(b"version 2")
-    result = runner.verify(run)
+    result = verify(run)
     assert result.ok  # the fixture does not read the package, so its outputs still match
     assert len(result.notes) == 1 and "changed since the run" in result.notes[0]
 

@@ -1,1 +1,1 @@
-"""Run layer: the papermill runner, the manifest and verify. ``python -m helpers.run``."""
+"""Run layer: plan and run the notebook set (runner, execute), the manifest, verify, the command line. ``python -m helpers.run``."""

@@ -1,0 +1,117 @@
+"""Verify a run and refresh the committed notebooks.
+
+``verify`` re-executes the plan recorded in a run's manifest into a temporary folder and compares every output's
+SHA-256 three ways (manifest, run folder, fresh execution). ``refresh_notebooks`` re-executes the committed
+notebooks in place (their outputs are nbval's reference).
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import nbformat
+
+from helpers.core import paths
+from helpers.run import manifest as mf
+from helpers.run.execute import CELL_TIMEOUT, KERNEL_NAME, check_kernel, kernel_environment
+from helpers.run.runner import (RUNNER_PARAMETERS, Execution, NotebookFailure, check_notebooks, default_notebooks,
+                                prepare_run_dir, run_plan)
+
+
+@dataclass(frozen=True)
+class VerifyResult:
+    """Outcome of :func:`verify`: every output that differs, with where (run folder vs re-execution/manifest)."""
+
+    run_dir: Path
+    differences: tuple[mf.OutputDifference, ...]
+    compared: int
+    notes: tuple[str, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.differences
+
+    def summary(self) -> str:
+        if self.ok:
+            head = f"verify passed: {self.compared} outputs of {self.run_dir} reproduced byte for byte"
+        else:
+            head = f"verify FAILED: {len(self.differences)} of {self.compared} outputs differ"
+        return "\n".join([head, *(f"  {d.describe()}" for d in self.differences), *(f"  note: {n}" for n in self.notes)])
+
+
+def recorded_executions(manifest: dict) -> tuple[list[Execution], Path | None]:
+    """The executions and input recorded in a manifest (version 1 entries: execution name = notebook name)."""
+    executions, data = [], None
+    for entry in manifest["notebooks"]:
+        source = mf.resolve_portable(entry["notebook"])
+        params = {k: v for k, v in entry["parameters"].items() if k not in RUNNER_PARAMETERS}
+        executions.append(Execution(source, entry.get("execution", source.name), params))
+        data = mf.resolve_portable(entry["parameters"].get("data_path"))
+    return executions, data
+
+
+def verify(run_dir: Path | str, jobs: int = 1, kernel_name: str | None = None, progress: bool = False) -> VerifyResult:
+    """Re-execute the plan recorded in ``RUN_DIR/manifest.json`` into a temporary folder and compare outputs.
+
+    Three sets of SHA-256 hashes are compared: the manifest's, the files now in the run folder, and the
+    fresh execution's. Every output that differs anywhere is listed; a changed input package is a note.
+    """
+    run = Path(run_dir).resolve()
+    recorded = mf.read_manifest(run)
+    executions, data = recorded_executions(recorded)
+    check_notebooks(sorted({e.source for e in executions}))
+    notes = []
+    current_input = mf.sha256_path(mf.resolve_portable(recorded["input"]["hashed"]))
+    if current_input != recorded["input"]["sha256"]:
+        notes.append(f"input {recorded['input']['hashed']} changed since the run (sha256 {current_input[:12]} "
+                     f"!= recorded {recorded['input']['sha256'][:12]})")
+    on_disk = mf.hash_outputs(run)
+    differences = mf.compare_hashes(recorded["outputs"], on_disk, "run folder vs its manifest")
+    seconds = {}
+    log = run / mf.RUN_LOG_NAME
+    if log.is_file():  # the original run's times order the re-execution, longest first
+        seconds = json.loads(log.read_text(encoding="utf-8")).get("notebook_seconds", {})
+    costs = {(e.source.name, e.parameters.get("drug")): seconds.get(e.name, 0) for e in executions}
+    kernel = kernel_name or recorded["kernel"]
+    check_kernel(kernel)
+    with tempfile.TemporaryDirectory(prefix="nmda-verify-") as tmp:
+        try:
+            fresh = run_plan(prepare_run_dir(Path(tmp) / "run"), executions, data, jobs, kernel, progress,
+                              None, costs).outputs
+        except NotebookFailure as exc:
+            raise NotebookFailure(f"verify could not re-execute the run: {exc}") from exc
+    seen = {d.output for d in differences}
+    differences += [d for d in mf.compare_hashes(on_disk, fresh, "re-execution vs run folder") if d.output not in seen]
+    return VerifyResult(run, tuple(differences), len(set(recorded["outputs"]) | set(on_disk) | set(fresh)), tuple(notes))
+
+
+def refresh_notebooks(notebooks: list[Path] | None = None, kernel_name: str = KERNEL_NAME) -> list[Path]:
+    """Re-execute notebooks in place with their own default parameters, keeping outputs for nbval.
+
+    Volatile metadata (execution timing, papermill records) is stripped. A notebook whose outputs contain
+    this machine's project path is refused: committed outputs must not depend on the machine.
+    """
+    from nbclient import NotebookClient
+
+    check_kernel(kernel_name)
+    notebooks = check_notebooks(notebooks if notebooks is not None else default_notebooks())
+    root = str(paths.PROJECT_ROOT.resolve())
+    with kernel_environment():
+        for path in notebooks:
+            nb = nbformat.read(path, as_version=4)
+            NotebookClient(nb, kernel_name=kernel_name, timeout=CELL_TIMEOUT, record_timing=False,
+                           resources={"metadata": {"path": str(path.parent)}}).execute()
+            nb.metadata.pop("papermill", None)
+            nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python (nmda-review)", "language": "python"}
+            for cell in nb.cells:
+                cell.metadata.pop("execution", None)
+                cell.metadata.pop("papermill", None)
+            text = nbformat.writes(nb)
+            if root in text:
+                raise ValueError(f"{path.name}: outputs contain the absolute project path {root}; "
+                                 "print paths relative to the project instead")
+            path.write_text(text, encoding="utf-8")
+    return notebooks
