@@ -16,9 +16,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.explore import app as ex
-from helpers.explore import server as srv
 from helpers.data.dataset import Dataset
+from helpers.explore import app as ui
+from helpers.explore import reading as rd
+from helpers.explore import selection as ex
+from helpers.explore import server as srv
 
 REFERENCE = json.loads((Path(__file__).parent / "reference" / "metafor_reference.json").read_text())
 BCG = REFERENCE["datasets"]["bcg"]["table"]
@@ -197,18 +199,18 @@ def test_empty_selection_says_why(ds):
 
 
 def test_per_100_absolute_effects():
-    assert ex.per_100("RR", math.log(2.0), 0.10) == pytest.approx(10.0)
-    assert ex.per_100("RR", math.log(0.5), 0.30) == pytest.approx(-15.0)
-    assert ex.per_100("OR", math.log(3.0), 0.25) == pytest.approx(100 * (0.75 / 1.5 - 0.25))  # 25 more
-    assert ex.per_100("RD", -0.04, float("nan")) == pytest.approx(-4.0)
+    assert rd.per_100("RR", math.log(2.0), 0.10) == pytest.approx(10.0)
+    assert rd.per_100("RR", math.log(0.5), 0.30) == pytest.approx(-15.0)
+    assert rd.per_100("OR", math.log(3.0), 0.25) == pytest.approx(100 * (0.75 / 1.5 - 0.25))  # 25 more
+    assert rd.per_100("RD", -0.04, float("nan")) == pytest.approx(-4.0)
     with pytest.raises(ValueError, match="measure must be one of RR, OR, RD"):
-        ex.per_100("MD", 1.0, 0.1)
+        rd.per_100("MD", 1.0, 0.1)
 
 
 def reading(**kw) -> str:
     base = dict(measure="MD", estimate=-12.0, ci_low=-16.0, ci_high=-8.0, k=12, i2=10.0, outcome="pain_intensity",
                 drug="ketamine", route="intravenous", timepoint="short", estimator="REML", ci="z", participants=600)
-    return ex.plain_language(**{**base, **kw})
+    return rd.plain_language(**{**base, **kw})
 
 
 def test_reading_states_direction_and_size_against_the_mid():
@@ -248,7 +250,7 @@ def test_explore_text_for_bcg_says_fewer_events(ds):
     risk = sum(BCG["events_c"]) / sum(BCG["n_c"])
     assert result.control_risk == pytest.approx(risk)
     assert "RR 0.49 (95% CI 0.34 to 0.70)" in result.text
-    fewer = -ex.per_100("RR", result.estimate, risk)
+    fewer = -rd.per_100("RR", result.estimate, risk)
     assert fewer == pytest.approx(0.46, abs=0.005)  # 0.91 per 100 control risk x (1 - 0.49)
     assert "about 0.46 fewer people per 100" in result.text and "if 0.91 in 100 have it" in result.text
     assert "SYNTHETIC DATA" in result.text and "4 of 13 studies at high risk of bias" in result.text
@@ -256,9 +258,9 @@ def test_explore_text_for_bcg_says_fewer_events(ds):
 
 
 def test_synthetic_banner_only_for_synthetic_data():
-    assert "SYNTHETIC DATA - not evidence" in ex.banner_html(make_dataset(True))
-    assert "nmda-synthetic" in ex.banner_html(make_dataset(True))
-    plain = ex.banner_html(make_dataset(False))
+    assert "SYNTHETIC DATA - not evidence" in ui.banner_html(make_dataset(True))
+    assert "nmda-synthetic" in ui.banner_html(make_dataset(True))
+    plain = ui.banner_html(make_dataset(False))
     assert "SYNTHETIC" not in plain and "test package" in plain
     assert "SYNTHETIC" not in ex.explore(make_dataset(False), sel()).text
 
@@ -274,7 +276,7 @@ def test_result_has_repr_frame_and_summary(ds):
 
 
 def test_app_updates_on_control_changes(ds):
-    app = ex.ExplorerApp(ds)
+    app = ui.ExplorerApp(ds)
     assert app.selection().drug == "ketamine" and app.selection().route == "intravenous"
     assert "data-estimate" in app.pooled.value and "nmda-pooled-estimate" in app.pooled._dom_classes
     first_forest = app.forest.value
@@ -290,7 +292,7 @@ def test_app_updates_on_control_changes(ds):
 
 
 def test_app_leave_out_and_error_display(ds):
-    app = ex.ExplorerApp(ds)
+    app = ui.ExplorerApp(ds)
     app.leave_out.value = "Aronson 1948"
     assert app.result.k == 12 and "left out" in app.status.value
     app.fields["route"].value = "topical"
@@ -331,7 +333,7 @@ def test_notebook_uses_the_project_kernel_and_stays_thin():
 
 
 def test_fixed_effect_locks_the_wald_ci(ds):
-    app = ex.ExplorerApp(ds)
+    app = ui.ExplorerApp(ds)
     app.ci.value = "hksj"
     assert app.result.ci_method == "hksj"
     app.estimator.value = "FE"

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from helpers.explore import app as ex
-from helpers.explore import server as srv
 from helpers.core import paths
+from helpers.explore import reading, selection
+from helpers.explore import server as srv
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking",
@@ -86,7 +86,7 @@ def test_changing_drug_and_estimator_updates_numbers_and_figure(browser, server)
         page.click(".nmda-estimator button:has-text('Paule-Mandel')")
         _wait_for_new_estimate(page, after_drug)
 
-        shown = {name: _shown(page, name) for name in ex.DATA_FIELDS}
+        shown = {name: _shown(page, name) for name in selection.DATA_FIELDS}
         assert shown["drug"] == "memantine"
         assert page.eval_on_selector(".nmda-drug select", "e => e.options[e.selectedIndex].text") == "memantine"
         rows = load_dataset().rows
@@ -96,7 +96,7 @@ def test_changing_drug_and_estimator_updates_numbers_and_figure(browser, server)
         expected = meta_analysis(rows.reset_index(drop=True), measure, method="IV", model="random",
                                  tau2_method="PM", ci="z").overall
         assert float(_estimate(page)) == pytest.approx(expected.estimate, rel=0, abs=1e-12)
-        headline = ex.format_effect(measure, expected.estimate, expected.ci_low, expected.ci_high)
+        headline = reading.format_effect(measure, expected.estimate, expected.ci_low, expected.ci_high)
         assert headline in page.inner_text(".nmda-pooled-estimate")
         assert "memantine" in page.inner_text(".nmda-reading")
         assert page.get_attribute(".nmda-forest img", "src") != first_forest

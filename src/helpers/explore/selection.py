@@ -1,0 +1,255 @@
+"""Explorer logic without widgets: what the user may choose, which rows that selects, and the pooled result.
+
+- :func:`options` - the values each control may take, given the choices above it (read from the data);
+- :func:`select_rows` - the tidy rows for a :class:`Selection`, with every excluded study recorded;
+- :func:`explore` - selection -> :class:`helpers.stats.meta.MetaAnalysis` -> :class:`Exploration` (numbers + text,
+  the text from :func:`helpers.explore.reading.plain_language`).
+
+Estimators map onto the engine as ``FE`` -> ``model="fixed"``; ``DL``/``REML``/``PM`` -> ``model="random"``
+with that tau² estimator; pooling is inverse variance throughout (``method="IV"``), because REML and PM are
+defined for inverse-variance weights only (Viechtbauer 2005, *J Educ Behav Stat* 30:261). The review's own
+Mantel-Haenszel analyses are reproduced by the concordance notebook, not here.
+"""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from helpers.core.checks import CI_METHODS, TAU2_METHODS, check_choice
+from helpers.core.results import ResultMixin
+from helpers.explore.reading import format_effect, plain_language
+
+#: Risk-of-bias filters (on RoB 2 overall judgement).
+ROB_FILTERS = ("all", "exclude_high", "low_only")
+ROB_LABELS = {"all": "all studies", "exclude_high": "exclude high risk of bias", "low_only": "low risk of bias only"}
+#: Selection fields that narrow the data, in the order the dropdowns depend on one another.
+#: Comparator is included: pooling placebo- and active-controlled trials together would mix two questions.
+DATA_FIELDS = ("drug", "comparator", "route", "outcome", "timepoint")
+NO_ROB = "no overall risk-of-bias judgement"  # exclusion reason of a study without rob_overall (RoB filter on)
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What the user chose. ``leave_out`` is a study label or None; ``rob`` one of :data:`ROB_FILTERS`."""
+
+    drug: str
+    comparator: str
+    route: str
+    outcome: str
+    timepoint: str
+    estimator: str = "REML"
+    ci: str = "z"
+    leave_out: str | None = None
+    rob: str = "all"
+
+    def __post_init__(self):
+        check_choice("estimator", self.estimator, TAU2_METHODS)
+        check_choice("ci", self.ci, CI_METHODS)
+        check_choice("rob", self.rob, ROB_FILTERS)
+
+
+def options(rows: pd.DataFrame, **chosen: str) -> tuple[str, ...]:
+    """Sorted values of the next field in :data:`DATA_FIELDS` present in ``rows`` given the ``chosen`` ones.
+
+    ``options(rows)`` lists drugs; ``options(rows, drug="ketamine")`` the comparators with ketamine data; and so on.
+    """
+    unknown = set(chosen) - set(DATA_FIELDS)
+    if unknown:
+        raise ValueError(f"options() takes only {', '.join(DATA_FIELDS)}; got {', '.join(sorted(unknown))}")
+    fields = DATA_FIELDS[: len(chosen)]
+    if set(chosen) != set(fields):
+        raise ValueError(f"options() needs the fields in order {', '.join(DATA_FIELDS)}; got {', '.join(chosen)}")
+    if len(fields) == len(DATA_FIELDS):
+        raise ValueError(f"all of {', '.join(DATA_FIELDS)} are chosen: nothing left to list")
+    mask = np.ones(len(rows), dtype=bool)
+    for name in fields:
+        mask &= (rows[name] == chosen[name]).to_numpy()
+    return tuple(sorted(rows.loc[mask, DATA_FIELDS[len(fields)]].dropna().unique()))
+
+
+def first_selection(rows: pd.DataFrame, **fixed: str) -> dict[str, str]:
+    """Fill the :data:`DATA_FIELDS` in order: keep a ``fixed`` value when it is available, else the first."""
+    chosen: dict[str, str] = {}
+    for name in DATA_FIELDS:
+        allowed = options(rows, **chosen)
+        if not allowed:
+            raise ValueError(f"no data for {name} given {chosen}")
+        chosen[name] = fixed[name] if fixed.get(name) in allowed else allowed[0]
+    return chosen
+
+
+@dataclass(frozen=True)
+class RowSelection:
+    """Rows that enter the analysis, plus each excluded study and why (never dropped silently)."""
+
+    rows: pd.DataFrame
+    candidates: tuple[str, ...]  # studies matching drug/route/outcome/time point before any filter
+    excluded: tuple[tuple[str, str], ...]  # (study, reason)
+
+
+def _rob_by_study(studies: pd.DataFrame) -> Mapping[str, str]:
+    return dict(zip(studies["study"], studies["rob_overall"]))
+
+
+def select_rows(dataset, selection: Selection) -> RowSelection:
+    """Rows of ``dataset.rows`` for ``selection``: match the four data fields, then the RoB filter, then leave-out.
+
+    RoB filter on the RoB 2 overall judgement (Sterne et al. 2019, *BMJ* 366:l4898): ``exclude_high`` drops
+    ``High``; ``low_only`` keeps ``Low``. A study without a judgement is excluded by either filter, with a warning.
+    """
+    rows = dataset.rows
+    mask = np.ones(len(rows), dtype=bool)
+    for name in DATA_FIELDS:
+        mask &= (rows[name] == getattr(selection, name)).to_numpy()
+    picked = rows.loc[mask]
+    candidates = tuple(dict.fromkeys(picked["study"]))
+    if selection.leave_out is not None and selection.leave_out not in candidates:
+        raise ValueError(f"leave_out must be one of the selected studies ({', '.join(candidates)}); "
+                         f"got {selection.leave_out!r}")
+    rob = _rob_by_study(dataset.studies)
+    excluded: list[tuple[str, str]] = []
+    keep = []
+    for study in candidates:
+        judgement = rob.get(study)
+        if selection.rob != "all" and (judgement is None or pd.isna(judgement)):
+            excluded.append((study, NO_ROB))
+            warnings.warn(f"study {study!r} has no rob_overall: excluded by the risk-of-bias filter", stacklevel=2)
+        elif selection.rob == "exclude_high" and judgement == "High":
+            excluded.append((study, "high risk of bias"))
+        elif selection.rob == "low_only" and judgement != "Low":
+            excluded.append((study, f"risk of bias {judgement!s}, not Low"))
+        elif study == selection.leave_out:
+            excluded.append((study, "left out (sensitivity analysis)"))
+        else:
+            keep.append(study)
+    return RowSelection(picked[picked["study"].isin(keep)], candidates, tuple(excluded))
+
+
+# ---------------------------------------------------------------------------------------------- analysis
+
+
+def engine_arguments(estimator: str, ci: str) -> dict[str, str]:
+    """Keyword arguments for :func:`helpers.stats.meta.meta_analysis` for an estimator and CI method.
+
+    >>> engine_arguments("PM", "hksj")
+    {'method': 'IV', 'model': 'random', 'tau2_method': 'PM', 'ci': 'hksj'}
+    """
+    check_choice("estimator", estimator, TAU2_METHODS)
+    check_choice("ci", ci, CI_METHODS)
+    if estimator == "FE":
+        return {"method": "IV", "model": "fixed", "tau2_method": "DL", "ci": ci}
+    return {"method": "IV", "model": "random", "tau2_method": estimator, "ci": ci}
+
+
+def _one(rows: pd.DataFrame, column: str, what: str) -> str:
+    values = tuple(dict.fromkeys(rows[column].dropna()))
+    if len(values) != 1:
+        raise ValueError(f"the selected rows must share one {what}; found {column} = {', '.join(map(str, values))}")
+    return str(values[0])
+
+
+def control_risk(rows: pd.DataFrame) -> float:
+    """Pooled control-group risk sum(events_c) / sum(n_c) over the rows (NaN without dichotomous counts).
+
+    Used as the assumed control risk for absolute effects (Cochrane Handbook v6.4, 14.1.5.1).
+    """
+    if "events_c" not in rows or rows["events_c"].isna().all():
+        return float("nan")
+    ok = rows["events_c"].notna() & rows["n_c"].notna()
+    return float(rows.loc[ok, "events_c"].sum() / rows.loc[ok, "n_c"].sum())
+
+
+# ---------------------------------------------------------------------------------------------- explore
+
+
+@dataclass(frozen=True, repr=False)
+class Exploration(ResultMixin):
+    """The explorer's result for one :class:`Selection`: pooled numbers (analysis scale), text and provenance.
+
+    ``excluded`` lists (study, reason) for every study removed by the RoB filter or the leave-out choice;
+    ``warnings`` holds those of the data selection and of the engine (non-convergence, truncation, ...).
+    """
+
+    drug: str
+    comparator: str
+    route: str
+    outcome: str
+    timepoint: str
+    estimator: str
+    ci_method: str
+    rob_filter: str
+    leave_out: str | None
+    measure: str
+    k: int
+    participants: int
+    estimate: float
+    ci_low: float
+    ci_high: float
+    tau2: float
+    i2: float
+    control_risk: float
+    n_high_rob: int
+    synthetic: bool
+    label: str
+    text: str
+    excluded: tuple[tuple[str, str], ...] = ()
+    warnings: tuple[str, ...] = ()
+    meta: object = field(default=None, repr=False, compare=False)
+
+    @property
+    def headline(self) -> str:
+        """``"RR 2.10 (95% CI 1.40 to 3.15)"`` on the display scale."""
+        return format_effect(self.measure, self.estimate, self.ci_low, self.ci_high)
+
+
+def explore(dataset, selection: Selection) -> Exploration:
+    """Run the engine on the rows chosen by ``selection`` and read the result in plain language.
+
+    ``dataset`` is a :class:`helpers.data.dataset.Dataset` (needs ``rows``, ``studies``, ``synthetic``, ``label``).
+    Raises ValueError when no study is left after the filters (the message says which filter removed which).
+    """
+    from helpers.stats.meta import meta_analysis  # engine core; imported here so the reading code stays light
+
+    picked = select_rows(dataset, selection)
+    if picked.rows.empty:
+        why = "; ".join(f"{s}: {r}" for s, r in picked.excluded) or "no rows match"
+        raise ValueError(f"no study left for {selection.drug} vs {selection.comparator}, {selection.route}, "
+                         f"{selection.outcome}, {selection.timepoint} ({why})")
+    dupes = picked.rows["study"][picked.rows["study"].duplicated()].unique()
+    if len(dupes):
+        raise ValueError(f"studies appear in more than one selected row (would be counted twice): "
+                         f"{', '.join(map(str, dupes))}")
+    measure = _one(picked.rows, "measure", "effect measure")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        meta = meta_analysis(picked.rows.reset_index(drop=True), measure,
+                             **engine_arguments(selection.estimator, selection.ci))
+    for w in caught:  # re-emit: the caller sees them, and they are recorded below
+        warnings.warn(w.message, w.category, stacklevel=2)
+    pooled = meta.overall
+    rob = _rob_by_study(dataset.studies)
+    entered = list(dict.fromkeys(meta.studies["study"]))
+    n_high = sum(rob.get(s) == "High" for s in entered)
+    entered_rows = picked.rows[picked.rows["study"].isin(entered)]
+    participants = int(np.nansum(entered_rows[["n_e", "n_c"]].to_numpy(dtype=float)))
+    risk = control_risk(entered_rows) if measure in ("RR", "OR") else float("nan")
+    text = plain_language(measure=measure, estimate=pooled.estimate, ci_low=pooled.ci_low, ci_high=pooled.ci_high,
+                          k=pooled.k, i2=pooled.i2, outcome=selection.outcome, drug=selection.drug,
+                          route=selection.route, timepoint=selection.timepoint, estimator=selection.estimator,
+                          ci=selection.ci, participants=participants, control_risk=risk, n_high_rob=n_high,
+                          synthetic=bool(dataset.synthetic))
+    notes = tuple(f"{s} excluded: {r}" for s, r in picked.excluded if r == NO_ROB)
+    notes += tuple(str(w.message) for w in caught) + tuple(pooled.warnings)
+    return Exploration(
+        drug=selection.drug, comparator=selection.comparator, route=selection.route, outcome=selection.outcome,
+        timepoint=selection.timepoint, estimator=selection.estimator, ci_method=selection.ci,
+        rob_filter=selection.rob, leave_out=selection.leave_out, measure=measure, k=int(pooled.k),
+        participants=participants, estimate=float(pooled.estimate), ci_low=float(pooled.ci_low),
+        ci_high=float(pooled.ci_high), tau2=float(pooled.tau2), i2=float(pooled.i2), control_risk=risk,
+        n_high_rob=int(n_high), synthetic=bool(dataset.synthetic), label=str(dataset.label), text=text,
+        excluded=picked.excluded, warnings=tuple(dict.fromkeys(notes)), meta=meta)
