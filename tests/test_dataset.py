@@ -81,12 +81,12 @@ def test_synthetic_flag_and_dropped_values_warned(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("8,30,", "31,30,", r"data-rows.csv: row 3: column events_e: events \(31\) exceed n_e \(30\)"),
-        ("40.0,12.0,", "40.0,-12.0,", r"data-rows.csv: row 5: column sd_e: SD must be > 0; got -12"),
-        ("0,20,48.0", "0,0,48.0", r"data-rows.csv: row 5: column n_e: n must be > 0; got 0"),
+        ("8,30,", "31,30,", r"data-rows.csv: row 3 \(study 'Beta 2005'\): column events_e: events \(31\) exceed n_e \(30\)"),
+        ("40.0,12.0,", "40.0,-12.0,", r"data-rows.csv: row 5 \(study 'Alpha 2001'\): column sd_e: SD must be > 0; got -12"),
+        ("0,20,48.0", "0,0,48.0", r"data-rows.csv: row 5 \(study 'Alpha 2001'\): column n_e: n must be > 0; got 0"),
     ],
 )
-def test_domain_errors_name_file_line_column(tmp_path, old, new, message):
+def test_domain_errors_name_file_line_column_and_study(tmp_path, old, new, message):
     rows = ROWS_HEADER + ROWS.replace(old, new, 1)
     with pytest.raises(ValidationError, match=message):
         load_dataset(write_folder(tmp_path, package_files(data_rows=rows)))

@@ -10,7 +10,8 @@ reading, so a lying header cannot make us produce more bytes than allowed. Refus
 - zip bombs: more than ``MAX_MEMBERS`` entries, a member larger than ``MAX_MEMBER_BYTES``, a total larger
   than ``MAX_TOTAL_BYTES``, or a compression ratio above ``MAX_RATIO`` for members over ``RATIO_FLOOR_BYTES``;
 - nesting deeper than ``MAX_DEPTH`` (outer zip = depth 1);
-- files that are not zip archives, corrupt members (bad CRC, truncated data), encrypted members.
+- files that are not zip archives, corrupt members (bad CRC, truncated or corrupted deflate/bzip2/lzma data,
+  unknown compression methods), entry names that are not valid UTF-8 though flagged so, encrypted members.
 
 Reference: the zip-slip advisory (Snyk, 2018) and Python's ``zipfile`` documentation, section
 "Decompression pitfalls".
@@ -19,8 +20,10 @@ Reference: the zip-slip advisory (Snyk, 2018) and Python's ``zipfile`` documenta
 from __future__ import annotations
 
 import io
+import lzma
 import stat
 import zipfile
+import zlib
 from pathlib import Path, PurePosixPath
 
 from helpers.core.errors import DataError
@@ -32,6 +35,10 @@ MAX_RATIO = 200
 RATIO_FLOOR_BYTES = 1024**2  # small members may compress very well (a CSV of zeros); ratio checked above this
 MAX_DEPTH = 3
 _CHUNK = 64 * 1024
+# what zipfile and its decompressors raise on corrupt data: zlib.error (deflate), lzma.LZMAError (a patched
+# compression method), OSError (bzip2), EOFError (truncated), NotImplementedError (unknown method)
+_CORRUPT = (zipfile.BadZipFile, zipfile.LargeZipFile, zlib.error, lzma.LZMAError, EOFError, OSError,
+            NotImplementedError, RuntimeError, ValueError)
 
 
 class ArchiveError(DataError):
@@ -98,7 +105,9 @@ def _read_member(zf: zipfile.ZipFile, info: zipfile.ZipInfo, archive: str, budge
                         f"{archive}: entry {info.filename!r} produced more than {limit} bytes "
                         f"(declared {info.file_size}; zip bomb?); refused"
                     )
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, EOFError, OSError, NotImplementedError) as exc:
+    except ArchiveError:
+        raise
+    except _CORRUPT as exc:
         raise ArchiveError(f"{archive}: entry {info.filename!r} could not be read: {exc}") from exc
     return bytes(out)
 
@@ -130,6 +139,11 @@ def read_zip(source: Path | str | bytes, *, label: str | None = None, depth: int
                 data = _read_member(zf, info, archive, budget)
                 budget -= len(data)
                 members[_safe_name(archive, info.filename)] = data
-    except zipfile.BadZipFile as exc:
+    except ArchiveError:
+        raise
+    except UnicodeDecodeError as exc:
+        raise ArchiveError(f"{archive}: an entry name is flagged UTF-8 but is not valid UTF-8 (byte {exc.start}); "
+                           "refused") from exc
+    except _CORRUPT as exc:
         raise ArchiveError(f"{archive}: corrupt zip archive: {exc}") from exc
     return members

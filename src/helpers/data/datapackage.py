@@ -7,7 +7,8 @@ prefix (RevMan uses a numeric id). Zips are read in memory through :mod:`helpers
 Every CSV is decoded as UTF-8 (a byte-order mark is removed) and parsed with the ``csv`` module, so quoted
 commas and quoted line breaks are handled; each table's index is the 1-based line number where the record
 starts in its file (the header is line 1), and every error names the file, that line and the column.
-``#N/A`` and empty cells become NaN; numeric columns are parsed to float; ``true``/``false`` to bool.
+``#N/A`` and empty cells become NaN; numeric columns are parsed to float and must be finite (``inf`` and
+``nan`` are refused), analysis and subgroup numbers whole (``WHOLE_NUMBERS``); ``true``/``false`` to bool.
 Column names are mapped to tidy names (``COLUMNS``); unknown columns are kept under a slug of their name
 (``"Char: Drug"`` -> ``char_drug``). Placeholders (``0.0`` in columns that do not apply to a row's data
 type) are left as read here; :mod:`helpers.data.dataset` turns them into NaN.
@@ -23,6 +24,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from helpers.core.errors import DataError
@@ -124,6 +126,9 @@ NUMERIC = {
     "mean_e", "sd_e", "mean_c", "sd_c", "oe", "oe_variance", "subgroup_q", "subgroup_df", "subgroup_p",
     "subgroup_i2",
 }  # fmt: skip
+# analysis and subgroup numbers: whole numbers 1..MAX_NUMBER (1.5 is refused, never filed under 1.1)
+WHOLE_NUMBERS = {"analysis_group", "analysis_number", "subgroup_number"}
+MAX_NUMBER = 100_000
 BOOLEAN = {"log_scale", "show_subgroups", "show_overall", "show_subgroup_test", "swap_events", "prediction_interval"}
 REQUIRED_COLUMNS = {
     "settings": ("analysis_group", "analysis_number", "analysis_name", "comparison", "data_type_label",
@@ -191,6 +196,8 @@ def parse_csv(data: bytes, file: str, key: str) -> pd.DataFrame:
         header = next(reader)
     except StopIteration:
         raise PackageError(f"{file}: empty file (no header line)") from None
+    except csv.Error as exc:  # e.g. a header cell over csv.field_size_limit() characters
+        raise PackageError(f"{file}: line 1: {exc}") from exc
     header = [h.strip() for h in header]
     columns = [_tidy_name(key, h) for h in header]
     dup = sorted({c for c in columns if columns.count(c) > 1})
@@ -228,13 +235,20 @@ def _convert(values: pd.Series, file: str, col: str, header: str) -> pd.Series:
     missing = stripped.isin(NA_STRINGS)
     if col in NUMERIC:
         out = pd.to_numeric(stripped.where(~missing), errors="coerce").astype(float)
-        bad = out.isna() & ~missing
-        if bad.any():
-            line = bad.idxmax()
-            raise PackageError(
-                f"{file}: line {line}: column {header!r}: {stripped[line]!r} is not a number"
-                + (f" ({int(bad.sum())} such cells)" if bad.sum() > 1 else "")
-            )
+        for bad, what in ((out.isna() & ~missing, "a number"), (np.isinf(out), "a finite number")):
+            if bad.any():
+                line = bad.idxmax()
+                raise PackageError(
+                    f"{file}: line {line}: column {header!r}: {stripped[line]!r} is not {what}"
+                    + (f" ({int(bad.sum())} such cells)" if bad.sum() > 1 else "")
+                )
+        if col in WHOLE_NUMBERS:
+            whole = (out % 1 == 0) & (out >= 1) & (out <= MAX_NUMBER)
+            bad = (missing & (col != "subgroup_number")) | (~missing & ~whole)
+            if bad.any():
+                line = bad.idxmax()
+                raise PackageError(f"{file}: line {line}: column {header!r}: {stripped[line]!r} is not a whole "
+                                   f"number from 1 to {MAX_NUMBER}")  # fmt: skip
         return out
     if col in BOOLEAN:
         lowered = stripped.str.lower()

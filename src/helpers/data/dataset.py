@@ -18,6 +18,7 @@ Tidying rules (each documented in data/README.md):
 
 from __future__ import annotations
 
+import csv
 import hashlib
 import json
 import re
@@ -29,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core import paths
+from helpers.core.errors import DataError
 from helpers.data.datapackage import PackageError, RawPackage, read_package
 from helpers.core.results import ResultMixin
 from helpers.data.reviewmap import FIELDS, apply_review_map, load_review_map
@@ -202,10 +204,10 @@ def _parse_study_info(info: pd.DataFrame, notes: list, file: str) -> pd.DataFram
             value = None
             if isinstance(t, str):
                 if isinstance(pattern, dict):
-                    hits = [v for v, rx in pattern.items() if re.search(rx, t, re.I)]
+                    hits = [v for v, rx in pattern.items() if re.search(rx, t, re.I | re.A)]
                     value = hits[0] if len(hits) == 1 else None
                 else:
-                    m = re.search(pattern, t, re.I)
+                    m = re.search(pattern, t, re.I | re.A)  # ASCII digits only: int() of them never fails
                     value = next((g for g in m.groups() if g), None) if m else None
             values.append(value)
         out[target] = values
@@ -284,12 +286,52 @@ def _join(values: pd.Series) -> str | None:
     return LIST_SEP.join(vals) if vals else None
 
 
+def _check_study_information(info: pd.DataFrame, file: str) -> None:
+    """Each study has exactly one study-information row (a repeated label is ambiguous, so refused)."""
+    empty = info["study"].isna()
+    if empty.any():
+        raise PackageError(f"{file}: line {empty.idxmax()}: column 'Study': empty study label")
+    dup = info["study"].duplicated(keep=False)
+    if dup.any():
+        study = info.loc[dup, "study"].iloc[0]
+        lines = list(info.index[info["study"] == study])
+        same = info.loc[lines].drop_duplicates().shape[0] == 1
+        raise DataError(f"{'exact duplicate lines' if same else 'repeated study label'} (lines "
+                        f"{', '.join(map(str, lines))}); each study has one study-information row",
+                        file=file, line=lines[1], column="Study", study=study)  # fmt: skip
+
+
+def _check_repeated_rows(raw: RawPackage, d: pd.DataFrame, notes: list) -> None:
+    """Refuse an exact duplicate data row; record a study entered more than once in one analysis.
+
+    Real reviews enter strata or arms of one trial as separate rows (CD015373 holds Dadabayev 2020 twice per
+    analysis, with and without PTSD), so a repeated label with different data is kept and warned about; a row
+    equal to another in every field is a copy-paste error and would count the same participants twice.
+    """
+    file = raw.files["data_rows"]
+    fields = raw.data_rows.astype(str)  # NaN == NaN here: every field as read
+    dup = fields.duplicated()
+    if dup.any():
+        line = dup.idxmax()
+        first = fields.index[(fields == fields.loc[line]).all(axis=1)][0]
+        raise DataError(f"exact duplicate of line {first} (every field equal): the same participants would be "
+                        f"counted twice in analysis {d.at[line, 'analysis_id']}; delete one of them",
+                        file=file, line=line, study=d.at[line, "study"])  # fmt: skip
+    counts = d.groupby(["analysis_id", "study"], sort=False).size()
+    for (aid, study), n in counts[counts > 1].items():
+        lines = d.index[(d["analysis_id"] == aid) & (d["study"] == study)]
+        notes.append(f"{file}: analysis {aid}: study {study!r} has {n} rows with different data (lines "
+                     f"{', '.join(map(str, lines))}); kept as separate entries (strata or arms of one trial)")
+
+
 def from_package(raw: RawPackage, review: str | Path | None = "cd015373") -> Dataset:
     """Build a validated :class:`Dataset` from a :class:`RawPackage` (see the module docstring)."""
     notes: list[str] = []
     settings = _settings(raw)
     d = _tidy_rows(raw, settings, notes)
+    _check_repeated_rows(raw, d, notes)
     info_file = raw.files["study_information"]
+    _check_study_information(raw.study_information, info_file)
     info = _parse_study_info(raw.study_information, notes, info_file)
     missing = sorted(set(d["study"]) - set(info["study"]))
     if missing:
@@ -373,9 +415,16 @@ def write_tidy(dataset: Dataset, folder: Path | str) -> Path:
 
 def _read_csv(path: Path, columns: tuple, text: set) -> pd.DataFrame:
     if not path.is_file():
-        raise FileNotFoundError(f"{path}: missing (a tidy folder holds {', '.join(TIDY_FILES)})")
+        raise PackageError(f"{path}: missing (a tidy folder holds {', '.join(TIDY_FILES)})")
     dtypes = {c: object for c in text}
-    df = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""], encoding="utf-8")
+    try:
+        df = pd.read_csv(path, dtype=dtypes, keep_default_na=False, na_values=[""], encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise PackageError(f"{path}: not valid UTF-8 (byte {exc.start}): {exc.reason}") from exc
+    except pd.errors.EmptyDataError:
+        raise PackageError(f"{path}: empty file (no header line)") from None
+    except (pd.errors.ParserError, ValueError, csv.Error) as exc:  # ragged rows, bad quoting, a bad dtype
+        raise PackageError(f"{path}: not a readable CSV table: {' '.join(str(exc).split())}") from exc
     df.index = pd.RangeIndex(2, len(df) + 2, name="line")
     df = df.astype({c: object for c in text if c in df}).where(df.notna(), None) if text else df
     missing = [c for c in columns if c not in df]
@@ -384,15 +433,39 @@ def _read_csv(path: Path, columns: tuple, text: set) -> pd.DataFrame:
     return df
 
 
+TIDY_META = {"format": str, "label": str, "synthetic": bool, "review": (str, type(None)), "source": str,
+             "sha256": str, "warnings": list}  # dataset.json: key -> type(s) it must hold
+
+
+def _read_meta(path: Path) -> dict:
+    """dataset.json of a tidy folder: a JSON object with every TIDY_META key of the right type."""
+    if not path.is_file():
+        raise PackageError(f"{path}: missing (a tidy folder holds {', '.join(TIDY_FILES)})")
+    try:
+        meta = json.loads(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise PackageError(f"{path}: not valid UTF-8 (byte {exc.start}): {exc.reason}") from exc
+    except (json.JSONDecodeError, RecursionError) as exc:
+        raise PackageError(f"{path}: not valid JSON: {exc}") from exc
+    if not isinstance(meta, dict):
+        raise PackageError(f"{path}: expected a JSON object with keys {', '.join(TIDY_META)}; got a "
+                           f"{type(meta).__name__}")  # fmt: skip
+    if meta.get("format") != TIDY_FORMAT:
+        raise PackageError(f"{path}: format {meta.get('format')!r} is not {TIDY_FORMAT!r}")
+    for key, kind in TIDY_META.items():
+        if key not in meta:
+            raise PackageError(f"{path}: key {key!r} missing (needs {', '.join(TIDY_META)})")
+        if not isinstance(meta[key], kind):
+            raise PackageError(f"{path}: key {key!r}: {meta[key]!r} is not of the expected type")
+    if not all(isinstance(w, str) for w in meta["warnings"]):
+        raise PackageError(f"{path}: key 'warnings': expected a list of strings")
+    return meta
+
+
 def read_tidy(folder: Path | str) -> Dataset:
     """Read a folder written by :func:`write_tidy`, validating both tables (errors name file, line, column)."""
     folder = Path(folder)
-    meta_path = folder / "dataset.json"
-    if not meta_path.is_file():
-        raise FileNotFoundError(f"{meta_path}: missing (a tidy folder holds {', '.join(TIDY_FILES)})")
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
-    if meta.get("format") != TIDY_FORMAT:
-        raise PackageError(f"{meta_path}: format {meta.get('format')!r} is not {TIDY_FORMAT!r}")
+    meta = _read_meta(folder / "dataset.json")
 
     def text_cols(table):
         return {c.name for c in DATA_DICTIONARY[table] if c.kind == "str"}

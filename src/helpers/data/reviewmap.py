@@ -123,9 +123,11 @@ def load_review_map(review: str | Path = "cd015373") -> ReviewMap:
         known = sorted(p.stem for p in paths.REVIEWS.glob("*.yaml"))
         raise ReviewMapError(f"{path}: review map not found; known reviews: {', '.join(known) or 'none'}")
     try:
-        doc = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        raise ReviewMapError(f"{path}: not valid YAML: {exc}") from exc
+        doc = yaml.safe_load(path.read_bytes().decode("utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ReviewMapError(f"{path}: not valid UTF-8 (byte {exc.start}): {exc.reason}") from exc
+    except (yaml.YAMLError, RecursionError) as exc:  # python/* tags are refused by safe_load as YAML errors
+        raise ReviewMapError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from exc
     if not isinstance(doc, dict) or "rules" not in doc:
         raise ReviewMapError(f"{path}: top level must be a mapping with 'review', 'title' and 'rules'")
     rules = []

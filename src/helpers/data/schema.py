@@ -11,7 +11,10 @@ The row is the DataFrame index: the CSV line number when the table was read from
 Domain checks (Cochrane Handbook v6.4, chapter 6): n > 0; 0 <= events <= n; SD > 0; GIV SE > 0; the fields
 a data type needs are present (dichotomous: events and n per arm; continuous: mean, SD and n per arm; giv:
 estimate and SE); the effect measure fits the data type (dichotomous: RR, OR, RD; continuous: MD, SMD);
-``MH`` needs dichotomous data and ``Peto`` needs OR.
+``MH`` needs dichotomous data and ``Peto`` needs OR. Every numeric value is finite; counts (events, n,
+n_randomised) are whole numbers and n is at most ``MAX_N``; analysis group and number are whole numbers >= 1;
+no row of the rows table equals another in every field (the same participants would be counted twice).
+Each problem names the study of its row, so a reader need not open the CSV to find the trial.
 """
 
 from __future__ import annotations
@@ -108,14 +111,29 @@ ROWS_COLUMNS = tuple(c.name for c in _ROWS)
 STUDIES_COLUMNS = tuple(c.name for c in _STUDIES)
 
 
-class ValidationError(DataError):
-    """Tidy data failed validation; ``problems`` lists every ``(row, column, problem)`` found."""
+COUNT_COLUMNS = ("events_e", "n_e", "events_c", "n_c", "n_randomised")  # whole numbers
+MAX_N = 10_000_000  # participants in one arm or study; larger is a typing error (N = 1e300), not a trial
+WHOLE_COLUMNS = ("analysis_group", "analysis_number")  # whole numbers >= 1
 
-    def __init__(self, source: str, problems: list[tuple]):
+
+class ValidationError(DataError):
+    """Tidy data failed validation; ``problems`` lists every ``(row, column, problem)`` found.
+
+    ``studies`` maps a row to its study label; each message line then reads
+    ``"<source>: row <r> (study '<label>'): column <c>: <problem>"``.
+    """
+
+    def __init__(self, source: str, problems: list[tuple], studies: dict | None = None):
         self.source = source
         self.problems = problems
-        lines = [f"{source}: row {r}: column {c}: {p}" for r, c, p in problems]
-        super().__init__(f"{source}: {len(problems)} problem(s) found\n" + "\n".join(lines))
+        self.studies = studies or {}
+
+        def row(r):
+            s = self.studies.get(r)
+            return f"row {r} (study {s!r})" if isinstance(s, str) and s else f"row {r}"
+
+        lines = [f"{source}: {row(r)}: column {c}: {p}" for r, c, p in problems]
+        super().__init__(f"{len(problems)} problem(s) found\n" + "\n".join(lines), file=source)
 
 
 def _allowed_check(spec: ColumnSpec) -> pa.Check:
@@ -166,6 +184,34 @@ def _pandera_problems(schema: pa.DataFrameSchema, df: pd.DataFrame) -> tuple[pd.
         return df, problems
 
 
+def _numeric_problems(df: pd.DataFrame, specs: tuple[ColumnSpec, ...]) -> list[tuple]:
+    """Finite values in every numeric column; whole counts up to MAX_N; whole analysis numbers >= 1."""
+    problems = []
+    for spec in specs:
+        if spec.kind != "float" or spec.name not in df:
+            continue
+        x = pd.to_numeric(df[spec.name], errors="coerce").astype(float)
+        for idx in df.index[np.isinf(x)]:
+            problems.append((idx, spec.name, f"must be finite; got {x[idx]:g}"))
+        finite = np.isfinite(x)
+        if spec.name in COUNT_COLUMNS:
+            for idx in df.index[finite & (x % 1 != 0)]:
+                problems.append((idx, spec.name, f"a count must be a whole number; got {x[idx]:g}"))
+            for idx in df.index[finite & (x > MAX_N)]:
+                problems.append((idx, spec.name, f"more than MAX_N={MAX_N:,} participants; got {x[idx]:g}"))
+        if spec.name in WHOLE_COLUMNS:
+            for idx in df.index[finite & ((x % 1 != 0) | (x < 1))]:
+                problems.append((idx, spec.name, f"must be a whole number >= 1; got {x[idx]:g}"))
+    return problems
+
+
+def _duplicate_problems(df: pd.DataFrame) -> list[tuple]:
+    """Rows equal to an earlier row in every field: the same participants would be counted twice."""
+    dup = df.astype(str).duplicated()
+    return [(idx, "-", "exact duplicate of an earlier row (every field equal): the same participants would be "
+                       "counted twice") for idx in df.index[dup]]  # fmt: skip
+
+
 def _domain_problems(df: pd.DataFrame) -> list[tuple]:
     problems = []
 
@@ -206,12 +252,14 @@ def _domain_problems(df: pd.DataFrame) -> list[tuple]:
 
 def _validate(schema, df, source, domain) -> pd.DataFrame:
     out, problems = _pandera_problems(schema, df)
+    problems += _numeric_problems(df, _ROWS if domain else _STUDIES)
     if domain:
-        problems += _domain_problems(df)
+        problems += _domain_problems(df) + _duplicate_problems(df)
     if problems:
         order = {"-": -1}
         problems.sort(key=lambda p: (order.get(p[0], 0), str(p[0]).zfill(12), str(p[1])))
-        raise ValidationError(str(source), problems)
+        studies = df["study"].to_dict() if "study" in df and df.index.is_unique else None
+        raise ValidationError(str(source), problems, studies)
     return out
 
 
