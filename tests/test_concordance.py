@@ -7,7 +7,7 @@ import warnings
 import pytest
 
 from helpers.core import paths
-from helpers.stats.concordance import all_ok, concordance, printed_tolerance
+from helpers.stats.concordance import all_ok, concordance, judge, printed_tolerance, revman_tolerance
 from helpers.data.dataset import load_dataset
 
 
@@ -22,6 +22,40 @@ def test_printed_tolerance():
     assert printed_tolerance(0.896866) == pytest.approx(5e-7)
     assert printed_tolerance(39.67458) == pytest.approx(5e-6)
     assert printed_tolerance(6.0) == 0.5
+
+
+def test_revman_tolerance_is_half_a_unit_in_the_sixth_decimal():
+    """RevMan writes six decimals and drops trailing zeros: 39.67458 is 39.674580, 0 is 0.000000."""
+    for value in (0.896866, 39.67458, 6.0, 0.0, 196.880319, 100.0):
+        assert revman_tolerance(value) == pytest.approx(5e-7)
+    assert revman_tolerance(1.5e-9) == pytest.approx(5e-11)  # more digits printed than six decimals
+
+
+def test_published_zero_i2_against_recomputed_39_is_a_mismatch(shared_sample):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = load_dataset(shared_sample, review=None)
+    pub = ds.published
+    overall = (pub["level"] == "overall") & (pub["analysis_id"] == "1.1")
+    pub.loc[overall, "i2"] = 0.0  # published "0"; recomputed I² is 39.67458
+    table = concordance(ds)
+    row = table.query("level == 'overall' and analysis_id == '1.1' and quantity == 'i2'").iloc[0]
+    assert row["status"] == "mismatch" and row["within_tol"] == False  # noqa: E712
+    assert row["tol"] == pytest.approx(5e-7)
+
+
+def test_tau2_published_zero_recomputed_point_three_fails():
+    """A package that prints Tau² = 0 where the data give 0.3 must not pass (it did at +-0.5 from the digits)."""
+    assert judge(0.0, 0.3) == (False, "mismatch")
+    assert judge(0.0, 4e-7) == (True, "ok") and judge(0.0, 6e-7) == (False, "mismatch")
+    assert judge(1.0, 1.0000004) == (True, "ok") and judge(10.0, 10.4) == (False, "mismatch")
+    assert judge(float("nan"), 0.3) == (None, "not published")
+    assert judge(0.0, float("nan")) == (False, "not recomputed")
+
+
+def test_nothing_published_is_not_judged(fleiss):
+    blank = fleiss[fleiss["status"] == "not published"]
+    assert len(blank) > 0 and blank["within_tol"].isna().all() and blank["tol"].isna().all()
 
 
 def test_shared_sample_overall_reproduced(fleiss):
@@ -90,3 +124,34 @@ def test_oe_and_variance_rows_pooled_as_revman(tmp_path):
     assert overall.loc["q", "recomputed"] == pytest.approx(0.384057, abs=5e-7)
     assert overall.loc[["estimate", "ci_low", "ci_high", "q", "df", "q_p", "i2", "z", "p"], "status"].eq("ok").all()
     assert all_ok(table)
+
+
+def _settings_dataset(tmp_path, **replace):
+    from tests.fixtures.packages.build import settings_package_files, write_folder
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_dataset(write_folder(tmp_path, settings_package_files(**replace)), review=None)
+
+
+def test_package_settings_honoured(tmp_path):
+    """REML + HKSJ + 90% (analysis 1.1) and 'Swap event and non-event' (1.2) reproduce metafor's values for
+    those settings (tests/reference/settings_fixture.R); with DL/Wald/95% or unswapped counts they would not."""
+    table = concordance(_settings_dataset(tmp_path))
+    judged = table[table["status"] != "not published"]
+    assert set(judged["analysis_id"]) == {"1.1", "1.2"} and (judged["status"] == "ok").all(), judged.to_string()
+    a11 = table.query("level == 'overall' and analysis_id == '1.1'").set_index("quantity")
+    assert a11.loc["tau2", "recomputed"] == pytest.approx(15.416996, abs=5e-7)
+    assert a11.loc["ci_low", "recomputed"] == pytest.approx(-12.126923, abs=5e-7)
+    assert (table["note"] == "").all()
+
+
+def test_setting_not_honoured_is_a_visible_note(tmp_path):
+    from tests.fixtures.packages.build import SETTINGS_SETTINGS
+
+    ds = _settings_dataset(tmp_path, settings=SETTINGS_SETTINGS.replace(",REML,", ",Sidik-Jonkman,"))
+    table = concordance(ds)
+    notes = table.loc[table["analysis_id"] == "1.1", "note"]
+    assert (notes == "heterogeneity estimator 'Sidik-Jonkman' not available (engine: DL, REML, PM); "
+                     "recomputed with DL").all()
+    assert (table.loc[table["analysis_id"] == "1.2", "note"] == "").all()

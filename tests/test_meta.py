@@ -218,3 +218,24 @@ def test_subgroup_without_standard_error_is_a_recorded_warning():
         m = meta_analysis(t, "MD", model="random", ci="hksj", subgroup="g")
     assert m.subgroup_test is not None and m.subgroup_test.df == 1
     assert any("'z': standard error nan (not a positive number); left out of the test" in w for w in m.warnings)
+
+
+def test_applicability_subgroup_only_and_overall_only():
+    """RevMan's Applicability: a SUBGROUP_ONLY row pools in its subgroup only, an OVERALL_ONLY row in the overall
+    only; both are recorded warnings."""
+    t = pd.DataFrame({"study": ["a", "b", "c", "d", "e"], "g": ["x", "x", "x", "y", "y"],
+                      "giv_estimate": [0.1, 0.3, 0.9, -0.2, 0.0], "giv_se": [0.2, 0.3, 0.25, 0.2, 0.4],
+                      "where": ["SUBGROUP_AND_OVERALL", "SUBGROUP_AND_OVERALL", "SUBGROUP_ONLY", "OVERALL_ONLY",
+                                None]})
+    with pytest.warns(MetaWarning, match="Applicability SUBGROUP_ONLY"):
+        m = meta_analysis(t, "MD", subgroup="g", applicability="where")
+    overall = meta_analysis(t.drop(index=2), "MD")
+    assert m.overall.estimate == pytest.approx(overall.overall.estimate, rel=1e-12) and m.overall.k == 4
+    sub = dict(m.subgroups)
+    assert sub["x"].k == 3 and sub["y"].k == 1
+    assert sub["y"].estimate == pytest.approx(0.0) and sub["x"].estimate == pytest.approx(
+        meta_analysis(t.iloc[:3], "MD").overall.estimate, rel=1e-12)
+    assert np.isnan(m.studies.set_index("study").loc["c", "weight"])
+    assert sum("Applicability" in w for w in m.warnings) == 2
+    with pytest.raises(InputError, match="field 'where' is 'BOTH'; allowed: SUBGROUP_AND_OVERALL"):
+        meta_analysis(t.assign(where="BOTH"), "MD", applicability="where")

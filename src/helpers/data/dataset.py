@@ -58,6 +58,12 @@ METHOD_CODES = {"mh": "MH", "mantel-haenszel": "MH", "iv": "IV", "inverse varian
                 "exp_o_e_var": "Peto"}  # fmt: skip
 MODEL_CODES = {"fixed effect": "fixed", "fixed-effect": "fixed", "fixed": "fixed", "random effects": "random",
                "random effect": "random", "random-effects": "random", "random": "random"}  # fmt: skip
+TAU2_CODES = {"dl": "DL", "dersimonian-laird": "DL", "dersimonian and laird": "DL", "reml": "REML",
+              "restricted maximum likelihood": "REML", "restricted maximum-likelihood": "REML", "pm": "PM",
+              "paule-mandel": "PM", "paule and mandel": "PM"}  # fmt: skip
+CI_CODES = {"wald": "z", "wald-type": "z", "z": "z", "normal": "z", "hksj": "hksj", "hartung-knapp-sidik-jonkman": "hksj",
+            "hartung-knapp": "hksj", "knapp-hartung": "hksj"}  # fmt: skip
+SETTING_COLUMNS = ("tau2_method", "ci_method", "ci_level", "prediction_interval", "swap_events")
 ARM_COLUMNS = ("events_e", "n_e", "events_c", "n_c", "mean_e", "sd_e", "mean_c", "sd_c", "giv_estimate", "giv_se")
 NOT_APPLICABLE = {
     "dichotomous": ("mean_e", "sd_e", "mean_c", "sd_c", "giv_estimate", "giv_se"),
@@ -143,6 +149,21 @@ def _code(table: dict, value, file: str, line, column: str) -> str:
     return table[key]
 
 
+def _level(value, file: str, line) -> float:
+    """'95%' (or 0.95, 95) -> 0.95; empty -> NaN."""
+    if value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == "":
+        return np.nan
+    text = str(value).strip().rstrip("%").strip()
+    try:
+        x = float(text)
+    except ValueError:
+        raise PackageError(f"{file}: line {line}: column 'CI/PI level': {value!r} is not a level like 95%") from None
+    x = x / 100 if x > 1 else x
+    if not 0 < x < 1:
+        raise PackageError(f"{file}: line {line}: column 'CI/PI level': {value!r} is not between 0% and 100%")
+    return x
+
+
 def _analysis_ids(table: pd.DataFrame) -> list[str]:
     """RevMan analysis ids ``"group.number"`` (e.g. ``"1.1"``) of a package table's rows."""
     return [f"{int(g)}.{int(n)}" for g, n in zip(table["analysis_group"], table["analysis_number"])]
@@ -158,6 +179,16 @@ def _settings(raw: RawPackage) -> pd.DataFrame:
     s["method"] = [_code(METHOD_CODES, v, file, i, "Statistical method") for i, v in s["method_label"].items()]
     s.loc[s["measure_label"].str.lower().eq("peto odds ratio"), "method"] = "Peto"
     s["model"] = [_code(MODEL_CODES, v, file, i, "Analysis model") for i, v in s["model_label"].items()]
+    # settings RevMan Web added in 2025; a label the engine does not know is kept as written, so that the
+    # concordance table can say it was not honoured (helpers.stats.settings)
+    for col, label, codes in (("tau2_method", "tau2_method_label", TAU2_CODES), ("ci_method", "ci_method_label", CI_CODES)):
+        values = s[label] if label in s else pd.Series(None, index=s.index, dtype=object)
+        s[col] = [codes.get(str(v).strip().lower(), str(v).strip()) if isinstance(v, str) and v.strip() else None
+                  for v in values]
+    level = next((s[c] for c in ("ci_level", "estimate_ci") if c in s), pd.Series(None, index=s.index, dtype=object))
+    s["ci_level"] = [_level(v, file, i) for i, v in level.items()]
+    for col in ("prediction_interval", "swap_events"):
+        s[col] = s[col].map(lambda v: np.nan if pd.isna(v) else float(bool(v))) if col in s else np.nan
     dup = s["analysis_id"].duplicated()
     if dup.any():
         raise PackageError(f"{file}: line {dup.idxmax()}: analysis {s.loc[dup.idxmax(), 'analysis_id']} repeated")
@@ -173,7 +204,7 @@ def _tidy_rows(raw: RawPackage, settings: pd.DataFrame, notes: list) -> pd.DataF
     if unknown.any():
         line = unknown.idxmax()
         raise PackageError(f"{file}: line {line}: analysis {d.at[line, 'analysis_id']} has no settings row")
-    for col in ("comparison", "data_type", "measure", "method", "model", "oe_data", "analysis_name"):
+    for col in ("comparison", "data_type", "measure", "method", "model", "oe_data", "analysis_name", *SETTING_COLUMNS):
         d[col] = d["analysis_id"].map(known[col])
     for col in ("giv_estimate", "giv_se", "oe", "oe_variance"):
         if col not in d:

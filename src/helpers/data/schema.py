@@ -37,6 +37,7 @@ TIMEPOINTS = ("immediate", "short", "medium", "long", "any")
 DESIGNS = ("parallel", "crossover")
 DATA_TYPES = ("dichotomous", "continuous", "giv")
 ROB_LEVELS = ("Low", "Some concerns", "High")
+APPLICABILITY = ("SUBGROUP_AND_OVERALL", "SUBGROUP_ONLY", "OVERALL_ONLY")
 ROB_COLUMNS = ("rob_d1", "rob_d2", "rob_d3", "rob_d4", "rob_d5", "rob_overall")
 LIST_SEP = "; "  # studies table: a study with several routes lists them, sorted, joined by this
 
@@ -81,6 +82,16 @@ _ROWS = (
     ColumnSpec("measure", "str", "effect measure of the analysis", MEASURES, True),
     ColumnSpec("method", "str", "RevMan statistical method of the analysis", METHODS, True),
     ColumnSpec("model", "str", "RevMan analysis model", MODELS, True),
+    ColumnSpec("tau2_method", "str", "package heterogeneity estimator: DL, REML or PM when known, else the package's "
+               "label (the concordance table notes it); empty = not given (RevMan's default DL)"),
+    ColumnSpec("ci_method", "str", "package CI method: z (Wald) or hksj when known, else the package's label; "
+               "empty = not given (Wald)"),
+    ColumnSpec("ci_level", "float", "package CI/PI level as a fraction (0.95); empty = not given (0.95)"),
+    ColumnSpec("prediction_interval", "float", "package asks for a prediction interval: 1 yes, 0 no, empty = not given"),
+    ColumnSpec("swap_events", "float", "package 'Swap event and non-event': 1 yes (events = n - events), 0 no, "
+               "empty = not given"),
+    ColumnSpec("applicability", "str", "RevMan Applicability: the row counts in the subgroup and the overall "
+               "pooling, only in its subgroup, or only in the overall; empty = both", APPLICABILITY),
     ColumnSpec("events_e", "float", "events, experimental " + _ARM),
     ColumnSpec("n_e", "float", "participants analysed, experimental arm (kept for giv rows when given)"),
     ColumnSpec("events_c", "float", "events, control " + _ARM),

@@ -2,21 +2,27 @@
 
 For every analysis of a :class:`~helpers.data.dataset.Dataset`, :func:`concordance` re-runs
 :func:`helpers.stats.meta.meta_analysis` with the analysis' own settings (effect measure, statistical method
-MH/IV/Peto, analysis model, subgroups; random effects = DerSimonian-Laird as in RevMan) and compares, level
+MH/IV/Peto, analysis model, subgroups, heterogeneity estimator, CI method, level, swapped events, Applicability:
+:mod:`helpers.stats.settings`) and compares, level
 by level (overall, subgroup, study), the quantities RevMan prints: estimate and CI (display scale: ratios
 for RR/OR), study and subgroup weight (%), heterogeneity Chi², df, P, I², tau², the test of the overall effect
 Z and P, and the test for subgroup differences. RevMan prints |Z|, so Z is compared in absolute value.
 
-Tolerance (``tol=None``): half a unit in the last printed digit of the published value, i.e.
-``0.5 * 10**exponent`` of its shortest decimal representation (``0.896866`` -> 5e-7). Trailing zeros are lost
-when the CSV is parsed, so a value printed as ``0.9570`` is checked at 5e-4 rather than 5e-5: the tolerance is
-never tighter than the printed precision, and at most ten times looser. ``tol=<float>`` uses one absolute
-tolerance for every quantity instead.
+Tolerance (``tol=None``): RevMan's precision. RevMan writes every number with six decimals and drops trailing
+zeros (the shared sample: 0.896866, 39.67458 = 39.674580, 0.00101 = 0.001010; the 169 per-study means, CIs and
+weights of the real CD015373 rows are all exact at six decimals, from 196.880319 (nine significant digits) to
+0.006426 (four): fixed decimals, not significant digits). So a published value is judged within half a unit
+in the sixth decimal, 5e-7, whatever its printed length: a published ``0`` (tau², I², Chi²) is 0 +- 5e-7, not
++-0.5. A value printed with more than six decimals (scientific notation) is judged at half a unit in its last
+digit (:func:`revman_tolerance`). ``tol=<float>`` uses one absolute tolerance for every quantity instead.
+Comparisons allow for binary floating point (a few ulps) on top of the tolerance.
 
 Status per compared quantity: ``ok`` (within tolerance), ``mismatch``, ``not published`` (RevMan did not compute
-it: all-zero estimates in the package, or a value RevMan leaves empty, e.g. tau² of a fixed-effect analysis) or
-``not recomputed`` (published but our analysis has no such value, e.g. a study we excluded) - the last counts
-as a failure in ``all_ok``.
+it: all-zero estimates in the package, or a value RevMan leaves empty, e.g. tau² of a fixed-effect analysis;
+``within_tol`` and ``tol`` are then blank: there is nothing to judge) or ``not recomputed`` (published but our
+analysis has no such value, e.g. a study we excluded) - the last counts as a failure in ``all_ok``.
+``note`` says, for every row of an analysis, which package setting the engine could not honour (never a silent
+substitute; see :mod:`helpers.stats.settings`), empty when every setting was honoured.
 """
 
 from __future__ import annotations
@@ -28,12 +34,15 @@ import pandas as pd
 
 from helpers.data.dataset import Dataset, iter_analyses
 from helpers.stats.meta import meta_analysis
+from helpers.stats.settings import analysis_arguments
 
 QUANTITIES = ("estimate", "ci_low", "ci_high", "weight", "tau2", "q", "df", "q_p", "i2", "z", "p",
               "subgroup_q", "subgroup_df", "subgroup_p", "subgroup_i2")  # fmt: skip
 STATUSES = ("ok", "mismatch", "not published", "not recomputed")
 COLUMNS = ("level", "analysis_id", "subgroup", "study", "quantity", "published", "recomputed", "abs_diff", "tol",
-           "within_tol", "status")  # fmt: skip
+           "within_tol", "status", "note")  # fmt: skip
+REVMAN_DECIMALS = 6
+REVMAN_TOLERANCE = 0.5 * 10.0**-REVMAN_DECIMALS
 
 
 def printed_tolerance(value: float) -> float:
@@ -44,6 +53,27 @@ def printed_tolerance(value: float) -> float:
     return 0.5 * 10.0 ** min(int(exponent), 0) if isinstance(exponent, int) else np.nan
 
 
+def revman_tolerance(value: float) -> float:
+    """Half a unit in RevMan's sixth decimal (5e-7), or in the last printed digit when ``value`` carries more
+    decimals than six (RevMan writes six decimals and drops trailing zeros: a printed ``0`` is 0 +- 5e-7)."""
+    if not np.isfinite(value):
+        return np.nan
+    return min(REVMAN_TOLERANCE, printed_tolerance(value))
+
+
+def judge(published: float, recomputed: float, tol: float | None = None) -> tuple[bool | None, str]:
+    """(within_tol, status) of one value: |published - recomputed| <= tolerance (``revman_tolerance`` when
+    ``tol`` is None), allowing a few ulps of binary rounding; (None, "not published") when nothing was
+    published, (False, "not recomputed") when the engine has no value."""
+    if pd.isna(published):
+        return None, "not published"
+    if pd.isna(recomputed):
+        return False, "not recomputed"
+    t = revman_tolerance(published) if tol is None else tol
+    ok = bool(abs(published - recomputed) <= t + 8 * np.finfo(float).eps * max(abs(published), abs(recomputed), 1.0))
+    return ok, "ok" if ok else "mismatch"
+
+
 def _pool_values(ma, res, scale: bool) -> dict:
     """Published-comparable values of a PoolResult (display scale, |Z|)."""
     disp = ma.display if scale else (lambda x: x)
@@ -52,13 +82,12 @@ def _pool_values(ma, res, scale: bool) -> dict:
             "i2": res.i2, "z": abs(res.z), "p": res.p}  # fmt: skip
 
 
-def _recompute(settings, rows: pd.DataFrame) -> dict:
-    """{(level, subgroup, study): {quantity: value}} for one analysis."""
-    has_sg = rows["subgroup"].notna().any()
-    ma = meta_analysis(
-        rows, measure=settings["measure"], method=settings["method"], model=settings["model"],
-        tau2_method="DL", subgroup="subgroup" if has_sg else None, study="study",
-    )  # fmt: skip
+def _recompute(rows: pd.DataFrame) -> tuple[dict, str]:
+    """({(level, subgroup, study): {quantity: value}}, note) for one analysis, with the package's own settings
+    (:func:`helpers.stats.settings.analysis_arguments`); the note lists the settings not honoured."""
+    rows, kwargs, notes = analysis_arguments(rows)
+    has_sg = kwargs["subgroup"] is not None
+    ma = meta_analysis(rows, **kwargs)
     out = {}
     overall = _pool_values(ma, ma.overall, True)
     if ma.subgroup_test is not None:
@@ -74,7 +103,7 @@ def _recompute(settings, rows: pd.DataFrame) -> dict:
         sg = rec.subgroup if has_sg else None
         out[("study", sg, rec.study)] = {"estimate": rec.estimate, "ci_low": rec.ci_low, "ci_high": rec.ci_high,
                                          "weight": rec.weight}  # fmt: skip
-    return out
+    return out, "; ".join(notes)
 
 
 def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
@@ -83,8 +112,8 @@ def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
         raise ValueError(f"tol must be None (printed precision) or a finite number >= 0; got {tol!r}")
     pub = dataset.published
     records = []
-    for aid, settings, rows in iter_analyses(dataset):
-        recomputed = _recompute(settings, rows)
+    for aid, _, rows in iter_analyses(dataset):
+        recomputed, note = _recompute(rows)
         for rec in pub[pub["analysis_id"] == aid].itertuples(index=False):
             sg = rec.subgroup if isinstance(rec.subgroup, str) else None
             study = rec.study if isinstance(rec.study, str) else None
@@ -95,15 +124,10 @@ def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
                 mine = np.nan if mine is None else float(mine)
                 if pd.isna(published) and q not in ours:
                     continue  # a quantity neither side has at this level
-                t = printed_tolerance(published) if tol is None else tol
+                judged, status = judge(published, mine, tol)
+                t = np.nan if pd.isna(published) else (revman_tolerance(published) if tol is None else tol)
                 diff = abs(published - mine) if not (pd.isna(published) or pd.isna(mine)) else np.nan
-                if pd.isna(published):
-                    status = "not published"
-                elif pd.isna(mine):
-                    status = "not recomputed"
-                else:
-                    status = "ok" if diff <= t else "mismatch"
-                records.append((rec.level, aid, sg, study, q, published, mine, diff, t, status == "ok", status))
+                records.append((rec.level, aid, sg, study, q, published, mine, diff, t, judged, status, note))
     return pd.DataFrame.from_records(records, columns=list(COLUMNS))
 
 

@@ -23,6 +23,7 @@ from helpers.core.checks import (CI_METHODS, DICHOTOMOUS_MEASURES, MEASURES, MET
 from helpers.stats.effects import CONTINUOUS_COLUMNS, DICHOTOMOUS_COLUMNS, GIV_COLUMNS, effect_sizes
 from helpers.stats.pooling import PETO_NO_VARIANCE, PoolResult, _resolve_pi, mantel_haenszel, peto, peto_effects, pool
 from helpers.stats.presets import REVMAN, Preset
+from helpers.data.schema import APPLICABILITY
 from helpers.core.results import ResultMixin
 from helpers.stats.subgroups import SubgroupTest, subgroup_test
 
@@ -150,10 +151,17 @@ def _entered_weights(res: PoolResult, n: int) -> np.ndarray:
     return out
 
 
+def _overall_weights(res: PoolResult, in_overall: np.ndarray) -> np.ndarray:
+    """Overall weights (percent) for every kept row; NaN for rows outside the overall pooling."""
+    out = np.full(len(in_overall), np.nan)
+    out[in_overall] = _entered_weights(res, int(in_overall.sum()))
+    return out
+
+
 def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: str = "fixed",
                   tau2_method: str = "DL", ci: str = "z", pi: str | None = None, subgroup: str | None = None,
                   study: str = "study", preset: Preset = REVMAN, *, level: float = 0.95,
-                  source: str | None = None) -> MetaAnalysis:
+                  applicability: str | None = None, source: str | None = None) -> MetaAnalysis:
     """Analyse one table as RevMan does (see the module docstring for the method/model combinations).
 
     table: one row per study with ``study`` labels and arm columns (``events_e, n_e, events_c, n_c`` or
@@ -161,6 +169,9 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
     subgroup: column whose values split the studies; subgroups keep their order of first appearance.
     Rows that cannot enter (e.g. double zero for RR/OR under REVMAN) are listed in ``excluded`` with a reason,
     recorded in ``warnings`` and warned.
+    applicability: column with RevMan's "Applicability" (``APPLICABILITY``): ``SUBGROUP_ONLY`` rows enter their
+    subgroup's pooling only (no overall weight), ``OVERALL_ONLY`` rows the overall pooling only; each such row
+    is a recorded warning. None = every row counts in both.
 
     Study rows: y_i ± z_(1-alpha/2) sqrt(v_i); weights are the pooling weights in percent of the overall total
     (MH/Peto weights for fixed MH/Peto, 1/(v_i + tau²) for random). Pooled results and the subgroup test follow
@@ -212,14 +223,29 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
         raise InputError(f"{prefix}no study can enter the {measure} analysis (all {len(es)} rows excluded)")
     kept = es[entered].reset_index(drop=True)
     kept_groups = groups[entered] if groups is not None else None
+    in_overall = np.ones(len(kept), dtype=bool)
+    in_subgroup = np.ones(len(kept), dtype=bool)
+    if applicability is not None:
+        where = kept[applicability].fillna(APPLICABILITY[0]).astype(str)
+        bad = np.flatnonzero(~where.isin(APPLICABILITY).to_numpy())
+        if bad.size:
+            raise InputError(f"{prefix}row {int(bad[0])} (study {kept[study].iloc[bad[0]]!r}): field {applicability!r} "
+                             f"is {where.iloc[bad[0]]!r}; allowed: {', '.join(APPLICABILITY)}")
+        in_overall, in_subgroup = (where != "SUBGROUP_ONLY").to_numpy(), (where != "OVERALL_ONLY").to_numpy()
+        for i in np.flatnonzero(~(in_overall & in_subgroup)):
+            notes.append(f"study {kept[study].iloc[i]!r}: Applicability {where.iloc[i]}: "
+                         + ("counts in its subgroup only, not in the overall pooling" if not in_overall[i]
+                            else "counts in the overall pooling only, not in its subgroup"))
+            _warnings.warn(f"{prefix}{notes[-1]}", MetaWarning, stacklevel=2)
     args = (measure, method, model, tau2_method, ci, pi, preset, level)
-    overall = _pool_rows(kept, *args, kept[study].astype(str).tolist())
+    overall_rows = kept[in_overall].reset_index(drop=True)
+    overall = _pool_rows(overall_rows, *args, overall_rows[study].astype(str).tolist())
     notes += list(overall.warnings)
 
     results: list[tuple[str, PoolResult]] = []
     if groups is not None:
         for label in dict.fromkeys(groups):
-            rows = kept_groups == label
+            rows = (kept_groups == label) & in_subgroup
             if not rows.any():
                 notes.append(f"subgroup {label!r}: no study entered; left out of the subgroup test")
                 _warnings.warn(f"{prefix}{notes[-1]}", MetaWarning, stacklevel=2)
@@ -250,7 +276,7 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
         "study": kept[study].to_numpy(), "subgroup": kept_groups if kept_groups is not None else None,
         "yi": kept["yi"].to_numpy(), "vi": kept["vi"].to_numpy(), "estimate": disp(kept["yi"].to_numpy()),
         "ci_low": disp(kept["yi"].to_numpy() - half), "ci_high": disp(kept["yi"].to_numpy() + half),
-        "weight": _entered_weights(overall, len(kept))})
+        "weight": _overall_weights(overall, in_overall)})
     arm_cols = [c for c in dict.fromkeys((*DICHOTOMOUS_COLUMNS, *CONTINUOUS_COLUMNS, *GIV_COLUMNS))
                 if c in kept.columns and c not in studies.columns]  # n_e/n_c are in both arm lists
     studies = pd.concat([studies, kept[arm_cols]], axis=1)
