@@ -7,7 +7,8 @@ import warnings
 import pytest
 
 from helpers.core import paths
-from helpers.stats.concordance import all_ok, concordance, judge, printed_tolerance, revman_tolerance
+from helpers.stats.concordance import (all_ok, concordance, judge, printed_tolerance, revman_precision,
+                                       revman_tolerance)
 from helpers.data.dataset import load_dataset
 
 
@@ -29,6 +30,24 @@ def test_revman_tolerance_is_half_a_unit_in_the_sixth_decimal():
     for value in (0.896866, 39.67458, 6.0, 0.0, 196.880319, 100.0):
         assert revman_tolerance(value) == pytest.approx(5e-7)
     assert revman_tolerance(1.5e-9) == pytest.approx(5e-11)  # more digits printed than six decimals
+
+
+def test_six_significant_digits_where_revman_rounds_them():
+    """Older exports round to six significant digits (28/28 vs 29/29: RR CI upper 1.06934 for 1.0693373)."""
+    assert revman_tolerance(1.06934, "significant") == pytest.approx(5e-6)
+    assert revman_tolerance(0.935159, "significant") == pytest.approx(5e-7)
+    assert revman_tolerance(196.880, "significant") == pytest.approx(5e-4)
+    assert revman_tolerance(0.0, "significant") == pytest.approx(5e-7)
+    assert judge(1.06934, 1.0693373, precision="significant") == (True, "ok")
+    assert judge(1.06934, 1.0693373) == (False, "mismatch")
+    assert revman_precision([0.896866, 39.67458, 0.0]) == "decimals"  # 7 significant digits: six decimals
+    assert revman_precision([1.06934, 0.935159, 1.0]) == "significant"
+
+
+def test_shared_sample_precision_is_six_decimals(fleiss):
+    assert fleiss.attrs["precision"] == "decimals"
+    judged = fleiss[fleiss["status"] != "not published"]
+    assert (judged["tol"] <= 5e-7).all()
 
 
 def test_published_zero_i2_against_recomputed_39_is_a_mismatch(shared_sample):

@@ -7,7 +7,7 @@ import pandas as pd
 import pytest
 
 from helpers.core.checks import InputError, MetaWarning
-from helpers.stats.effects import effect_sizes
+from helpers.stats.effects import dichotomous_effects, effect_sizes
 from helpers.stats.presets import METAFOR, REVMAN
 
 
@@ -78,7 +78,9 @@ def test_double_zero_per_preset():
     assert "double zero" in es.loc[1, "excluded_reason"]
     assert es["excluded_reason"].isna().tolist() == [True, False, True]
     rd = effect_sizes(ZEROS, "RD", REVMAN)  # kept for RD
-    assert rd["excluded_reason"].isna().all() and rd.loc[1, "yi"] == pytest.approx(0.5 / 31 - 0.5 / 32)
+    assert rd["excluded_reason"].isna().all() and rd.loc[1, "yi"] == 0.0  # RevMan: raw counts, 0/30 - 0/31
+    assert rd.loc[1, "vi"] == pytest.approx(0.5 * 30.5 / 31**3 + 0.5 * 31.5 / 32**3, rel=1e-12)  # 0.5 in vi only
+    assert effect_sizes(ZEROS, "RD", METAFOR).loc[1, "yi"] == pytest.approx(0.5 / 31 - 0.5 / 32)
     mf = effect_sizes(ZEROS, "RR", METAFOR)  # drop00 = FALSE: enters with the correction
     assert mf["excluded_reason"].isna().all()
     assert mf.loc[1, "yi"] == pytest.approx(np.log((0.5 / 31) / (0.5 / 32)), rel=1e-12)
@@ -112,3 +114,49 @@ def test_bad_input_names_source_row_and_field():
         effect_sizes(ZEROS, "HR")
     with pytest.raises(TypeError, match="DataFrame"):
         effect_sizes(ZEROS.to_dict(), "RR")
+
+
+def _one(a, n1, c, n2, measure, preset):
+    yi, vi, reasons = dichotomous_effects(*(np.array([x], dtype=float) for x in (a, n1, c, n2)), measure, preset)
+    return yi[0], vi[0], reasons[0]
+
+
+def _ci(yi, vi, exp=False):
+    half = 1.959963984540054 * np.sqrt(vi)
+    out = np.array([yi, yi - half, yi + half])
+    return np.exp(out) if exp else out
+
+
+def test_revman_zero_cell_risk_difference_from_raw_counts():
+    """(a) RevMan: 2/38 vs 0/39 -> RD 0.052632 [-0.031599, 0.136862]; 0.5 only in the variance."""
+    yi, vi, _ = _one(2, 38, 0, 39, "RD", REVMAN)
+    assert _ci(yi, vi) == pytest.approx([0.052632, -0.031599, 0.136862], abs=5e-7)
+    yi_m, _, _ = _one(2, 38, 0, 39, "RD", METAFOR)  # metafor: corrected cells, 2.5/39 - 0.5/40
+    assert yi_m == pytest.approx(2.5 / 39 - 0.5 / 40)
+
+
+def test_revman_all_events_odds_ratio_not_estimable():
+    """(b) RevMan: 9/9 vs 9/9 is not estimable for the OR; metafor enters it with the correction."""
+    yi, vi, reason = _one(9, 9, 9, 9, "OR", REVMAN)
+    assert np.isnan(yi) and np.isnan(vi) and "not estimable" in reason
+    yi_m, vi_m, reason_m = _one(9, 9, 9, 9, "OR", METAFOR)
+    assert reason_m is None and yi_m == pytest.approx(0.0) and vi_m == pytest.approx(2 / 9.5 + 2 / 0.5)
+
+
+def test_revman_all_events_risk_ratio_is_one():
+    """(c) RevMan: 28/28 vs 29/29 -> RR 1 [0.935159, 1.06934] (printed to six significant digits: the upper
+    limit is judged at 5e-6); metafor: (28.5/29)/(29.5/30)."""
+    yi, vi, _ = _one(28, 28, 29, 29, "RR", REVMAN)
+    ci = _ci(yi, vi, exp=True)
+    assert ci[:2] == pytest.approx([1.0, 0.935159], abs=5e-7) and ci[2] == pytest.approx(1.06934, abs=5e-6)
+    yi_m, _, _ = _one(28, 28, 29, 29, "RR", METAFOR)
+    assert yi_m == pytest.approx(np.log((28.5 / 29) / (29.5 / 30)))
+
+
+def test_revman_mh_risk_difference_sums_from_raw_counts():
+    from helpers.stats.pooling import mantel_haenszel
+
+    a, n1, c, n2 = [2, 10], [38, 50], [0, 5], [39, 50]
+    res = mantel_haenszel(a, n1, c, n2, "RD", preset=REVMAN)
+    w = np.array([38 * 39 / 77, 50 * 50 / 100])
+    assert res.estimate == pytest.approx(np.sum(w * (np.array([2 / 38, 10 / 50]) - [0, 5 / 50])) / w.sum())

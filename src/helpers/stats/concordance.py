@@ -8,14 +8,18 @@ by level (overall, subgroup, study), the quantities RevMan prints: estimate and 
 for RR/OR), study and subgroup weight (%), heterogeneity Chi², df, P, I², tau², the test of the overall effect
 Z and P, and the test for subgroup differences. RevMan prints |Z|, so Z is compared in absolute value.
 
-Tolerance (``tol=None``): RevMan's precision. RevMan writes every number with six decimals and drops trailing
-zeros (the shared sample: 0.896866, 39.67458 = 39.674580, 0.00101 = 0.001010; the 169 per-study means, CIs and
-weights of the real CD015373 rows are all exact at six decimals, from 196.880319 (nine significant digits) to
-0.006426 (four): fixed decimals, not significant digits). So a published value is judged within half a unit
-in the sixth decimal, 5e-7, whatever its printed length: a published ``0`` (tau², I², Chi²) is 0 +- 5e-7, not
-+-0.5. A value printed with more than six decimals (scientific notation) is judged at half a unit in its last
-digit (:func:`revman_tolerance`). ``tol=<float>`` uses one absolute tolerance for every quantity instead.
-Comparisons allow for binary floating point (a few ulps) on top of the tolerance.
+Tolerance (``tol=None``): RevMan's precision. RevMan Web writes every number with six decimals and drops
+trailing zeros (the shared sample: 0.896866, 39.67458 = 39.674580, 0.00101 = 0.001010; the 169 per-study means,
+CIs and weights of the real CD015373 rows are all exact at six decimals, from 196.880319 (nine significant
+digits) to 0.006426 (four)). Exports of older reviews round to six significant digits instead (the issue's
+28/28 vs 29/29 row: RR 1 [0.935159, 1.06934], where the exact upper limit is 1.0693373).
+:func:`revman_precision` tells the two apart from a package's published values: more than six significant
+digits happen only with six decimals (``"decimals"``), more than six decimals only with significant digits
+(``"significant"``); a package with neither is judged at the looser (``"significant"``). A value is then
+judged within half a unit in the sixth decimal (5e-7) or in its sixth significant digit
+(:func:`revman_tolerance`); a published ``0`` is 0 +- 5e-7 in both (it was +-0.5 when the tolerance came from
+the printed digits). ``tol=<float>`` uses one absolute tolerance for every quantity instead. Comparisons allow
+for binary floating point (a few ulps) on top of the tolerance.
 
 Status per compared quantity: ``ok`` (within tolerance), ``mismatch``, ``not published`` (RevMan did not compute
 it: all-zero estimates in the package, or a value RevMan leaves empty, e.g. tau² of a fixed-effect analysis;
@@ -32,6 +36,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from helpers.core.checks import check_choice
 from helpers.data.dataset import Dataset, iter_analyses
 from helpers.stats.meta import meta_analysis
 from helpers.stats.settings import analysis_arguments
@@ -41,8 +46,9 @@ QUANTITIES = ("estimate", "ci_low", "ci_high", "weight", "tau2", "q", "df", "q_p
 STATUSES = ("ok", "mismatch", "not published", "not recomputed")
 COLUMNS = ("level", "analysis_id", "subgroup", "study", "quantity", "published", "recomputed", "abs_diff", "tol",
            "within_tol", "status", "note")  # fmt: skip
-REVMAN_DECIMALS = 6
-REVMAN_TOLERANCE = 0.5 * 10.0**-REVMAN_DECIMALS
+PRINTED_DIGITS = 6  # RevMan: six decimals (RevMan Web) or six significant digits (older exports)
+REVMAN_TOLERANCE = 0.5 * 10.0**-PRINTED_DIGITS
+PRECISIONS = ("decimals", "significant")
 
 
 def printed_tolerance(value: float) -> float:
@@ -53,15 +59,35 @@ def printed_tolerance(value: float) -> float:
     return 0.5 * 10.0 ** min(int(exponent), 0) if isinstance(exponent, int) else np.nan
 
 
-def revman_tolerance(value: float) -> float:
-    """Half a unit in RevMan's sixth decimal (5e-7), or in the last printed digit when ``value`` carries more
-    decimals than six (RevMan writes six decimals and drops trailing zeros: a printed ``0`` is 0 +- 5e-7)."""
+def _digits(value: float) -> tuple[int, int]:
+    """(significant digits, decimals) of the shortest decimal representation of ``value``."""
+    _, digits, exponent = Decimal(repr(float(value))).normalize().as_tuple()
+    return len(digits), max(-int(exponent), 0)
+
+
+def revman_precision(values) -> str:
+    """``"decimals"`` (RevMan Web: six decimals) or ``"significant"`` (six significant digits) for the published
+    numbers of one package: see the module docstring."""
+    finite = [float(v) for v in values if v is not None and np.isfinite(v) and v != 0]
+    if any(_digits(v)[0] > PRINTED_DIGITS for v in finite):
+        return "decimals"
+    return "significant"
+
+
+def revman_tolerance(value: float, precision: str = "decimals") -> float:
+    """Half a unit in RevMan's sixth decimal (5e-7), or in the sixth significant digit of ``value``
+    (``precision="significant"``); never looser than half a unit in the last digit printed."""
+    check_choice("precision", precision, PRECISIONS)
     if not np.isfinite(value):
         return np.nan
-    return min(REVMAN_TOLERANCE, printed_tolerance(value))
+    if precision == "decimals" or value == 0:
+        return min(REVMAN_TOLERANCE, printed_tolerance(value))
+    exponent = int(np.floor(np.log10(abs(value)))) - (PRINTED_DIGITS - 1)
+    return min(0.5 * 10.0**exponent, printed_tolerance(value))
 
 
-def judge(published: float, recomputed: float, tol: float | None = None) -> tuple[bool | None, str]:
+def judge(published: float, recomputed: float, tol: float | None = None,
+          precision: str = "decimals") -> tuple[bool | None, str]:
     """(within_tol, status) of one value: |published - recomputed| <= tolerance (``revman_tolerance`` when
     ``tol`` is None), allowing a few ulps of binary rounding; (None, "not published") when nothing was
     published, (False, "not recomputed") when the engine has no value."""
@@ -69,7 +95,7 @@ def judge(published: float, recomputed: float, tol: float | None = None) -> tupl
         return None, "not published"
     if pd.isna(recomputed):
         return False, "not recomputed"
-    t = revman_tolerance(published) if tol is None else tol
+    t = revman_tolerance(published, precision) if tol is None else tol
     ok = bool(abs(published - recomputed) <= t + 8 * np.finfo(float).eps * max(abs(published), abs(recomputed), 1.0))
     return ok, "ok" if ok else "mismatch"
 
@@ -111,6 +137,7 @@ def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
     if tol is not None and not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be None (printed precision) or a finite number >= 0; got {tol!r}")
     pub = dataset.published
+    precision = revman_precision(pub[[q for q in QUANTITIES if q not in ("df", "subgroup_df")]].to_numpy().ravel())
     records = []
     for aid, _, rows in iter_analyses(dataset):
         recomputed, note = _recompute(rows)
@@ -124,11 +151,13 @@ def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
                 mine = np.nan if mine is None else float(mine)
                 if pd.isna(published) and q not in ours:
                     continue  # a quantity neither side has at this level
-                judged, status = judge(published, mine, tol)
-                t = np.nan if pd.isna(published) else (revman_tolerance(published) if tol is None else tol)
+                judged, status = judge(published, mine, tol, precision)
+                t = np.nan if pd.isna(published) else (revman_tolerance(published, precision) if tol is None else tol)
                 diff = abs(published - mine) if not (pd.isna(published) or pd.isna(mine)) else np.nan
                 records.append((rec.level, aid, sg, study, q, published, mine, diff, t, judged, status, note))
-    return pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    table = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    table.attrs["precision"] = precision
+    return table
 
 
 def all_ok(table: pd.DataFrame) -> bool:

@@ -1,7 +1,9 @@
 """Study effect sizes ``yi`` and sampling variances ``vi`` from arm-level data.
 
 Dichotomous (a = events_e of n_e, c = events_c of n_c, b = n_e - a, d = n_c - c), after adding
-``preset.cc_add`` to all four cells of a table with a zero cell:
+``preset.cc_add`` to all four cells of a table with a zero cell (under REVMAN the RD, and the RR of a study
+where everyone has the event in both arms (= 1), keep the raw-count estimate: the correction is in vi only;
+an OR where everyone has the event in both arms is not estimable):
     RR: yi = ln[(a/n_e)/(c/n_c)],  vi = 1/a - 1/n_e + 1/c - 1/n_c
     OR: yi = ln[(a d)/(b c)],      vi = 1/a + 1/b + 1/c + 1/d
     RD: yi = a/n_e - c/n_c,        vi = a b/n_e³ + c d/n_c³
@@ -29,6 +31,7 @@ DICHOTOMOUS_COLUMNS = ("events_e", "n_e", "events_c", "n_c")
 CONTINUOUS_COLUMNS = ("mean_e", "sd_e", "n_e", "mean_c", "sd_c", "n_c")
 GIV_COLUMNS = ("giv_estimate", "giv_se")
 DOUBLE_ZERO = "no events in either arm (double zero): not estimable for RR/OR"
+ALL_EVENTS = "every participant has the event in both arms: odds ratio not estimable"
 
 
 def corrected_cells(a, n1, c, n2, add: float):
@@ -55,9 +58,17 @@ def dichotomous_effects(a, n1, c, n2, measure: str, preset: Preset = REVMAN):
         else:
             yi = a_ / n1_ - c_ / n2_
             vi = a_ * b_ / n1_**3 + c_ * d_ / n2_**3
+    if preset.raw_zero_cell_estimate:
+        # RevMan: the estimate from the raw counts where it is finite, the correction in the variance only
+        if measure == "RD":
+            yi = a / n1 - c / n2
+        elif measure == "RR":
+            yi = np.where((a == n1) & (c == n2), 0.0, yi)
     reasons = np.full(len(a), None, dtype=object)
     if measure in RATIO_MEASURES and preset.drop_double_zero:
         reasons[(a == 0) & (c == 0)] = DOUBLE_ZERO
+    if measure == "OR" and preset.drop_all_events:
+        reasons[(a == n1) & (c == n2)] = ALL_EVENTS
     bad = ~np.isfinite(yi) | ~np.isfinite(vi) | (vi <= 0)
     reasons[bad & (reasons == None)] = "effect or variance not estimable (zero cell without correction)"  # noqa: E711
     yi = np.where(reasons == None, yi, np.nan)  # noqa: E711

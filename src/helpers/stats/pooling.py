@@ -387,7 +387,9 @@ def mantel_haenszel(events_e, n_e, events_c, n_c, measure: str, model: str = "fi
     # metafor rma.mh computes Q without double-zero studies (its drop00=c(TRUE, FALSE))
     in_q = ~((a == 0) & (c == 0))[keep] if not preset.drop_double_zero else np.ones(int(keep.sum()), bool)
     a, n1, c, n2, yi, vi = (x[keep] for x in (a, n1, c, n2, yi, vi))
-    cells = corrected_cells(a, n1, c, n2, preset.cc_add) if preset.mh_correction else (a, n1 - a, c, n2 - c)
+    raw_rd = measure == "RD" and preset.raw_zero_cell_estimate  # RevMan: MH RD sums from the raw counts
+    corrected = preset.mh_correction and not raw_rd
+    cells = corrected_cells(a, n1, c, n2, preset.cc_add) if corrected else (a, n1 - a, c, n2 - c)
     estimate, var, mh_w = _mh_sums(*cells, measure, preset.mh_rd_variance)
     q = float(np.sum((yi[in_q] - estimate) ** 2 / vi[in_q]))
     if model == "fixed":

@@ -37,6 +37,14 @@ class Preset(ResultMixin):
         ``"z"`` (normal quantile; metafor ``predict``). Used when a function is called with ``pi=None``.
     mh_rd_variance: variance of the MH risk difference, ``"greenland-robins"`` (1985; RevMan) or ``"sato"``
         (Sato, Greenland & Robins 1989; metafor ``rma.mh``).
+    raw_zero_cell_estimate: RevMan's rule for tables with a zero cell whose effect is finite without the
+        correction: the RD (and, when every participant has the event in both arms, the RR = 1) is taken from
+        the raw counts, the correction enters the variance only, and the MH RD sums use the raw counts
+        (2/38 vs 0/39: RD 0.052632 [-0.031599, 0.136862]; 28/28 vs 29/29: RR 1 [0.935159, 1.06934]). False:
+        the corrected cells give the estimate too (metafor ``escalc``).
+    drop_all_events: an odds ratio of a study where every participant has the event in both arms is not
+        estimable and the study is left out (RevMan: True, e.g. 9/9 vs 9/9); False: it enters with the
+        correction (metafor).
     """
 
     name: str
@@ -47,6 +55,8 @@ class Preset(ResultMixin):
     i2_from: str
     pi_method: str
     mh_rd_variance: str = "greenland-robins"
+    raw_zero_cell_estimate: bool = False
+    drop_all_events: bool = False
 
     def __post_init__(self):
         check_choice("smd_correction", self.smd_correction, SMD_CORRECTIONS)
@@ -58,7 +68,8 @@ class Preset(ResultMixin):
 
 
 REVMAN = Preset(name="revman", cc_add=0.5, drop_double_zero=True, mh_correction=True,
-                smd_correction="approximate", i2_from="q", pi_method="t")
+                smd_correction="approximate", i2_from="q", pi_method="t", raw_zero_cell_estimate=True,
+                drop_all_events=True)
 METAFOR = Preset(name="metafor", cc_add=0.5, drop_double_zero=False, mh_correction=False,
                  smd_correction="exact", i2_from="tau2", pi_method="z", mh_rd_variance="sato")
 PRESETS = {"revman": REVMAN, "metafor": METAFOR}
