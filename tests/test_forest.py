@@ -19,7 +19,7 @@ from matplotlib.patches import Polygon
 from matplotlib.text import Text
 
 from helpers.data import dataset as dataset_mod
-from helpers.figures import forest
+from helpers.figures import forest, forest_text
 from helpers.figures import style
 from helpers.stats import meta
 
@@ -113,24 +113,24 @@ def _subgrouped(measure="RR", model="random"):
 
 # ------------------------------------------------------------------------------------------------ tests
 def test_revman_number_formats():
-    assert forest.format_p(0.126942) == "P = 0.13"
-    assert forest.format_p(0.00101) == "P = 0.001"
-    assert forest.format_p(0.000234) == "P = 0.0002"
-    assert forest.format_p(3e-7) == "P < 0.00001"
-    assert forest.fmt(0.125, 2) == "0.13"  # half up, not half to even
-    assert forest.fmt(62.5, 0) == "63"
-    assert forest.fmt(-0.001, 2) == "0.00"
+    assert forest_text.format_p(0.126942) == "P = 0.13"
+    assert forest_text.format_p(0.00101) == "P = 0.001"
+    assert forest_text.format_p(0.000234) == "P = 0.0002"
+    assert forest_text.format_p(3e-7) == "P < 0.00001"
+    assert forest_text.fmt(0.125, 2) == "0.13"  # half up, not half to even
+    assert forest_text.fmt(62.5, 0) == "63"
+    assert forest_text.fmt(-0.001, 2) == "0.00"
     pool = _pool(0.1, 0.0, 0.2, q=9.946056, df=6, q_p=0.126942, i2=39.67458, tau2=0.1249, k=7)
-    assert forest.heterogeneity_text(pool, "random") == (
+    assert forest_text.heterogeneity_text(pool, "random") == (
         "Heterogeneity: Tau² = 0.12; Chi² = 9.95, df = 6 (P = 0.13); I² = 40%")
-    assert forest.heterogeneity_text(pool, "fixed") == "Heterogeneity: Chi² = 9.95, df = 6 (P = 0.13); I² = 40%"
-    assert forest.overall_effect_text(_pool(0, -1, 1, z=-3.287633, p=0.00101)) == (
+    assert forest_text.heterogeneity_text(pool, "fixed") == "Heterogeneity: Chi² = 9.95, df = 6 (P = 0.13); I² = 40%"
+    assert forest_text.overall_effect_text(_pool(0, -1, 1, z=-3.287633, p=0.00101)) == (
         "Test for overall effect: Z = 3.29 (P = 0.001)")
-    assert forest.subgroup_difference_text(SimpleNamespace(q=1.234, df=1, p=0.2666, i2=18.96)) == (
+    assert forest_text.subgroup_difference_text(SimpleNamespace(q=1.234, df=1, p=0.2666, i2=18.96)) == (
         "Test for subgroup differences: Chi² = 1.23, df = 1 (P = 0.27), I² = 19.0%")
-    assert forest.subgroup_difference_text(None) == "Test for subgroup differences: Not applicable"
+    assert forest_text.subgroup_difference_text(None) == "Test for subgroup differences: Not applicable"
     with pytest.raises(ValueError, match="model must be one of fixed, random; got 'mixed'"):
-        forest.heterogeneity_text(pool, "mixed")
+        forest_text.heterogeneity_text(pool, "mixed")
 
 
 def test_diamonds_squares_log_axis_and_text():
@@ -258,8 +258,8 @@ def test_synthetic_subgrouped_analysis_draws_one_diamond_per_subgroup():
     assert len(diamonds) == len(ma.subgroups) + 1 >= 3
     texts = _fig_texts(fig)
     assert any("SYNTHETIC DATA - not evidence" in t for t in texts)
-    assert forest.subgroup_difference_text(ma.subgroup_test) in texts
-    assert all(forest.heterogeneity_text(p, ma.model) in texts for _, p in ma.subgroups)
+    assert forest_text.subgroup_difference_text(ma.subgroup_test) in texts
+    assert all(forest_text.heterogeneity_text(p, ma.model) in texts for _, p in ma.subgroups)
     ARTIFACTS.mkdir(exist_ok=True)
     fig.savefig(ARTIFACTS / "forest_synthetic_subgroups.png", dpi=200)
 

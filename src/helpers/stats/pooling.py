@@ -2,8 +2,9 @@
 
 Notation: study effects y_i with sampling variances v_i, weights w_i = 1/v_i (fixed) or 1/(v_i + tau²) (random).
 Pooled estimate mu = sum(w_i y_i)/sum(w_i), SE = 1/sqrt(sum w_i); Cochran's Q = sum (1/v_i)(y_i - mu_FE)²,
-df = k - 1. References: Borenstein et al. (2009) Introduction to Meta-Analysis; Viechtbauer (2005, 2010);
-Deeks, Higgins & Altman, Cochrane Handbook ch. 10; RevMan 5 "Statistical methods" (Deeks & Higgins 2010).
+df = k - 1 (the tau² estimators are in :mod:`helpers.stats.tau2`). References: Borenstein et al. (2009)
+Introduction to Meta-Analysis; Viechtbauer (2005, 2010); Deeks, Higgins & Altman, Cochrane Handbook ch. 10;
+RevMan 5 "Statistical methods" (Deeks & Higgins 2010).
 """
 
 from __future__ import annotations
@@ -12,14 +13,15 @@ import warnings as _warnings
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import optimize, stats
+from scipy import stats
 
 from helpers.core.checks import (CI_METHODS, DICHOTOMOUS_MEASURES, MODELS, PI_METHODS, TAU2_METHODS, InputError,
-                            MetaWarning, check_choice, check_level, dichotomous_arrays, effect_arrays,
-                            source_prefix)
+                                 MetaWarning, check_choice, check_level, dichotomous_arrays, effect_arrays,
+                                 source_prefix)
+from helpers.core.results import ResultMixin, format_value
 from helpers.stats.effects import corrected_cells, dichotomous_effects
 from helpers.stats.presets import REVMAN, Preset
-from helpers.core.results import ResultMixin, format_value
+from helpers.stats.tau2 import cochran_q, q_profile_ci, reml_terms, solve_q, tau2_dl, tau2_dl_se, tau2_reml
 
 MH_MEASURES = DICHOTOMOUS_MEASURES
 PETO_NO_VARIANCE = "no variance (no events or only events in both arms): not estimable for Peto OR"
@@ -87,95 +89,6 @@ class PoolResult(ResultMixin):
 def _note(notes: list[str], message: str) -> None:
     notes.append(message)
     _warnings.warn(message, MetaWarning, stacklevel=3)
-
-
-def cochran_q(yi: np.ndarray, vi: np.ndarray) -> float:
-    """Q = sum w_i (y_i - mu_FE)², w_i = 1/v_i (Cochran 1954)."""
-    w = 1.0 / vi
-    mu = np.sum(w * yi) / np.sum(w)
-    return float(np.sum(w * (yi - mu) ** 2))
-
-
-def generalized_q(tau2: float, yi: np.ndarray, vi: np.ndarray) -> float:
-    """Q(tau²) = sum (y_i - mu_tau)²/(v_i + tau²): equals Cochran's Q at tau² = 0 (DerSimonian & Kacker 2007)."""
-    w = 1.0 / (vi + tau2)
-    mu = np.sum(w * yi) / np.sum(w)
-    return float(np.sum(w * (yi - mu) ** 2))
-
-
-def _tau2_dl(yi, vi, q=None) -> tuple[float, float]:
-    """DerSimonian-Laird: (Q - (k-1)) / (sum w - sum w²/sum w); returns (untruncated, truncated at 0)."""
-    w = 1.0 / vi
-    q = cochran_q(yi, vi) if q is None else q
-    raw = (q - (len(yi) - 1)) / (np.sum(w) - np.sum(w**2) / np.sum(w))
-    return float(raw), max(0.0, float(raw))
-
-
-def _tau2_dl_se(tau2, yi, vi) -> float:
-    """SE of the DL estimate (as metafor): sqrt(2(k-1) + 4 tau² tr P + 2 tau⁴ tr(PP)) / tr P, with P from the
-    fixed-effect weights 1/v_i."""
-    _, tr_p, tr_pp = _reml_terms(0.0, yi, vi)
-    return float(np.sqrt(2 * (len(yi) - 1) + 4 * tau2 * tr_p + 2 * tau2**2 * tr_pp) / tr_p)
-
-
-def _solve_q(target: float, yi, vi) -> float:
-    """tau² >= 0 with generalized Q(tau²) = target (Q decreases in tau²); 0 when Q(0) <= target."""
-    g = lambda t: generalized_q(t, yi, vi) - target
-    if g(0.0) <= 0:
-        return 0.0
-    hi = max(float(np.var(yi)), float(np.max(vi)), 1e-12)
-    while g(hi) > 0:
-        hi *= 10.0
-    return float(optimize.brentq(g, 0.0, hi, xtol=1e-14 * hi, rtol=4 * np.finfo(float).eps, maxiter=500))
-
-
-def _reml_terms(tau2, yi, vi):
-    w = 1.0 / (vi + tau2)
-    sw, sw2 = np.sum(w), np.sum(w**2)
-    mu = np.sum(w * yi) / sw
-    ypPy = np.sum((w * (yi - mu)) ** 2)  # Y'PPY
-    tr_p = sw - sw2 / sw
-    tr_pp = sw2 - 2 * np.sum(w**3) / sw + (sw2 / sw) ** 2
-    return ypPy, tr_p, tr_pp
-
-
-def _reml_score(tau2, yi, vi) -> float:
-    ypPy, tr_p, _ = _reml_terms(tau2, yi, vi)
-    return float(ypPy - tr_p)
-
-
-def _tau2_reml(yi, vi, tol: float, maxiter: int) -> tuple[float, bool, int]:
-    """REML by Fisher scoring (Viechtbauer 2005; as metafor): tau² += (Y'PPY - tr P)/tr(PP), step halved to stay
-    >= 0, starting from DL; converged when the change is <= tol * tau² (relative: any scale of data works). When
-    two iterates bracket the root of the score (the iteration can oscillate slowly), Brent's method finishes it.
-    tau² = 0 exactly when the score at 0 is <= 0 (the maximum is on the boundary)."""
-    score = _reml_score(0.0, yi, vi)
-    if score <= 0:
-        return 0.0, True, 0
-    tau2 = _tau2_dl(yi, vi)[1]
-    score = _reml_score(tau2, yi, vi)
-    for it in range(1, maxiter + 1):
-        adj = score / _reml_terms(tau2, yi, vi)[2]
-        while tau2 + adj < 0:
-            adj /= 2.0
-        new = tau2 + adj
-        if abs(adj) <= tol * new:
-            return float(new), True, it
-        new_score = _reml_score(new, yi, vi)
-        if new_score * score < 0:
-            lo, hi = min(tau2, new), max(tau2, new)
-            root = optimize.brentq(_reml_score, lo, hi, args=(yi, vi), xtol=tol * hi, maxiter=500)
-            return float(root), True, it
-        tau2, score = new, new_score
-    return float(tau2), False, maxiter
-
-
-def _q_profile_ci(yi, vi, level) -> tuple[float, float]:
-    """Q-profile CI (Viechtbauer 2007): tau² where Q(tau²) equals the chi²_{k-1} quantiles (1±level)/2."""
-    df = len(yi) - 1
-    lower = _solve_q(stats.chi2.ppf((1 + level) / 2, df), yi, vi)
-    upper = _solve_q(stats.chi2.ppf((1 - level) / 2, df), yi, vi)
-    return lower, upper
 
 
 def _heterogeneity(q, df, tau2, vi, i2_from, model) -> tuple[float, float]:
@@ -262,23 +175,23 @@ def _pool_arrays(y, v, method, ci, pi, level, tol=1e-10, maxiter=100, i2_from="t
         _note(notes, "only one study: heterogeneity (tau², Q, I²) is not estimable")
         q, tau2 = np.nan, (0.0 if model == "fixed" else np.nan)
     elif method == "DL":
-        raw, tau2 = _tau2_dl(y, v, q)
-        tau2_se = _tau2_dl_se(tau2, y, v)
+        raw, tau2 = tau2_dl(y, v, q)
+        tau2_se = tau2_dl_se(tau2, y, v)
         if raw < 0:
             truncated = True
             _note(notes, f"DerSimonian-Laird tau² estimate {raw:.6g} < 0 truncated to 0")
     elif method == "PM":
-        tau2 = _solve_q(df, y, v)
+        tau2 = solve_q(df, y, v)
         if tau2 == 0.0:
             truncated = True
             _note(notes, f"Paule-Mandel: Q(0) = {q:.6g} <= k - 1 = {df}, tau² set to 0")
     elif method == "REML":
-        tau2, converged, iterations = _tau2_reml(y, v, tol, maxiter)
-        tau2_se = float(np.sqrt(2.0 / _reml_terms(tau2, y, v)[2]))
+        tau2, converged, iterations = tau2_reml(y, v, tol, maxiter)
+        tau2_se = float(np.sqrt(2.0 / reml_terms(tau2, y, v)[2]))
         if not converged:
             _note(notes, f"REML did not converge in {maxiter} iterations (last tau² = {tau2:.6g})")
     if model == "random" and k > 1:
-        tau2_ci = _q_profile_ci(y, v, level)
+        tau2_ci = q_profile_ci(y, v, level)
     w = 1.0 / (v + (0.0 if np.isnan(tau2) else tau2))
     estimate = float(np.sum(w * y) / np.sum(w))
     se = float(np.sqrt(1.0 / np.sum(w)))

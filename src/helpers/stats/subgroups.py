@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from scipy import stats
 
 from helpers.core.checks import MODELS, InputError, as_float_array, check_choice, check_positive, check_same_length
-from helpers.stats.pooling import cochran_q
+from helpers.stats.tau2 import cochran_q
 from helpers.core.results import ResultMixin
 
 
