@@ -92,7 +92,7 @@ def test_synthetic_dataset_breakdown():
 
 
 def test_argument_checks():
-    with pytest.raises(ValueError, match="comparator must be one of placebo, usual_care, active; got 'sham'"):
+    with pytest.raises(ValueError, match="comparator must be one of placebo, usual_care, active, unknown; got 'sham'"):
         adverse.ae_breakdown(_dataset(), comparator="sham")
     with pytest.raises(ValueError, match="model must be one of fixed, random; got 'mixed'"):
         adverse.ae_breakdown(_dataset(), model="mixed")

@@ -52,7 +52,7 @@ def test_summary_of_findings_reproduces_published_overall(ds):
 def test_route_filter_keeps_only_that_route(ds):
     sels = list(summary.select(ds, "pain_intensity", route="oral", timepoint="short"))
     assert sels and all(set(s.rows["route"]) == {"oral"} and set(s.rows["timepoint"]) == {"short"} for s in sels)
-    with pytest.raises(ValueError, match="route must be one of intravenous, oral, topical, other"):
+    with pytest.raises(ValueError, match="route must be one of intravenous, oral, topical, intramuscular, other, unknown"):
         list(summary.select(ds, "pain_intensity", route="rectal"))
 
 

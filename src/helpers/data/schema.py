@@ -29,11 +29,40 @@ from pandera.errors import SchemaErrors
 from helpers.core.checks import MEASURES, METHODS, MODELS
 from helpers.core.errors import DataError
 
+UNKNOWN = "unknown"  # a review map's explicit "no source found" (warned about), unlike an unmapped NaN
 DRUGS = ("ketamine", "memantine", "dextromethorphan", "amantadine", "magnesium")
-ROUTES = ("intravenous", "oral", "topical", "other")
-COMPARATORS = ("placebo", "usual_care", "active")
-OUTCOMES = ("pain_intensity", "any_adverse_event", "psychotomimetic", "nausea", "vomiting", "withdrawal_ae")
+ROUTES = ("intravenous", "oral", "topical", "intramuscular", "other", UNKNOWN)
+COMPARATORS = ("placebo", "usual_care", "active", UNKNOWN)
+# outcome -> label; the order is the display order (benefits, then harms, then the other outcomes)
+OUTCOME_LABELS = {
+    "pain_intensity": "pain intensity",
+    "responders_30": "pain reduction >= 30% (responders)",
+    "responders_50": "pain reduction >= 50% (responders)",
+    "any_adverse_event": "adverse events (total)",
+    "serious_adverse_event": "serious adverse events",
+    "withdrawal_ae": "withdrawal due to adverse events",
+    "tolerability": "tolerability",
+    "psychotomimetic": "psychotomimetic effects",
+    "hallucinations": "hallucinations",
+    "dissociative": "dissociative symptoms",
+    "sedation": "sedation",
+    "nausea": "nausea",
+    "vomiting": "vomiting",
+    "dizziness": "dizziness",
+    "headache": "headache",
+    "other_adverse_events": "other adverse events",
+    "disability": "disability",
+    "quality_of_life": "health-related quality of life",
+    "depressive_symptoms": "depressive symptoms",
+}
+OUTCOMES = tuple(OUTCOME_LABELS)
+PSYCHOTOMIMETIC_FAMILY = ("psychotomimetic", "hallucinations", "dissociative")
+HARMS = ("any_adverse_event", "serious_adverse_event", "withdrawal_ae", "tolerability", *PSYCHOTOMIMETIC_FAMILY,
+         "sedation", "nausea", "vomiting", "dizziness", "headache", "other_adverse_events")  # fmt: skip
 TIMEPOINTS = ("immediate", "short", "medium", "long", "any")
+# what a subgroup analysis splits by: the review's duration of administration, clinical condition and medicine
+# dose (CD015373.pub2), or route (the earlier synthetic package); NaN when the analysis has no subgroups
+SUBGROUP_DIMENSIONS = ("duration", "condition", "dose", "route")
 DESIGNS = ("parallel", "crossover")
 DATA_TYPES = ("dichotomous", "continuous", "giv")
 ROB_LEVELS = ("Low", "Some concerns", "High")
@@ -69,13 +98,18 @@ _ROWS = (
     ColumnSpec("analysis_name", "str", "RevMan analysis name", required=True),
     ColumnSpec("comparison", "str", "analysis group name (the comparison)"),
     ColumnSpec("outcome", "str", "outcome, from the review map (data/reviews/*.yaml)", OUTCOMES),
-    ColumnSpec("timepoint", "str", "time point, from the review map; 'any' for adverse events", TIMEPOINTS),
+    ColumnSpec("timepoint", "str", "time point, from the review map; 'any' for harms reported without one",
+               TIMEPOINTS),
     ColumnSpec("subgroup", "str", "subgroup name as in the package; empty when the analysis has none"),
+    ColumnSpec("subgroup_by", "str", "what the analysis's subgroups split by, from the review map; empty "
+               "when the analysis has none", SUBGROUP_DIMENSIONS),
     ColumnSpec("study", "str", "study label (author year)", required=True),
     ColumnSpec("year", "float", "study year"),
     ColumnSpec("drug", "str", "NMDA receptor antagonist, from the review map", DRUGS),
-    ColumnSpec("route", "str", "route of administration, from the review map", ROUTES),
-    ColumnSpec("comparator", "str", "control intervention, from the review map", COMPARATORS),
+    ColumnSpec("route", "str", "route of administration, from the review map ('unknown': no source)",
+               ROUTES),
+    ColumnSpec("comparator", "str", "control intervention, from the review map ('unknown': no source)",
+               COMPARATORS),
     ColumnSpec("condition", "str", "chronic pain condition, from the studies table"),
     ColumnSpec("design", "str", "trial design, from the studies table", DESIGNS),
     ColumnSpec("data_type", "str", "RevMan data type (giv = generic inverse variance)", DATA_TYPES, True),

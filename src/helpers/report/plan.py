@@ -27,25 +27,23 @@ import pandas as pd
 from helpers.stats import bias
 from helpers.report import summary
 from helpers.data.dataset import Dataset
-from helpers.data.schema import DRUGS, LIST_SEP, OUTCOMES
+from helpers.data.schema import DRUGS, HARMS, LIST_SEP, OUTCOME_LABELS, UNKNOWN
 
 #: Notebooks the runner executes once per drug present in the data (``drug=<drug>``); the others run once.
 PER_DRUG_NOTEBOOKS = ("01_efficacy.ipynb", "02_small_study_effects.ipynb", "03_adverse_events.ipynb")
 #: Separator between a notebook's stem and its drug in execution names: ``01_efficacy--ketamine.ipynb``.
 EXECUTION_SEP = "--"
-#: Outcomes of the adverse-event notebook (03): every outcome but pain intensity.
-AE_OUTCOMES = tuple(o for o in OUTCOMES if o != "pain_intensity")
+#: Outcomes of the adverse-event notebook (03): the harms, in ``schema.HARMS`` order.
+AE_OUTCOMES = HARMS
 MIN_K_FOREST = 2
 MIN_K_FUNNEL = bias.MIN_K
 
-COMPARATOR_WORDS = MappingProxyType({"placebo": "placebo", "usual_care": "usual care", "active": "active comparator"})
+COMPARATOR_WORDS = MappingProxyType({"placebo": "placebo", "usual_care": "usual care", "active": "active comparator",
+                                     UNKNOWN: "comparator unknown"})  # fmt: skip
 ROUTE_WORDS = MappingProxyType({"intravenous": "intravenous route", "oral": "oral route", "topical": "topical route",
-                                "other": "other routes"})  # fmt: skip
-OUTCOME_WORDS = MappingProxyType({
-    "pain_intensity": "pain intensity (0-100)", "any_adverse_event": "any adverse event",
-    "psychotomimetic": "psychotomimetic adverse events", "nausea": "nausea", "vomiting": "vomiting",
-    "withdrawal_ae": "withdrawal due to adverse events",
-})  # fmt: skip
+                                "intramuscular": "intramuscular route", "other": "other routes",
+                                UNKNOWN: "route unknown"})  # fmt: skip
+OUTCOME_WORDS = MappingProxyType({**OUTCOME_LABELS, "pain_intensity": "pain intensity (0-100)"})
 TIMEPOINT_WORDS = MappingProxyType({"immediate": "immediate term", "short": "short term", "medium": "medium term",
                                     "long": "long term", "any": None})  # fmt: skip
 
