@@ -10,7 +10,9 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from fixtures.packages.build import package_files, write_outer_zip
 from helpers.core import paths
+from helpers.core.errors import RunFolderError
 from helpers.run import cli, runner
 from helpers.run import manifest as mf
 from helpers.run.verify import recorded_executions, refresh_notebooks, verify
@@ -66,13 +68,12 @@ def test_two_runs_give_identical_hashes_and_manifest(good_run, tmp_path):
 
 
 def test_parameters_reach_the_notebooks_and_the_manifest(tmp_path):
-    data = tmp_path / "package.zip"
-    data.write_bytes(b"not really a package")
+    data = write_outer_zip(tmp_path / "package.zip", package_files())  # the input is loaded before the run
     result = runner.run_set(tmp_path / "p", notebooks=[TABLE_NB], data_path=data, parameters={"estimator": "DL"})
     assert "DL" in (result.run_dir / "tables" / "fixture_table.csv").read_text()
     manifest = mf.read_manifest(result.run_dir)
     assert manifest["notebooks"][0]["parameters"] == {"estimator": "DL", "data_path": str(data.resolve())}
-    assert manifest["input"]["sha256"] == hashlib.sha256(b"not really a package").hexdigest()
+    assert manifest["input"]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
 
 
 def test_failing_notebook_names_notebook_and_cell_and_keeps_partial(tmp_path):
@@ -138,7 +139,7 @@ def test_argument_errors_list_allowed_values(tmp_path):
         runner.run_set(tmp_path / "x", notebooks=[FIXTURES / "missing.ipynb"])
     with pytest.raises(RuntimeError, match="ipykernel install --sys-prefix --name no-such-kernel"):
         runner.run_set(tmp_path / "x", notebooks=OK_SET, kernel_name="no-such-kernel")
-    with pytest.raises(PermissionError, match="data/raw"):
+    with pytest.raises(RunFolderError, match="inside the project's data/raw/"):
         runner.run_set(paths.DATA_RAW / "out", notebooks=OK_SET)
     with pytest.raises(FileNotFoundError, match="no manifest.json"):
         verify(tmp_path)
@@ -207,10 +208,9 @@ def test_real_notebook_set_runs_and_verifies(tmp_path):
 
 
 def test_verify_notes_a_changed_input_package(tmp_path):
-    data = tmp_path / "package.zip"
-    data.write_bytes(b"version 1")
+    data = write_outer_zip(tmp_path / "package.zip", package_files())
     run = runner.run_set(tmp_path / "v", notebooks=[TABLE_NB], data_path=data).run_dir
-    data.write_bytes(b"version 2")
+    data.write_bytes(data.read_bytes() + b"\0")
     result = verify(run)
     assert result.ok  # the fixture does not read the package, so its outputs still match
     assert len(result.notes) == 1 and "changed since the run" in result.notes[0]

@@ -7,17 +7,24 @@ Usage::
     python -m helpers.run refresh-notebooks     # re-execute notebooks/0*.ipynb in place (outputs for nbval)
 
 The console script ``nmda-run`` is :func:`main`. What a run does: :mod:`helpers.run.runner`.
+
+Errors are printed as one line on stderr (``error: ...``) with exit code 2 (1 when a notebook failed); no
+traceback for any input. An unexpected exception (a bug) is printed the same way with its type and exit
+code 3; set ``NMDA_TRACEBACK=1`` to see its traceback.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
+import traceback
 from pathlib import Path
 
 import yaml
 
 from helpers.core import paths
+from helpers.core.errors import NmdaError, ParameterError, one_line
 from helpers.run.execute import KERNEL_NAME
 from helpers.run.runner import SETTABLE_PARAMETERS, NotebookFailure, run_set
 from helpers.run.verify import refresh_notebooks, verify
@@ -32,11 +39,22 @@ def parse_param(text: str) -> tuple[str, object]:
     if name not in SETTABLE_PARAMETERS:
         raise ValueError(f"unknown parameter '{name}'; allowed: {', '.join(SETTABLE_PARAMETERS)} "
                          "(use --data/--out for the others)")
-    return name, yaml.safe_load(raw)
+    try:
+        return name, yaml.safe_load(raw)
+    except yaml.YAMLError as exc:  # e.g. a !!python/object tag, refused by safe_load
+        raise ParameterError(f"parameter {name!r}: value {raw!r} is not a YAML scalar: "
+                             f"{' '.join(str(exc).split())}") from exc
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse with a one-line error message (no usage block), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m helpers.run", description=__doc__.split("\n\n")[0])
+    parser = _Parser(prog="python -m helpers.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=paths.RUNS / "default", help="run folder (default runs/default)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
     parser.add_argument("--data", type=Path, default=None, help="data package to analyse (default: synthetic data/raw)")
@@ -53,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
         if argv[:1] == ["verify"]:
-            sub = argparse.ArgumentParser(prog="python -m helpers.run verify")
+            sub = _Parser(prog="python -m helpers.run verify")
             sub.add_argument("run_dir", type=Path)
             sub.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
             sub.add_argument("--no-progress", action="store_true", help="hide the progress bar")
@@ -62,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
             print(result.summary())
             return 0 if result.ok else 1
         if argv[:1] == ["refresh-notebooks"]:
-            sub = argparse.ArgumentParser(prog="python -m helpers.run refresh-notebooks")
+            sub = _Parser(prog="python -m helpers.run refresh-notebooks")
             sub.add_argument("notebooks", nargs="*", type=Path)
             args = sub.parse_args(argv[1:])
             done = refresh_notebooks(args.notebooks or None)
@@ -79,8 +97,14 @@ def main(argv: list[str] | None = None) -> int:
         print(result.summary())
         return 0
     except NotebookFailure as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(one_line(exc), file=sys.stderr)
         return 1
-    except (ValueError, FileNotFoundError, RuntimeError, PermissionError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+    except (NmdaError, ValueError, OSError, RuntimeError) as exc:  # the project's errors; bad paths, no kernel
+        print(one_line(exc), file=sys.stderr)
         return 2
+    except Exception as exc:  # a bug: still one line, the traceback on request
+        if os.environ.get("NMDA_TRACEBACK"):
+            traceback.print_exc()
+        print(f"error: unexpected {type(exc).__name__} (a bug; NMDA_TRACEBACK=1 shows where): "
+              f"{one_line(exc).removeprefix('error: ')}", file=sys.stderr)
+        return 3

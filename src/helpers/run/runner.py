@@ -14,10 +14,15 @@ The plan: the per-drug notebooks (``helpers.report.plan.PER_DRUG_NOTEBOOKS``: 01
 Executions are handed to the worker processes longest first (expected figure count, ``plan.expected_figures``)
 so the cores stay busy to the end. The manifest records every execution's name, notebook and parameters, and
 ``verify`` re-runs exactly those.
+
+Nothing is lost: the arguments and the input package are checked (the package is loaded) before anything is
+written; the run writes into a staging folder beside ``--out`` and is moved into place when complete; ``--out``
+must be new, empty or a previous run folder (:mod:`helpers.run.folder`).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import time
 import warnings
@@ -25,8 +30,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from helpers.core import paths
+from helpers.core.errors import NmdaError
 from helpers.report import plan as figure_plan
 from helpers.report.index import SYNTHETIC_BANNER, write_index
+from helpers.run import folder
 from helpers.run import manifest as mf
 from helpers.run.execute import KERNEL_ENV, KERNEL_NAME, NotebookOutcome, check_kernel, execute_tasks
 
@@ -45,8 +52,6 @@ PARAMETERS = ("data_path", "drug", "route", "outcome", "timepoint", "estimator",
 RUNNER_PARAMETERS = ("data_path", "out_dir")
 #: What ``-p`` (and ``run_set(parameters=...)``) may set.
 SETTABLE_PARAMETERS = tuple(p for p in PARAMETERS if p not in RUNNER_PARAMETERS)
-RUN_SUBDIRS = ("notebooks", "html", "figures", "tables")
-RUN_FILES = ("index.html", mf.MANIFEST_NAME, mf.RUN_LOG_NAME)
 
 
 @dataclass(frozen=True)
@@ -59,8 +64,15 @@ class Execution:
     parameters: dict = field(default_factory=dict)
 
 
-class NotebookFailure(RuntimeError):
-    """A notebook of the set failed; the message names the notebook, the cell index and its first line."""
+class NotebookFailure(NmdaError, RuntimeError):
+    """A notebook of the set failed; the message names the notebook, the cell index and its first line.
+
+    ``notebooks`` lists the failed executions (their partial executed copies are kept).
+    """
+
+    def __init__(self, message: str, notebooks: tuple[str, ...] = ()):
+        super().__init__(message)
+        self.notebooks = notebooks
 
 
 @dataclass(frozen=True)
@@ -141,17 +153,6 @@ def plan_executions(notebooks: list[Path], parameters: dict, drugs: tuple[str, .
 # run folder
 
 
-def prepare_run_dir(out: Path) -> Path:
-    """Create (or clear the run outputs of) the run folder ``out``; return its resolved path."""
-    run_dir = paths.ensure_writable_dir(out).resolve()
-    for sub in RUN_SUBDIRS:  # only what a run writes: stale outputs would enter the manifest
-        shutil.rmtree(run_dir / sub, ignore_errors=True)
-        (run_dir / sub).mkdir()
-    for name in RUN_FILES:
-        (run_dir / name).unlink(missing_ok=True)
-    return run_dir
-
-
 def run_set(
     out: Path | str,
     notebooks: list[Path] | None = None,
@@ -168,7 +169,9 @@ def run_set(
     synthetic default package in ``data/raw/``. Notebooks in ``plan.PER_DRUG_NOTEBOOKS`` run once per drug in
     the data (:func:`plan_executions`). With ``publish_figures`` the run's figures are also copied there.
     Raises :class:`NotebookFailure` naming each failed execution and cell, after writing the manifest, the
-    partial executed notebooks and their HTML.
+    partial executed notebooks and their HTML (into ``out`` when it held no previous run; else the previous run
+    is kept and the failed one stays in its staging folder, named in the message). ``out`` is checked by
+    :func:`helpers.run.folder.check_target` and the input loaded before anything is written.
     """
     if not isinstance(jobs, int) or jobs < 1:
         raise ValueError(f"jobs must be a positive integer, got {jobs!r}")
@@ -181,24 +184,46 @@ def run_set(
     data = Path(data_path).resolve() if data_path is not None else None
     if data is not None and not data.exists():
         raise FileNotFoundError(f"--data: no such file or folder: {data_path}")
+    target = folder.check_target(out)
     check_kernel(kernel_name)
-    run_dir = prepare_run_dir(Path(out))
-    drugs, costs = (), {}
-    if any(nb.name in figure_plan.PER_DRUG_NOTEBOOKS for nb in notebooks):
-        drugs, costs = _drugs_and_costs(data, notebooks, params.get("drug"))
-        if not drugs:
-            skipped = ", ".join(nb.name for nb in notebooks if nb.name in figure_plan.PER_DRUG_NOTEBOOKS)
-            warnings.warn(f"not executed: {skipped} (they run once per drug, and no analysis of "
-                          f"{data_path or 'the default package'} is mapped to a drug: see data/reviews/*.yaml)",
-                          stacklevel=2)
+    drugs, costs = _drugs_and_costs(data, notebooks, params.get("drug"))  # loads (validates) the input
+    if not drugs and any(nb.name in figure_plan.PER_DRUG_NOTEBOOKS for nb in notebooks):
+        skipped = ", ".join(nb.name for nb in notebooks if nb.name in figure_plan.PER_DRUG_NOTEBOOKS)
+        warnings.warn(f"not executed: {skipped} (they run once per drug, and no analysis of "
+                      f"{data_path or 'the default package'} is mapped to a drug: see data/reviews/*.yaml)",
+                      stacklevel=2)
     executions = plan_executions(notebooks, params, drugs)
-    return run_plan(run_dir, executions, data, jobs, kernel_name, progress, publish_figures, costs)
+    previous = folder.has_previous_run(target)
+    staging = folder.stage(target)
+    try:
+        result = run_plan(staging, executions, data, jobs, kernel_name, progress, costs)
+    except NotebookFailure as exc:
+        kept = staging if previous else folder.commit(staging, target)
+        where = (f"partial executed notebook(s) kept in {kept}: "
+                 + ", ".join(f"notebooks/{n}" for n in exc.notebooks))
+        if previous:
+            where += f"; the previous run in {target} is unchanged"
+        raise NotebookFailure(f"{exc}\n{where}", exc.notebooks) from None
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    folder.commit(staging, target)
+    result = dataclasses.replace(result, run_dir=target)
+    if publish_figures is not None:
+        published = paths.ensure_writable_dir(publish_figures)
+        for rel in result.outputs:
+            if rel.startswith("figures/"):
+                dest = published / rel.removeprefix("figures/")
+                dest.parent.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(target / rel, dest)
+    return result
 
 
 def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs: int, kernel_name: str,
-             progress: bool, publish_figures: Path | None, costs: dict) -> RunResult:
-    """Execute ``executions`` into the prepared ``run_dir`` (longest ``costs`` first), write the manifest, the run
-    log and index.html; what :func:`run_set` and :func:`helpers.run.verify.verify` share."""
+             progress: bool, costs: dict) -> RunResult:
+    """Execute ``executions`` into ``run_dir`` (a fresh :func:`helpers.run.folder.stage` folder; longest ``costs``
+    first), write the manifest, the run log and index.html; what :func:`run_set` and
+    :func:`helpers.run.verify.verify` share."""
     names = [e.name for e in executions]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -254,14 +279,6 @@ def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs
     write_index(run_dir, outcomes, outputs, label, banner)
     result = RunResult(run_dir, tuple(outcomes), outputs)
     if not result.ok:
-        kept = ", ".join(f"notebooks/{o.notebook}" for o in result.failures)
-        raise NotebookFailure("\n".join([o.message for o in result.failures]
-                                        + [f"partial executed notebook(s) kept in {run_dir}: {kept}"]))
-    if publish_figures is not None:
-        target = paths.ensure_writable_dir(publish_figures)
-        for rel in outputs:
-            if rel.startswith("figures/"):
-                dest = target / rel.removeprefix("figures/")
-                dest.parent.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(run_dir / rel, dest)
+        raise NotebookFailure("\n".join(o.message for o in result.failures),
+                              tuple(o.notebook for o in result.failures))
     return result

@@ -17,8 +17,9 @@ import nbformat
 from helpers.core import paths
 from helpers.run import manifest as mf
 from helpers.run.execute import CELL_TIMEOUT, KERNEL_NAME, check_kernel, kernel_environment
+from helpers.run.folder import stage
 from helpers.run.runner import (RUNNER_PARAMETERS, Execution, NotebookFailure, check_notebooks, default_notebooks,
-                                prepare_run_dir, run_plan)
+                                run_plan)
 
 
 @dataclass(frozen=True)
@@ -79,8 +80,7 @@ def verify(run_dir: Path | str, jobs: int = 1, kernel_name: str | None = None, p
     check_kernel(kernel)
     with tempfile.TemporaryDirectory(prefix="nmda-verify-") as tmp:
         try:
-            fresh = run_plan(prepare_run_dir(Path(tmp) / "run"), executions, data, jobs, kernel, progress,
-                              None, costs).outputs
+            fresh = run_plan(stage(Path(tmp) / "run"), executions, data, jobs, kernel, progress, costs).outputs
         except NotebookFailure as exc:
             raise NotebookFailure(f"verify could not re-execute the run: {exc}") from exc
     seen = {d.output for d in differences}
