@@ -30,3 +30,11 @@ def rscript() -> str:
     if probe.returncode != 0:
         pytest.skip("R package metafor not installed (apt-get install r-cran-metafor)")
     return exe
+
+
+@pytest.fixture(scope="session")
+def real_rows() -> Path:
+    """The real review's data rows (CD015373.pub2, .rda) in ../shared (skips when that folder is absent)."""
+    if not paths.SHARED_REAL_ROWS.exists():
+        pytest.skip(f"real data rows not present at {paths.SHARED_REAL_ROWS}")
+    return paths.SHARED_REAL_ROWS

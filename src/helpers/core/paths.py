@@ -18,6 +18,7 @@ FIGURES = PROJECT_ROOT / "figures"
 RUNS = PROJECT_ROOT / "runs"
 SHARED = PROJECT_ROOT.parent / "shared"
 SHARED_SAMPLE_PACKAGE = SHARED / "fixtures" / "cochrane-data-package" / "Fleiss1993.zip"
+SHARED_REAL_ROWS = SHARED / "fixtures" / "cd015373-real" / "CD015373_pub2_data.rda"  # the real review's data rows
 
 
 def is_under_raw(path: Path | str) -> bool:

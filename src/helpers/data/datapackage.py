@@ -8,7 +8,8 @@ Every CSV is decoded as UTF-8 (a byte-order mark is removed) and parsed with the
 commas and quoted line breaks are handled; each table's index is the 1-based line number where the record
 starts in its file (the header is line 1), and every error names the file, that line and the column.
 ``#N/A`` and empty cells become NaN; numeric columns are parsed to float and must be finite (``inf`` and
-``nan`` are refused), analysis and subgroup numbers whole (``WHOLE_NUMBERS``); ``true``/``false`` to bool.
+``nan`` are refused), analysis and subgroup numbers whole (``WHOLE_NUMBERS``); ``true``/``false`` to bool; a study
+year's disambiguating letter (``2005a``) is dropped: the year is 2005.
 Column names are mapped to tidy names (``COLUMNS``); unknown columns are kept under a slug of their name
 (``"Char: Drug"`` -> ``char_drug``). Placeholders (``0.0`` in columns that do not apply to a row's data
 type) are left as read here; :mod:`helpers.data.dataset` turns them into NaN.
@@ -199,10 +200,6 @@ def parse_csv(data: bytes, file: str, key: str) -> pd.DataFrame:
     except csv.Error as exc:  # e.g. a header cell over csv.field_size_limit() characters
         raise PackageError(f"{file}: line 1: {exc}") from exc
     header = [h.strip() for h in header]
-    columns = [_tidy_name(key, h) for h in header]
-    dup = sorted({c for c in columns if columns.count(c) > 1})
-    if dup:
-        raise PackageError(f"{file}: line 1: duplicate column(s) {dup}")
     records, lines = [], []
     line = reader.line_num + 1
     try:
@@ -218,28 +215,48 @@ def parse_csv(data: bytes, file: str, key: str) -> pd.DataFrame:
             line = reader.line_num + 1
     except csv.Error as exc:
         raise PackageError(f"{file}: line {reader.line_num}: {exc}") from exc
-    frame = pd.DataFrame(records, columns=columns, index=pd.Index(lines, name="line"), dtype=object)
+    return tidy_table(pd.DataFrame(records, columns=header, index=lines, dtype=object), file, key)
+
+
+def tidy_table(cells: pd.DataFrame, file: str, key: str, unit: str = "line") -> pd.DataFrame:
+    """Map a table of text cells under the package's own headers to tidy columns and parse its values.
+
+    ``cells`` holds strings (or None) under the Cochrane headers; its index numbers the records in ``unit``
+    (``"line"`` for a CSV, ``"row"`` for an R data frame), and every error names the file, that record and the
+    column. Shared by :func:`parse_csv` and the readers of bare data rows (:mod:`helpers.data.datarows`).
+    """
+    header = [str(h).strip() for h in cells.columns]
+    columns = [_tidy_name(key, h) for h in header]
+    dup = sorted({c for c in columns if columns.count(c) > 1})
+    if dup:
+        raise PackageError(f"{file}: {unit} 1: duplicate column(s) {dup}" if unit == "line" else
+                           f"{file}: duplicate column(s) {dup}")  # fmt: skip
+    frame = pd.DataFrame(cells.to_numpy(dtype=object), columns=columns,
+                         index=pd.Index(list(cells.index), name=unit), dtype=object)  # fmt: skip
     missing = [c for c in REQUIRED_COLUMNS.get(key, ()) if c not in frame.columns]
     if missing:
         wanted = {v: k for k, v in COLUMNS.get(key, {}).items()}
+        where = f"{file}: line 1" if unit == "line" else file
         raise PackageError(
-            f"{file}: line 1: missing required column(s) " + ", ".join(f"{wanted.get(c, c)!r}" for c in missing)
+            f"{where}: missing required column(s) " + ", ".join(f"{wanted.get(c, c)!r}" for c in missing)
         )
     for col in frame.columns:
-        frame[col] = _convert(frame[col], file, col, header[columns.index(col)])
+        frame[col] = _convert(frame[col], file, col, header[columns.index(col)], unit)
     return frame
 
 
-def _convert(values: pd.Series, file: str, col: str, header: str) -> pd.Series:
+def _convert(values: pd.Series, file: str, col: str, header: str, unit: str = "line") -> pd.Series:
     stripped = values.map(lambda v: v.strip() if isinstance(v, str) else v)
     missing = stripped.isin(NA_STRINGS)
+    if col == "year":  # RevMan tells apart two reports of one year by a letter: "2005a", "2005b"
+        stripped = stripped.str.replace(r"^(\d{4})[a-z]$", r"\1", regex=True)
     if col in NUMERIC:
         out = pd.to_numeric(stripped.where(~missing), errors="coerce").astype(float)
         for bad, what in ((out.isna() & ~missing, "a number"), (np.isinf(out), "a finite number")):
             if bad.any():
                 line = bad.idxmax()
                 raise PackageError(
-                    f"{file}: line {line}: column {header!r}: {stripped[line]!r} is not {what}"
+                    f"{file}: {unit} {line}: column {header!r}: {stripped[line]!r} is not {what}"
                     + (f" ({int(bad.sum())} such cells)" if bad.sum() > 1 else "")
                 )
         if col in WHOLE_NUMBERS:
@@ -247,7 +264,7 @@ def _convert(values: pd.Series, file: str, col: str, header: str) -> pd.Series:
             bad = (missing & (col != "subgroup_number")) | (~missing & ~whole)
             if bad.any():
                 line = bad.idxmax()
-                raise PackageError(f"{file}: line {line}: column {header!r}: {stripped[line]!r} is not a whole "
+                raise PackageError(f"{file}: {unit} {line}: column {header!r}: {stripped[line]!r} is not a whole "
                                    f"number from 1 to {MAX_NUMBER}")  # fmt: skip
         return out
     if col in BOOLEAN:
@@ -255,7 +272,7 @@ def _convert(values: pd.Series, file: str, col: str, header: str) -> pd.Series:
         bad = ~lowered.isin(("true", "false")) & ~missing
         if bad.any():
             line = bad.idxmax()
-            raise PackageError(f"{file}: line {line}: column {header!r}: {stripped[line]!r} is not true/false")
+            raise PackageError(f"{file}: {unit} {line}: column {header!r}: {stripped[line]!r} is not true/false")
         return lowered.map({"true": True, "false": False}).where(~missing, None).astype(object)
     return stripped.where(~missing, None).astype(object)
 

@@ -31,7 +31,10 @@ import pandas as pd
 
 from helpers.core import paths
 from helpers.core.errors import DataError
-from helpers.data.datapackage import PackageError, RawPackage, read_package
+from helpers.data.datapackage import PackageError, RawPackage, parse_csv, read_package
+from helpers.data.datarows import ROWS_SUFFIX, is_rows_file, read_data_rows
+from helpers.data.rdata import SUFFIXES as RDA_SUFFIXES
+from helpers.data.rdata import is_rda, read_rda, read_rda_rows
 from helpers.core.results import ResultMixin
 from helpers.data.reviewmap import FIELDS, apply_review_map, load_review_map
 from helpers.data.schema import (
@@ -408,8 +411,9 @@ def from_package(raw: RawPackage, review: str | Path | None = "cd015373") -> Dat
 def load_dataset(path: Path | str | None = None, review: str | Path | None = "cd015373") -> Dataset:
     """Load a review's data in one call.
 
-    ``path``: a Cochrane data package (outer zip, inner data zip or unpacked folder) or a tidy folder written
-    by :func:`write_tidy`; None = the default synthetic package ``data/raw/synthetic-cd015373`` (folder or
+    ``path``: a Cochrane data package (outer zip, inner data zip or unpacked folder), bare data rows (an R data
+    file ``.rda`` or a ``*-data-rows.csv``; settings from the review map, see :mod:`helpers.data.datarows`) or
+    a tidy folder written by :func:`write_tidy`; None = the default synthetic package ``data/raw/synthetic-cd015373`` (folder or
     ``.zip``). ``review``: the review map in ``data/reviews/`` (or a YAML path); None = no mapping (drug,
     route, comparator, outcome and time point left empty, as for non-NMDA packages).
     """
@@ -424,7 +428,24 @@ def load_dataset(path: Path | str | None = None, review: str | Path | None = "cd
     path = Path(path)
     if path.is_dir() and (path / "dataset.json").is_file():
         return read_tidy(path)
+    if is_rda(path):
+        return from_package(read_rda(path, review=review), review=review)
+    if is_rows_file(path):
+        return from_package(read_data_rows(path, review=review), review=review)
     return from_package(read_package(path), review=review)
+
+
+def read_rows_table(path: Path | str) -> tuple[pd.DataFrame, str]:
+    """The bare data rows of an R data file or a ``*-data-rows.csv`` (tidy names, RevMan's per-study values
+    included) and the label naming them; for :mod:`helpers.stats.infer`, which needs no settings."""
+    path = Path(path)
+    if not path.exists():
+        raise PackageError(f"{path}: no such file")
+    if is_rda(path):
+        return read_rda_rows(path)
+    if is_rows_file(path):
+        return parse_csv(path.read_bytes(), str(path), "data_rows"), str(path)
+    raise PackageError(f"{path}: not an R data file ({', '.join(RDA_SUFFIXES)}) or a '*{ROWS_SUFFIX}' file")
 
 
 def _write_csv(df: pd.DataFrame, target: Path) -> None:

@@ -27,6 +27,9 @@ it: all-zero estimates in the package, or a value RevMan leaves empty, e.g. tauÂ
 analysis has no such value, e.g. a study we excluded) - the last counts as a failure in ``all_ok``.
 ``note`` says, for every row of an analysis, which package setting the engine could not honour (never a silent
 substitute; see :mod:`helpers.stats.settings`), empty when every setting was honoured.
+``not estimable`` (a study row neither RevMan nor we can estimate, e.g. no events in either arm for RR/OR) is
+agreement. Study rows are matched by position within the analysis, so a trial entered as two strata (two
+rows, one name) is compared row by row.
 """
 
 from __future__ import annotations
@@ -36,14 +39,15 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
-from helpers.core.checks import check_choice
+from helpers.core.checks import InputError, check_choice
 from helpers.data.dataset import Dataset, iter_analyses
+from helpers.stats.effects import effect_sizes
 from helpers.stats.meta import meta_analysis
 from helpers.stats.settings import analysis_arguments
 
 QUANTITIES = ("estimate", "ci_low", "ci_high", "weight", "tau2", "q", "df", "q_p", "i2", "z", "p",
               "subgroup_q", "subgroup_df", "subgroup_p", "subgroup_i2")  # fmt: skip
-STATUSES = ("ok", "mismatch", "not published", "not recomputed")
+STATUSES = ("ok", "mismatch", "not published", "not recomputed", "not estimable")
 COLUMNS = ("level", "analysis_id", "subgroup", "study", "quantity", "published", "recomputed", "abs_diff", "tol",
            "within_tol", "status", "note")  # fmt: skip
 PRINTED_DIGITS = 6  # RevMan: six decimals (RevMan Web) or six significant digits (older exports)
@@ -110,25 +114,33 @@ def _pool_values(ma, res, scale: bool) -> dict:
 
 def _recompute(rows: pd.DataFrame) -> tuple[dict, str]:
     """({(level, subgroup, study): {quantity: value}}, note) for one analysis, with the package's own settings
-    (:func:`helpers.stats.settings.analysis_arguments`); the note lists the settings not honoured."""
+    (:func:`helpers.stats.settings.analysis_arguments`); the note lists the settings not honoured. Study rows
+    are keyed ``("study", None, position in the analysis)`` (a trial entered as two strata has two rows with
+    one name); a row that cannot enter (e.g. no events in either arm for RR/OR) has NaN values, and when no
+    row can enter only those are returned."""
     rows, kwargs, notes = analysis_arguments(rows)
-    has_sg = kwargs["subgroup"] is not None
-    ma = meta_analysis(rows, **kwargs)
-    out = {}
+    table = rows.reset_index(drop=True).assign(_row=np.arange(len(rows)))
+    out = {("study", None, i): dict.fromkeys(("estimate", "ci_low", "ci_high", "weight"), np.nan)
+           for i in range(len(table))}  # fmt: skip
+    try:
+        ma = meta_analysis(table, **{**kwargs, "study": "_row"})
+    except InputError:
+        entered = effect_sizes(table, kwargs["measure"], study="_row")["excluded_reason"].isna()
+        if kwargs["method"] == "Peto" or entered.any():
+            raise
+        return out, "; ".join(notes)  # no row can enter: compared row by row with RevMan's empty cells
     overall = _pool_values(ma, ma.overall, True)
     if ma.subgroup_test is not None:
         t = ma.subgroup_test
         overall.update(subgroup_q=t.q, subgroup_df=t.df, subgroup_p=t.p, subgroup_i2=t.i2)
     out[("overall", None, None)] = overall
-    st = ma.studies
     for name, res in ma.subgroups:
         vals = _pool_values(ma, res, True)
         vals["weight"] = ma.subgroup_weight(name)
         out[("subgroup", name, None)] = vals
-    for rec in st.itertuples(index=False):
-        sg = rec.subgroup if has_sg else None
-        out[("study", sg, rec.study)] = {"estimate": rec.estimate, "ci_low": rec.ci_low, "ci_high": rec.ci_high,
-                                         "weight": rec.weight}  # fmt: skip
+    for rec in ma.studies.itertuples(index=False):
+        out[("study", None, int(rec.study))] = {"estimate": rec.estimate, "ci_low": rec.ci_low,
+                                                 "ci_high": rec.ci_high, "weight": rec.weight}  # fmt: skip
     return out, "; ".join(notes)
 
 
@@ -141,10 +153,14 @@ def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
     records = []
     for aid, _, rows in iter_analyses(dataset):
         recomputed, note = _recompute(rows)
+        position = 0  # published study rows are in the analysis' row order
         for rec in pub[pub["analysis_id"] == aid].itertuples(index=False):
             sg = rec.subgroup if isinstance(rec.subgroup, str) else None
             study = rec.study if isinstance(rec.study, str) else None
-            ours = recomputed.get((rec.level, sg, study), {})
+            if rec.level == "study":
+                ours, position = recomputed.get(("study", None, position), {}), position + 1
+            else:
+                ours = recomputed.get((rec.level, sg, study), {})
             for q in QUANTITIES:
                 published = getattr(rec, q)
                 mine = ours.get(q, np.nan)
@@ -152,6 +168,8 @@ def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
                 if pd.isna(published) and q not in ours:
                     continue  # a quantity neither side has at this level
                 judged, status = judge(published, mine, tol, precision)
+                if rec.level == "study" and pd.isna(published) and pd.isna(mine):
+                    judged, status = True, "not estimable"
                 t = np.nan if pd.isna(published) else (revman_tolerance(published, precision) if tol is None else tol)
                 diff = abs(published - mine) if not (pd.isna(published) or pd.isna(mine)) else np.nan
                 records.append((rec.level, aid, sg, study, q, published, mine, diff, t, judged, status, note))

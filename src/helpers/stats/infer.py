@@ -1,0 +1,249 @@
+"""Analysis settings read off RevMan's own per-study numbers, for data rows that carry no settings.
+
+A bare data-rows export (:mod:`helpers.data.datarows`) gives, per study row, RevMan's ``Mean`` (the study's
+effect estimate), ``CI start``/``CI end`` and ``Weight`` (%), but not the effect measure, statistical method
+or analysis model used. :func:`infer_settings` re-runs every candidate RevMan offers for the row's data type
+(``CANDIDATES``: dichotomous RR/OR/RD x MH/IV x fixed/random and Peto OR; continuous MD/SMD x IV x
+fixed/random; generic inverse variance any measure x IV x fixed/random) with
+:func:`helpers.stats.meta.meta_analysis` and compares each study's estimate, CI and weight with RevMan's at
+the printed precision (:func:`helpers.stats.concordance.printed_tolerance`). Rows RevMan left empty ("not
+estimable") must be left out by the candidate too.
+
+What the per-study numbers can tell apart: the measure from the estimates; the method and the model only
+through the weights, and only when an analysis has two or more estimable studies (MH and IV weights differ,
+and random-effects weights differ from fixed-effect ones only when tau² > 0). When several candidates
+reproduce every row, the one chosen is the method and model that every analysis of the same data type whose
+values single out one setting agrees on (:func:`review_pattern`: the review's own choice, shown with the
+analyses it rests on); failing that, ``PREFERENCE`` (random before fixed, MH before IV: RevMan's defaults for
+a new analysis). The result says which of measure/method/model the analysis' own values identified. An
+analysis that no candidate reproduces, or that has no estimable row, is flagged (``status``), never
+defaulted silently.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from helpers.core.checks import MEASURES
+from helpers.core.results import ResultMixin
+from helpers.data.datarows import SETTINGS_KEY, analysis_data_types
+from helpers.stats.concordance import printed_tolerance
+from helpers.stats.meta import meta_analysis
+
+CANDIDATES = {
+    "dichotomous": tuple((m, meth, mod) for m in ("RR", "OR", "RD") for meth in ("MH", "IV")
+                         for mod in ("random", "fixed")) + (("OR", "Peto", "fixed"),),
+    "continuous": tuple((m, "IV", mod) for m in ("MD", "SMD") for mod in ("random", "fixed")),
+    "giv": tuple((m, "IV", mod) for m in MEASURES for mod in ("random", "fixed")),
+}  # fmt: skip
+PREFERENCE = {"model": ("random", "fixed"), "method": ("MH", "IV", "Peto")}
+STATUSES = ("reproduced", "reproduced; method/model not identified", "not reproduced", "no estimable row")
+QUANTITIES = ("estimate", "ci", "weight")
+ARM = ("events_e", "n_e", "events_c", "n_c", "mean_e", "sd_e", "mean_c", "sd_c", "giv_estimate", "giv_se")
+COLUMNS = ("analysis_id", "analysis_name", "data_type", "rows", "estimable", "measure", "method", "model", "status",
+           "identified", "reproducing", "max_diff_estimate", "max_diff_ci", "max_diff_weight", "note")  # fmt: skip
+NEEDED = {"dichotomous": ("events_e", "n_e", "events_c", "n_c"),
+          "continuous": ("mean_e", "sd_e", "n_e", "mean_c", "sd_c", "n_c"), "giv": ("giv_estimate", "giv_se")}
+
+
+def _fit(rows: pd.DataFrame, setting: tuple) -> dict:
+    """Largest |ours - RevMan's| per quantity and whether every row is within its printed precision."""
+    measure, method, model = setting
+    table = rows.reset_index(drop=True).assign(_row=np.arange(len(rows)))
+    has_sg = table["subgroup"].notna().any()
+    ours = pd.DataFrame(np.nan, index=table.index, columns=["estimate", "ci_low", "ci_high", "weight"])
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            ma = meta_analysis(table, measure=measure, method=method, model=model, study="_row",
+                               subgroup="subgroup" if has_sg else None)  # fmt: skip
+        st = ma.studies.set_index("study")
+        ours.loc[st.index.astype(int), ["estimate", "ci_low", "ci_high", "weight"]] = st[
+            ["estimate", "ci_low", "ci_high", "weight"]].to_numpy()  # fmt: skip
+    except ValueError:  # no row can enter under this setting: every study value is empty
+        pass
+    ok, diffs = {}, {}
+    for q, cols in (("estimate", ("estimate",)), ("ci", ("ci_low", "ci_high")), ("weight", ("weight",))):
+        pub = table[list(cols)].to_numpy(dtype=float).ravel()
+        mine = ours[list(cols)].to_numpy(dtype=float).ravel()
+        both = ~np.isnan(pub) & ~np.isnan(mine)
+        same_gaps = bool((np.isnan(pub) == np.isnan(mine)).all())
+        d = np.abs(pub[both] - mine[both])
+        tol = np.array([printed_tolerance(v) for v in pub[both]])
+        ok[q] = same_gaps and bool((d <= tol).all())
+        diffs[q] = (float(d.max()) if d.size else 0.0) if same_gaps else np.inf
+    return {"ok": all(ok.values()), "estimates_ok": ok["estimate"] and ok["ci"], **diffs}
+
+
+def _rank(setting: tuple, pattern: tuple | None = None) -> tuple:
+    """Sort key: the review's own identified (method, model) first, then ``PREFERENCE``."""
+    return (0 if pattern is None or setting[1:] == pattern else 1, PREFERENCE["model"].index(setting[2]),
+            PREFERENCE["method"].index(setting[1]))  # fmt: skip
+
+
+def _fits(rows: pd.DataFrame, data_type: str) -> dict:
+    """``{setting: fit}`` for every candidate of the data type; {} when RevMan printed no study estimate."""
+    rows = rows.copy()
+    for col in ARM:  # only the cells the data type uses count (the others may be 0.0 placeholders)
+        if col not in NEEDED[data_type] and col not in ("n_e", "n_c"):
+            rows[col] = np.nan
+    if rows["estimate"].notna().sum() == 0:
+        return {}
+    out = {}
+    for setting in CANDIDATES[data_type]:
+        # a study's estimate and CI depend on the measure (and Peto) only: when the first setting of a measure
+        # misses them, the others of that measure miss them too (their weights are not looked at)
+        same = next((s for s in out if s[0] == setting[0] and (s[1] == "Peto") == (setting[1] == "Peto")), None)
+        if same is not None and not out[same]["estimates_ok"]:
+            out[setting] = {**out[same], "weight": np.inf}
+        else:
+            out[setting] = _fit(rows, setting)
+    return out
+
+
+
+def review_pattern(fits: dict, types: dict) -> dict:
+    """``{data type: ((method, model), [analysis ids])}`` where every analysis of that type whose per-study
+    values single out one setting agrees on its method and model (the review's own choice)."""
+    seen: dict = {}
+    for aid, f in fits.items():
+        good = [s for s, v in f.items() if v["ok"]]
+        if len(good) == 1:
+            seen.setdefault(types[aid], {}).setdefault(good[0][1:], []).append(aid)
+    return {t: next(iter(d.items())) for t, d in seen.items() if len(d) == 1}
+
+
+def _record(aid: str, rows: pd.DataFrame, data_type: str, fits: dict, pattern) -> dict:
+    """One evidence record (``COLUMNS``) for one analysis."""
+    base = {"analysis_id": aid, "analysis_name": rows["analysis_name"].iloc[0], "data_type": data_type,
+            "rows": len(rows), "estimable": int(rows["estimate"].notna().sum())}  # fmt: skip
+    empty = {"identified": "", "reproducing": "", "max_diff_estimate": np.nan, "max_diff_ci": np.nan,
+             "max_diff_weight": np.nan}  # fmt: skip
+    if not fits:
+        return {**base, **empty, "measure": None, "method": None, "model": None, "status": STATUSES[3],
+                "note": "RevMan printed no study estimate: the settings cannot be read off this analysis"}  # fmt: skip
+    good = sorted((s for s, f in fits.items() if f["ok"]), key=lambda s: _rank(s, pattern and pattern[0]))
+    if not good:
+        best = min(fits, key=lambda s: (fits[s]["estimate"], fits[s]["ci"], fits[s]["weight"], _rank(s)))
+        f = fits[best]
+        return {**base, **empty, "measure": best[0], "method": best[1], "model": best[2], "status": STATUSES[2],
+                "max_diff_estimate": f["estimate"], "max_diff_ci": f["ci"], "max_diff_weight": f["weight"],
+                "note": "no candidate reproduces every row at the printed precision; the closest is shown"}  # fmt: skip
+    chosen = good[0]
+    identified = [name for i, name in enumerate(("measure", "method", "model")) if len({s[i] for s in good}) == 1]
+    f = fits[chosen]
+    status, note = STATUSES[0], ""
+    if len(identified) < 3:
+        status = STATUSES[1]
+        if pattern is not None and chosen[1:] == pattern[0]:
+            note = (f"{len(good)} settings reproduce every row; method/model {'/'.join(pattern[0])} as identified "
+                    f"in every {data_type} analysis that tells them apart ({', '.join(pattern[1])})")  # fmt: skip
+        else:
+            note = f"{len(good)} settings reproduce every row; chosen by PREFERENCE (random > fixed, MH > IV)"
+    return {**base, "measure": chosen[0], "method": chosen[1], "model": chosen[2], "status": status,
+            "identified": ", ".join(identified), "reproducing": "; ".join("/".join(s) for s in good),
+            "max_diff_estimate": f["estimate"], "max_diff_ci": f["ci"], "max_diff_weight": f["weight"],
+            "note": note}  # fmt: skip
+
+
+@dataclass(frozen=True, repr=False)
+class SettingsInference(ResultMixin):
+    """Per analysis: the chosen settings and the evidence (``table``, one row per analysis, ``COLUMNS``)."""
+
+    source: str
+    n_analyses: int
+    n_reproduced: int
+    n_not_identified: int
+    n_not_reproduced: int
+    n_no_estimable_row: int
+    table: pd.DataFrame = field(compare=False)
+
+    def to_frame(self) -> pd.DataFrame:
+        return self.table.copy()
+
+    def flagged(self) -> pd.DataFrame:
+        """Analyses whose settings the per-study values do not settle (not reproduced or no estimable row)."""
+        return self.table[self.table["status"].isin(STATUSES[2:])]
+
+    def settings(self) -> dict:
+        """``{analysis_id: {"measure", "method", "model"}}`` of the reproduced analyses (review map form)."""
+        ok = self.table[self.table["status"].isin(STATUSES[:2])]
+        return {r.analysis_id: {"measure": r.measure, "method": r.method, "model": r.model}
+                for r in ok.itertuples(index=False)}  # fmt: skip
+
+    def summary(self) -> str:
+        lines = [f"Settings inferred from RevMan's per-study values ({self.source}): {self.n_analyses} analyses; "
+                 f"{self.n_reproduced} reproduced at the printed precision ({self.n_not_identified} of them with "
+                 f"method or model not identified by the data), {self.n_not_reproduced} not reproduced, "
+                 f"{self.n_no_estimable_row} without an estimable row"]  # fmt: skip
+        for r in self.flagged().itertuples(index=False):
+            lines.append(f"  FLAGGED {r.analysis_id} {r.analysis_name}: {r.status}; {r.note}")
+        return "\n".join(lines)
+
+
+def infer_settings(rows: pd.DataFrame, source: str = "<data rows>") -> SettingsInference:
+    """Infer measure, method and model of every analysis from RevMan's per-study values.
+
+    ``rows``: tidy-named data rows with RevMan's ``estimate``, ``ci_low``, ``ci_high`` and ``weight`` (as
+    :func:`helpers.data.dataset.read_rows_table` returns them for a ``.rda`` or ``*-data-rows.csv``)."""
+    rows = rows.copy()
+    rows["analysis_id"] = [f"{int(g)}.{int(n)}" for g, n in zip(rows["analysis_group"], rows["analysis_number"])]
+    types = analysis_data_types(rows, source)
+    parts = {aid: rows[rows["analysis_id"] == aid] for aid in types}
+    fits = {aid: _fits(parts[aid], dtype) for aid, dtype in types.items()}
+    pattern = review_pattern(fits, types)
+    records = [_record(aid, parts[aid], dtype, fits[aid], pattern.get(dtype)) for aid, dtype in types.items()]
+    table = pd.DataFrame.from_records(records, columns=list(COLUMNS))
+    order = sorted(table.index, key=lambda i: tuple(int(x) for x in table.at[i, "analysis_id"].split(".")))
+    table = table.loc[order].reset_index(drop=True)
+    st = table["status"]
+    return SettingsInference(
+        source=source, n_analyses=len(table),
+        n_reproduced=int(st.isin(STATUSES[:2]).sum()), n_not_identified=int((st == STATUSES[1]).sum()),
+        n_not_reproduced=int((st == STATUSES[2]).sum()), n_no_estimable_row=int((st == STATUSES[3]).sum()),
+        table=table,
+    )  # fmt: skip
+
+
+def settings_yaml(result: SettingsInference) -> str:
+    """The review map's ``analysis_settings`` block for ``result``: one line per analysis, evidence as comment.
+
+    A flagged analysis (no estimable row, or not reproduced) is written commented out: whoever adds it to the
+    review map decides, and says why there."""
+    lines = [f"{SETTINGS_KEY}:  # generated by python -m helpers.stats.infer ({result.n_reproduced} of "
+             f"{result.n_analyses} reproduced)"]  # fmt: skip
+    for r in result.table.itertuples(index=False):
+        spec = f'"{r.analysis_id}": {{measure: {r.measure}, method: {r.method}, model: {r.model}}}'
+        why = f"identified: {r.identified or 'nothing'}" if r.status in STATUSES[:2] else f"FLAGGED {r.status}"
+        lines.append(f"  {spec}  # {why}" if r.status in STATUSES[:2] else f"  # {r.analysis_id}: {why}")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    """``python -m helpers.stats.infer FILE``: the evidence summary and the review-map block for FILE."""
+    import argparse
+    import sys
+
+    from helpers.core.errors import NmdaError, one_line
+    from helpers.data.dataset import read_rows_table
+
+    parser = argparse.ArgumentParser(prog="python -m helpers.stats.infer", description=main.__doc__)
+    parser.add_argument("file", help="an R data file (.rda) or a *-data-rows.csv")
+    args = parser.parse_args(argv)
+    try:
+        rows, label = read_rows_table(args.file)
+        result = infer_settings(rows, label)
+    except NmdaError as exc:
+        print(one_line(exc), file=sys.stderr)
+        return 2
+    print(result.summary())
+    print(settings_yaml(result))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

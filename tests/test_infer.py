@@ -1,0 +1,72 @@
+"""Settings read off RevMan's per-study values (helpers.stats.infer) on the real review's data rows."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from helpers.core import paths
+from helpers.data.dataset import read_rows_table
+from helpers.data.rdata import BACK, read_rda_frame
+from helpers.stats.infer import STATUSES, infer_settings, main
+
+NO_ESTIMABLE_ROW = ["1.19", "2.2", "5.6", "10.3"]  # every study: no events in either arm
+
+
+@pytest.fixture(scope="module")
+def inferred(real_rows):
+    rows, label = read_rows_table(real_rows)
+    return infer_settings(rows, label)
+
+
+def test_counts(inferred):
+    assert (inferred.n_analyses, inferred.n_reproduced, inferred.n_not_reproduced, inferred.n_no_estimable_row) \
+        == (95, 91, 0, 4)
+    assert inferred.n_not_identified == 75  # one study, or tau² = 0: the weights cannot tell method/model apart
+    assert inferred.flagged()["analysis_id"].tolist() == NO_ESTIMABLE_ROW
+    assert set(inferred.flagged()["status"]) == {STATUSES[3]}
+
+
+def test_identified_settings(inferred):
+    t = inferred.to_frame().set_index("analysis_id")
+    # only IV random-effects weights reproduce RevMan's weights in 1.9 (MH and fixed do not)
+    assert t.loc["1.9", ["measure", "method", "model", "status", "reproducing"]].tolist() == \
+        ["RR", "IV", "random", "reproduced", "RR/IV/random"]
+    assert t.loc["7.19", "measure"] == "SMD" and t.loc["7.19", "identified"] == "measure, method, model"
+    # 1.10: three settings reproduce every row; IV/random is what the dichotomous analyses that tell them apart show
+    assert t.loc["1.10", "reproducing"] == "RR/IV/random; RR/MH/random; RR/IV/fixed"
+    assert "(1.9, 1.11, 7.14, 7.23)" in t.loc["1.10", "note"]
+    ok = t[t["status"].isin(STATUSES[:2])]
+    assert (ok[["max_diff_estimate", "max_diff_ci", "max_diff_weight"]] <= 5e-7).all().all()
+    assert ok.groupby(["measure", "method", "model"]).size().to_dict() == {
+        ("MD", "IV", "random"): 33, ("RR", "IV", "random"): 56, ("SMD", "IV", "random"): 2}
+
+
+def test_review_map_holds_the_inferred_settings(inferred):
+    doc = yaml.safe_load((paths.REVIEWS / "cd015373.yaml").read_text(encoding="utf-8"))
+    written = {k: v for k, v in doc["analysis_settings"].items() if k not in NO_ESTIMABLE_ROW}
+    assert written == inferred.settings()
+    assert {doc["analysis_settings"][a]["measure"] for a in NO_ESTIMABLE_ROW} == {"RR"}
+
+
+def test_a_value_no_setting_reproduces_is_flagged(real_rows):
+    rows, label = read_rows_table(real_rows)
+    rows = rows[(rows["analysis_group"] == 1) & (rows["analysis_number"] == 1)].copy()
+    rows.loc[1, "weight"] = 40.0  # RevMan printed 34.134428 for Lumanauw 2019 in 1.1
+    t = infer_settings(rows, label).to_frame().set_index("analysis_id")
+    assert t.loc["1.1", "status"] == "not reproduced"
+    assert t.loc["1.1", "max_diff_weight"] > 1
+
+
+def test_cli_prints_summary_and_block(real_rows, tmp_path, capsys):
+    _, frame = read_rda_frame(real_rows)
+    frame = frame[frame["Analysis.group"] == 2].rename(columns=lambda c: BACK.get(c, c))
+    csv = tmp_path / "group2-data-rows.csv"
+    frame.to_csv(csv, index=False)
+    assert main([str(csv)]) == 0
+    out = capsys.readouterr().out
+    assert "3 analyses; 2 reproduced" in out and "FLAGGED 2.2" in out
+    assert '"2.1": {measure: MD, method: IV, model: random}  # identified: measure, method' in out
+    assert "  # 2.2: FLAGGED no estimable row" in out
+    assert main([str(tmp_path / "missing.rda")]) == 2
+    assert "missing.rda: no such file" in capsys.readouterr().err
