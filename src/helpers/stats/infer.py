@@ -6,7 +6,8 @@ or analysis model used. :func:`infer_settings` re-runs every candidate RevMan of
 (``CANDIDATES``: dichotomous RR/OR/RD x MH/IV x fixed/random and Peto OR; continuous MD/SMD x IV x
 fixed/random; generic inverse variance any measure x IV x fixed/random) with
 :func:`helpers.stats.meta.meta_analysis` and compares each study's estimate, CI and weight with RevMan's at
-the printed precision (:func:`helpers.stats.concordance.printed_tolerance`). Rows RevMan left empty ("not
+RevMan's precision (:func:`helpers.stats.concordance.revman_precision` and ``revman_tolerance``, as the
+concordance judges). Rows RevMan left empty ("not
 estimable") must be left out by the candidate too.
 
 What the per-study numbers can tell apart: the measure from the estimates; the method and the model only
@@ -31,7 +32,7 @@ import pandas as pd
 from helpers.core.checks import MEASURES
 from helpers.core.results import ResultMixin
 from helpers.data.datarows import SETTINGS_KEY, analysis_data_types
-from helpers.stats.concordance import printed_tolerance
+from helpers.stats.concordance import revman_precision, revman_tolerance
 from helpers.stats.meta import meta_analysis
 
 CANDIDATES = {
@@ -50,7 +51,7 @@ NEEDED = {"dichotomous": ("events_e", "n_e", "events_c", "n_c"),
           "continuous": ("mean_e", "sd_e", "n_e", "mean_c", "sd_c", "n_c"), "giv": ("giv_estimate", "giv_se")}
 
 
-def _fit(rows: pd.DataFrame, setting: tuple) -> dict:
+def _fit(rows: pd.DataFrame, setting: tuple, precision: str) -> dict:
     """Largest |ours - RevMan's| per quantity and whether every row is within its printed precision."""
     measure, method, model = setting
     table = rows.reset_index(drop=True).assign(_row=np.arange(len(rows)))
@@ -73,7 +74,8 @@ def _fit(rows: pd.DataFrame, setting: tuple) -> dict:
         both = ~np.isnan(pub) & ~np.isnan(mine)
         same_gaps = bool((np.isnan(pub) == np.isnan(mine)).all())
         d = np.abs(pub[both] - mine[both])
-        tol = np.array([printed_tolerance(v) for v in pub[both]])
+        tol = np.array([revman_tolerance(v, precision) for v in pub[both]])
+        tol += 8 * np.finfo(float).eps * np.maximum(np.abs(pub[both]), 1.0)  # binary rounding, as concordance.judge
         ok[q] = same_gaps and bool((d <= tol).all())
         diffs[q] = (float(d.max()) if d.size else 0.0) if same_gaps else np.inf
     return {"ok": all(ok.values()), "estimates_ok": ok["estimate"] and ok["ci"], **diffs}
@@ -85,7 +87,7 @@ def _rank(setting: tuple, pattern: tuple | None = None) -> tuple:
             PREFERENCE["method"].index(setting[1]))  # fmt: skip
 
 
-def _fits(rows: pd.DataFrame, data_type: str) -> dict:
+def _fits(rows: pd.DataFrame, data_type: str, precision: str) -> dict:
     """``{setting: fit}`` for every candidate of the data type; {} when RevMan printed no study estimate."""
     rows = rows.copy()
     for col in ARM:  # only the cells the data type uses count (the others may be 0.0 placeholders)
@@ -101,7 +103,7 @@ def _fits(rows: pd.DataFrame, data_type: str) -> dict:
         if same is not None and not out[same]["estimates_ok"]:
             out[setting] = {**out[same], "weight": np.inf}
         else:
-            out[setting] = _fit(rows, setting)
+            out[setting] = _fit(rows, setting, precision)
     return out
 
 
@@ -194,7 +196,8 @@ def infer_settings(rows: pd.DataFrame, source: str = "<data rows>") -> SettingsI
     rows["analysis_id"] = [f"{int(g)}.{int(n)}" for g, n in zip(rows["analysis_group"], rows["analysis_number"])]
     types = analysis_data_types(rows, source)
     parts = {aid: rows[rows["analysis_id"] == aid] for aid in types}
-    fits = {aid: _fits(parts[aid], dtype) for aid, dtype in types.items()}
+    precision = revman_precision(rows[["estimate", "ci_low", "ci_high", "weight"]].to_numpy(dtype=float).ravel())
+    fits = {aid: _fits(parts[aid], dtype, precision) for aid, dtype in types.items()}
     pattern = review_pattern(fits, types)
     records = [_record(aid, parts[aid], dtype, fits[aid], pattern.get(dtype)) for aid, dtype in types.items()]
     table = pd.DataFrame.from_records(records, columns=list(COLUMNS))
