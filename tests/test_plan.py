@@ -32,17 +32,20 @@ def test_forest_plan_names_titles_and_k(ds):
     assert len(by_stem) == len(fp.figures)  # stems unique
     all_routes = by_stem["forest_ketamine_placebo_pain_intensity_immediate"]
     iv = by_stem["forest_ketamine_placebo_intravenous_pain_intensity_immediate"]
-    assert (all_routes.k, all_routes.route, iv.k, iv.route) == (14, None, 6, "intravenous")  # analysis 1.1
-    assert all_routes.title == ("Ketamine versus placebo, all routes (subgroups): pain intensity (0-100), "
-                                "immediate term (analysis 1.1)")
-    assert iv.title.startswith("Ketamine versus placebo, intravenous route: pain intensity")
+    assert (all_routes.k, all_routes.route, all_routes.subgroups, iv.k, iv.route, iv.subgroups) == (
+        14, None, True, 6, "intravenous", False)  # analysis 1.1: its route subgroups, then each route alone
+    assert all_routes.title == ("Comparison 1: Ketamine versus placebo\n"
+                                "Outcome 1.1: Pain intensity (0-100): immediate term [subgroups: route]")
+    assert iv.title == ("Comparison 1: Ketamine versus placebo, intravenous route only\n"
+                        "Outcome 1.1: Pain intensity (0-100): immediate term")
     crossover = by_stem["forest_ketamine_placebo_pain_intensity_immediate_crossover"]
     assert crossover.selected.analysis_id == "1.5" and crossover.k == 9
-    assert "forest_ketamine_usual_care_pain_intensity_immediate" in by_stem  # comparators kept apart
-    assert all(f.k >= plan.MIN_K_FOREST for f in fp.figures)
-    skipped = dict(fp.skipped)
-    assert skipped["forest_ketamine_placebo_topical_pain_intensity_medium"] == "not drawn: k = 1 < 2"
-    assert "other routes" in by_stem["forest_ketamine_placebo_other_pain_intensity_immediate"].title
+    # a single-route analysis gets one plot, named with its route (analysis 2.1: intravenous only)
+    assert "forest_ketamine_usual_care_intravenous_pain_intensity_immediate" in by_stem
+    assert "forest_ketamine_usual_care_pain_intensity_immediate" not in by_stem
+    assert by_stem["forest_ketamine_placebo_topical_pain_intensity_medium"].k == 1  # every analysis drawn, as RevMan
+    assert fp.skipped == ()  # no re-analysis: each drug x comparator x outcome x time point is one analysis here
+    assert "other routes only" in by_stem["forest_ketamine_placebo_other_pain_intensity_immediate"].title
     ae = plan.forest_plan(ds, plan.AE_OUTCOMES, "ketamine")
     assert "forest_ketamine_placebo_intravenous_psychotomimetic" in {f.stem for f in ae.figures}  # no "any" time
 
@@ -75,7 +78,7 @@ def test_figure_titles_reach_the_drawn_figures(ds):
     fu = plan.funnel_plan(ds, "pain_intensity", "memantine").figures[0]
     fig = plan.draw(fu, ds)
     (title,) = [t for t in fig.texts if t.get_gid() == "title"]
-    assert title.get_text().startswith("Memantine versus placebo, oral route:\npain intensity (0-100)")
+    assert title.get_text() == "Comparison 4: Memantine versus placebo\nOutcome 4.1: Pain intensity (0-100): immediate term"
     assert plan.rob_stems("ketamine") == ("rob_traffic_light_ketamine", "rob_summary_ketamine")
     restricted = plan.only_drug(ds, "magnesium")
     assert set(restricted.rows["drug"]) == {"magnesium"} and len(restricted.studies) == len(ds.studies)

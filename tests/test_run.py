@@ -203,7 +203,7 @@ def test_real_notebook_set_runs_and_verifies(tmp_path):
                  "adverse_events_breakdown_ketamine",
                  *(f"rob_{kind}_{d}" for kind in ("traffic_light", "summary") for d in drugs)]:
         assert {f"figures/{stem}.{ext}" for ext in ("png", "svg", "pdf")} <= figures, stem
-    assert "tables/summary_of_findings_pain_intensity_ketamine.csv" in result.outputs
+    assert "tables/summary_of_findings_efficacy_ketamine.csv" in result.outputs
     assert verify(result.run_dir, jobs=2).ok
 
 

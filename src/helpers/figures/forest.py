@@ -203,7 +203,7 @@ def _draw(ma, rows, cols, xlim, title, favours, footer_text, ax) -> Figure:
     n = len(rows)
     last = max(i for i, r in enumerate(rows) if "diamond" in r or r["kind"] == "pi")  # last row with a drawing
     header_pt, axis_pt = 2.6 * ROW_PT, 38.0
-    top_pt = 16.0 if title else 4.0
+    top_pt = 6.0 + 11.0 * (title.count("\n") + 1) if title else 4.0  # 11 pt per line of 8.5 pt text
     foot_pt = 14.0 if footer_text else 4.0
     body_pt = max(n * ROW_PT, (last + 1) * ROW_PT + axis_pt)  # the x axis sits beside the closing text rows
     width_pt = max(style.WIDTH_CM["double"] * style.CM * 72, table_pt + MIN_PLOT_PT + 16)

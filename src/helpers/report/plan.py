@@ -1,23 +1,33 @@
 """What a run draws and executes: figure names and titles, and which notebooks run once per drug.
 
-Figures a journal expects (issue 4), one file stem each, built from the tidy vocabulary so names are stable
-and descriptive:
+Figures a journal expects (issues 4 and 13), one file stem each, built from the tidy vocabulary so names are
+stable and descriptive. The same rules serve the real review (each route its own comparison; subgroup analyses
+by duration of administration, clinical condition and dose) and a package whose analyses hold several routes:
 
-- forest plot per analysis with routes as subgroups: ``forest_<drug>_<comparator>_<outcome>[_<timepoint>]``
-- forest plot per route of each analysis: ``forest_<drug>_<comparator>_<route>_<outcome>[_<timepoint>]``
-- funnel plot per drug x route of each analysis (k >= ``MIN_K_FUNNEL``):
-  ``funnel_<drug>_<comparator>_<route>_<outcome>[_<timepoint>]``
+- the review's forest plot of each analysis, with the package's own subgroups:
+  ``forest_<drug>_<comparator>[_<route>]_<outcome>[_<timepoint>][_crossover][_by_<dimension>]``; the route is
+  left out when the analysis holds several routes (they are then its subgroups), and ``_by_<dimension>`` names
+  the review's subgroup analyses (``duration``, ``condition``, ``dose``);
+- for an analysis holding several routes, one plot per route (same stem with the route);
+- a re-analysis the review did not do: one plot per drug x comparator x outcome x time point pooling the
+  analyses of the different routes (comparisons), routes as subgroups:
+  ``forest_reanalysis_<drug>_<comparator>_by_route_<outcome>[_<timepoint>]`` (drawn when at least two analyses
+  of different routes combine; analyses with the same settings only; the titles say "re-analysis");
+- funnel plot per drug x route of each analysis (k >= ``MIN_K_FUNNEL``; the review's subgroup analyses repeat
+  their main analysis's studies and get none): ``funnel_<drug>_<comparator>_<route>_<outcome>[_<timepoint>]``
 - RoB 2 per drug: ``rob_traffic_light_<drug>``, ``rob_summary_<drug>``
 
-The time point is left out for adverse-event outcomes (``any``). An analysis of crossover trials entered as
+The time point is left out for harms reported at ``any`` time. An analysis of crossover trials entered as
 paired mean differences (generic inverse variance) gets ``_crossover`` after the time point, since RevMan keeps
 it apart from the parallel-group analysis of the same outcome and time point. A forest plot needs at least
-``MIN_K_FOREST`` studies (one trial is not a meta-analysis; its numbers stay in the summary tables); every
-plot not drawn is listed in the plan's ``skipped`` with the reason.
+``MIN_K_FOREST`` studies (one: the review draws every analysis, single trials included, and so many of its
+13 comparisons have only one trial); every plot not drawn is listed in the plan's ``skipped`` with the reason. Titles read as RevMan's: "Comparison <n>:
+<comparison>" then "Outcome <n.m>: <analysis name>".
 """
 
 from __future__ import annotations
 
+import textwrap
 from collections import Counter
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -35,8 +45,16 @@ PER_DRUG_NOTEBOOKS = ("01_efficacy.ipynb", "02_small_study_effects.ipynb", "03_a
 EXECUTION_SEP = "--"
 #: Outcomes of the adverse-event notebook (03): the harms, in ``schema.HARMS`` order.
 AE_OUTCOMES = HARMS
-MIN_K_FOREST = 2
+#: Outcomes of the efficacy notebook (01): every outcome that is not a harm, in ``schema.OUTCOMES`` order.
+EFFICACY_OUTCOMES = tuple(o for o in OUTCOME_LABELS if o not in HARMS)
+#: The review's own subgroup dimensions: such an analysis repeats its main analysis split by that dimension.
+REVIEW_SUBGROUPS = ("duration", "condition", "dose")
+#: Comparators a re-analysis across routes may pool (another medicine differs between comparisons).
+POOLABLE_COMPARATORS = ("placebo", "usual_care")
+REANALYSIS_NOTE = "Re-analysis not in the review"
+MIN_K_FOREST = 1  # every analysis gets its forest plot, as in the review (a single trial shows its own estimate)
 MIN_K_FUNNEL = bias.MIN_K
+FUNNEL_TITLE_CHARS = 58  # a funnel plot is one column wide: its title wraps at this many characters
 
 COMPARATOR_WORDS = MappingProxyType({"placebo": "placebo", "usual_care": "usual care", "active": "active comparator",
                                      UNKNOWN: "comparator unknown"})  # fmt: skip
@@ -44,6 +62,8 @@ ROUTE_WORDS = MappingProxyType({"intravenous": "intravenous route", "oral": "ora
                                 "intramuscular": "intramuscular route", "other": "other routes",
                                 UNKNOWN: "route unknown"})  # fmt: skip
 OUTCOME_WORDS = MappingProxyType({**OUTCOME_LABELS, "pain_intensity": "pain intensity (0-100)"})
+SUBGROUP_WORDS = MappingProxyType({"duration": "duration of administration", "condition": "clinical condition",
+                                   "dose": "medicine dose", "route": "route", None: "as in the package"})
 TIMEPOINT_WORDS = MappingProxyType({"immediate": "immediate term", "short": "short term", "medium": "medium term",
                                     "long": "long term", "any": None})  # fmt: skip
 
@@ -51,13 +71,17 @@ TIMEPOINT_WORDS = MappingProxyType({"immediate": "immediate term", "short": "sho
 @dataclass(frozen=True)
 class FigureSpec:
     """One figure to draw: its file stem, title in words, the selected analysis (rows already restricted to
-    ``route`` when given) and ``route`` None for the plot with routes as subgroups."""
+    ``route`` when given), ``route`` None when the plot spans several routes, ``subgroups`` whether the plot
+    shows subgroups (the package's own, or routes in a re-analysis) and ``reanalysis`` True for a pooling the
+    review did not do."""
 
     kind: str
     stem: str
     title: str
     selected: summary.Selected
     route: str | None
+    subgroups: bool = True
+    reanalysis: bool = False
 
     @property
     def k(self) -> int:
@@ -77,6 +101,11 @@ class FigurePlan:
                   "status": "drawn"} for f in self.figures]
         return pd.DataFrame.from_records(drawn + [{"stem": s, "status": reason} for s, reason in self.skipped],
                                          columns=["stem", "kind", "k", "analysis_id", "title", "status"])
+
+
+def efficacy_outcomes(outcome: str | None) -> tuple[str, ...]:
+    """The outcomes notebook 01 covers: ``(outcome,)`` when one is given, else ``EFFICACY_OUTCOMES``."""
+    return EFFICACY_OUTCOMES if outcome is None else (outcome,)
 
 
 def drugs_present(ds: Dataset) -> tuple[str, ...]:
@@ -111,19 +140,50 @@ def _crossover(sel: summary.Selected) -> bool:
     return sel.settings["data_type"] == "giv" and bool((sel.rows["design"] == "crossover").all())
 
 
-def _words(sel: summary.Selected, route: str | None) -> str:
+def _routes(sel: summary.Selected) -> list[str]:
+    return sorted(sel.rows["route"].dropna().astype(str).unique())
+
+
+def _subgroup_by(sel: summary.Selected) -> str | None:
+    values = sel.rows["subgroup_by"].dropna().unique() if "subgroup_by" in sel.rows else []
+    return str(values[0]) if len(values) == 1 else None
+
+
+def _group_number(analysis_id: str) -> str:
+    return str(analysis_id).split(".")[0]
+
+
+def _comparison_words(sel: summary.Selected) -> str:
+    """The comparison's name from the package or review map, else drug versus comparator in words."""
+    names = sel.rows["comparison"].dropna().unique() if "comparison" in sel.rows else []
+    if len(names) == 1:
+        return str(names[0])
     drug = " and ".join(d.capitalize() for d in sel.drug.split(LIST_SEP))
     comparator = " and ".join(COMPARATOR_WORDS.get(c, c) for c in _comparator(sel).split("_and_"))
-    where = ROUTE_WORDS[route] if route else "all routes (subgroups)"
-    outcome = OUTCOME_WORDS[sel.settings["outcome"]]
+    return f"{drug} versus {comparator}"
+
+
+def _words(sel: summary.Selected, route: str | None, split: bool, note_subgroups: bool = True) -> str:
+    """RevMan-like two-line title: "Comparison <n>: <comparison>[, <route> only]" / "Outcome <id>: <name>"."""
+    only = f", {ROUTE_WORDS.get(route, route)} only" if split and route else ""
+    name = str(sel.settings["analysis_name"])
+    named = "subgroup" in name.lower()  # the review's names say "...: duration of administration subgroup analysis"
+    subgroups = f" [subgroups: {SUBGROUP_WORDS[_subgroup_by(sel)]}]" if note_subgroups and sel.has_subgroups and not (split or named) else ""
+    return (f"Comparison {_group_number(sel.analysis_id)}: {_comparison_words(sel)}{only}\n"
+            f"Outcome {sel.analysis_id}: {name}{subgroups}")
+
+
+def _reanalysis_words(sel: summary.Selected, ids: list[str]) -> str:
+    drug = " and ".join(d.capitalize() for d in sel.drug.split(LIST_SEP))
+    comparator = " and ".join(COMPARATOR_WORDS.get(c, c) for c in _comparator(sel).split("_and_"))
     time = TIMEPOINT_WORDS.get(sel.settings["timepoint"])
-    design = ", crossover trials (paired MD)" if _crossover(sel) else ""
-    return (f"{drug} versus {comparator}, {where}: {outcome}"
-            f"{', ' + time if time else ''}{design} (analysis {sel.analysis_id})")
+    return (f"{REANALYSIS_NOTE}: {drug} versus {comparator}, routes as subgroups (analyses {', '.join(ids)})\n"
+            f"Outcome: {OUTCOME_WORDS.get(sel.settings['outcome'], sel.settings['outcome'])}"
+            f"{', ' + time if time else ''}")
 
 
 def stem_for(kind: str, sel: summary.Selected, route: str | None) -> str:
-    """``<kind>_<drug>_<comparator>[_<route>]_<outcome>[_<timepoint>][_crossover]``."""
+    """``<kind>_<drug>_<comparator>[_<route>]_<outcome>[_<timepoint>][_crossover][_by_<dimension>]``."""
     parts = [kind, _slug(sel.drug), _comparator(sel)]
     if route:
         parts.append(route)
@@ -132,6 +192,9 @@ def stem_for(kind: str, sel: summary.Selected, route: str | None) -> str:
         parts.append(sel.settings["timepoint"])
     if _crossover(sel):
         parts.append("crossover")
+    by = _subgroup_by(sel)
+    if by in REVIEW_SUBGROUPS and sel.has_subgroups:
+        parts.append(f"by_{by}")
     return "_".join(parts)
 
 
@@ -142,33 +205,95 @@ def _unique(specs: list[FigureSpec]) -> tuple[FigureSpec, ...]:
                  if counts[s.stem] > 1 else s for s in specs)
 
 
+def _review_plots(sel: summary.Selected) -> list[FigureSpec]:
+    """The review's plot of one analysis (its own subgroups), and one per route when it holds several."""
+    routes = _routes(sel)
+    if len(routes) <= 1:
+        route = routes[0] if routes else None
+        return [FigureSpec("forest", stem_for("forest", sel, route), _words(sel, route, False), sel, route,
+                           subgroups=sel.has_subgroups)]  # fmt: skip
+    specs = [FigureSpec("forest", stem_for("forest", sel, None), _words(sel, None, False), sel, None)]
+    for r, rows in summary.route_groups(sel):
+        part = replace(sel, rows=rows)
+        specs.append(FigureSpec("forest", stem_for("forest", part, r), _words(part, r, True), part, r, subgroups=False))
+    return specs
+
+
+_SAME = ("outcome", "timepoint", "data_type", "measure", "method", "model")
+
+
+def _reanalyses(sels: list[summary.Selected]) -> tuple[list[FigureSpec], list[tuple[str, str]]]:
+    """Pool the main analyses (not the review's subgroup analyses) of one drug x comparator x outcome x time
+    point across routes, routes as subgroups; only analyses with the same settings, only poolable comparators."""
+    groups: dict[tuple, list[summary.Selected]] = {}
+    for sel in sels:
+        if _subgroup_by(sel) in REVIEW_SUBGROUPS or len(_routes(sel)) != 1:
+            continue
+        key = (sel.drug, _comparator(sel), sel.settings["outcome"], sel.settings["timepoint"], _crossover(sel))
+        groups.setdefault(key, []).append(sel)
+    specs, skipped = [], []
+    for (drug, comparator, outcome, timepoint, crossover), members in groups.items():
+        routes = {_routes(m)[0] for m in members}
+        if len(members) < 2 or len(routes) < 2:
+            continue
+        ids = [m.analysis_id for m in members]
+        first = members[0]
+        time = f"_{timepoint}" if TIMEPOINT_WORDS.get(timepoint) else ""
+        stem = f"forest_reanalysis_{_slug(drug)}_{comparator}_by_route_{outcome}{time}{'_crossover' if crossover else ''}"
+        settings = {tuple(m.settings[c] for c in _SAME) for m in members}
+        if comparator not in POOLABLE_COMPARATORS:
+            skipped.append((stem, f"not drawn: {comparator!r} comparators are not pooled across comparisons (analyses {', '.join(ids)})"))
+            continue
+        if len(settings) > 1:
+            skipped.append((stem, f"not drawn: analyses {', '.join(ids)} differ in data type, measure or method"))
+            continue
+        rows = pd.concat([m.rows for m in members], ignore_index=True)
+        rows["subgroup"] = [ROUTE_WORDS.get(r, r).removesuffix(" route").capitalize() for r in rows["route"]]
+        settings_row = first.settings.copy()
+        settings_row["analysis_name"] = f"{REANALYSIS_NOTE} (analyses {', '.join(ids)})"
+        combined = summary.Selected("+".join(ids), settings_row, rows)
+        specs.append(FigureSpec("forest", stem, _reanalysis_words(combined, ids), combined, None, reanalysis=True))
+    return specs, skipped
+
+
 def forest_plan(ds: Dataset, outcomes: tuple[str, ...], drug: str | None = None, route: str | None = None,
-                timepoint: str | None = None, min_k: int = MIN_K_FOREST) -> FigurePlan:
-    """Forest plots of every selected analysis of ``outcomes``: one with routes as subgroups (unless ``route`` is
-    given), then one per route, each when it has at least ``min_k`` studies."""
-    candidates = []
+                timepoint: str | None = None, min_k: int = MIN_K_FOREST, reanalysis: bool = True) -> FigurePlan:
+    """Forest plots of every selected analysis of ``outcomes``: the review's plot of each analysis (its own
+    subgroups), one per route when an analysis holds several, and (``reanalysis``, unless ``route`` is given)
+    the re-analyses across routes; each drawn when it has at least ``min_k`` studies."""
+    specs, skipped = [], []
     for outcome in outcomes:
-        for sel in summary.select(ds, outcome, drug, route, timepoint):
-            candidates += [] if route else [(None, sel)]
-            candidates += [(r, replace(sel, rows=rows)) for r, rows in summary.route_groups(sel)]
-    return _collect("forest", candidates, min_k)
+        sels = list(summary.select(ds, outcome, drug, route, timepoint))
+        for sel in sels:
+            specs += _review_plots(sel)
+        if reanalysis and route is None:
+            more, why = _reanalyses(sels)
+            specs += more
+            skipped += why
+    plan_ = _collect(specs, min_k)
+    return FigurePlan(plan_.figures, plan_.skipped + tuple(skipped))
 
 
 def funnel_plan(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
                 timepoint: str | None = None, min_k: int = MIN_K_FUNNEL) -> FigurePlan:
     """Funnel plots per drug x route of every selected analysis with at least ``min_k`` studies (below 10 the
-    plot itself notes the low power)."""
-    candidates = [(r, replace(sel, rows=rows))
-                  for sel in summary.select(ds, outcome, drug, route, timepoint)
-                  for r, rows in summary.route_groups(sel)]
-    return _collect("funnel", candidates, min_k)
+    plot itself notes the low power); the review's subgroup analyses (same studies as their main analysis) get
+    none."""
+    specs = []
+    for sel in summary.select(ds, outcome, drug, route, timepoint):
+        if _subgroup_by(sel) in REVIEW_SUBGROUPS:
+            continue
+        split = len(_routes(sel)) > 1
+        for r, rows in summary.route_groups(sel):
+            part = replace(sel, rows=rows)
+            specs.append(FigureSpec("funnel", stem_for("funnel", part, r), _words(part, r, split, False), part, r, False))
+    return _collect(specs, min_k)
 
 
-def _collect(kind: str, candidates: list, min_k: int) -> FigurePlan:
-    """A plan of ``kind`` figures for (route, selection) pairs: drawn when k >= ``min_k``, else skipped."""
+def _collect(specs: list[FigureSpec], min_k: int) -> FigurePlan:
+    """A plan of the figures with k >= ``min_k``; the others are listed as skipped."""
     figures, skipped = [], []
-    for r, s in candidates:
-        spec = FigureSpec(kind, stem_for(kind, s, r), _words(s, r), s, r)
+    for spec in specs:
         if spec.k >= min_k:
             figures.append(spec)
         else:
@@ -182,9 +307,9 @@ def rob_stems(drug: str) -> tuple[str, str]:
 
 
 def analyse(spec: FigureSpec, estimator: str | None = None, ci_method: str = "z"):
-    """:func:`helpers.report.summary.analyse` of a figure's rows: routes as subgroups for the all-routes plot, one group
-    for a single route's plot."""
-    return summary.analyse(spec.selected, estimator, ci_method, subgroups=spec.route is None)
+    """:func:`helpers.report.summary.analyse` of a figure's rows, with subgroups when ``spec.subgroups`` (the
+    package's own; routes in a re-analysis), one group for a single route cut out of an analysis."""
+    return summary.analyse(spec.selected, estimator, ci_method, subgroups=spec.subgroups)
 
 
 def draw(spec: FigureSpec, ds: Dataset, estimator: str | None = None, ci_method: str = "z"):
@@ -199,9 +324,8 @@ def draw(spec: FigureSpec, ds: Dataset, estimator: str | None = None, ci_method:
     measure = spec.selected.settings["measure"]
     es = summary.yi_vi(spec.selected.rows, measure)
     fig = funnel_plot(es["yi"], es["vi"], measure=measure, labels=es["study"], footer=ds)
-    head, _, rest = spec.title.partition(": ")
-    lines = [head + ":", *rest.replace(", crossover", ",\ncrossover").replace(" (analysis", "\n(analysis").split("\n")]
-    _title_on_top(fig, "\n".join(lines), len(lines))
+    title = "\n".join(textwrap.fill(line, FUNNEL_TITLE_CHARS) for line in spec.title.split("\n"))
+    _title_on_top(fig, title, title.count("\n") + 1)
     return fig
 
 
@@ -238,7 +362,7 @@ def expected_figures(ds: Dataset, notebook: str, drug: str | None) -> int:
     if notebook == "00_data.ipynb":
         return 2 * len(drugs_present(ds))
     if notebook == "01_efficacy.ipynb":
-        return len(forest_plan(ds, ("pain_intensity",), drug).figures)
+        return len(forest_plan(ds, EFFICACY_OUTCOMES, drug).figures)
     if notebook == "02_small_study_effects.ipynb":
         return len(funnel_plan(ds, "pain_intensity", drug).figures)
     if notebook == "03_adverse_events.ipynb":
