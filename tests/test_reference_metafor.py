@@ -5,7 +5,9 @@
     metafor) and check that the output equals the committed JSON and that the engine agrees with it too.
 
 Conventions: the METAFOR preset (escalc add = 1/2 to="only0", drop00 = FALSE; I² from tau²; normal-quantile
-prediction interval); ``test="knha"`` is ``ci="hksj"``. Tolerances: see ``TOLERANCE``.
+prediction interval); ``test="knha"`` is ``ci="hksj"`` and its ``predict`` is ``pi="knha"``; ``pi_t_*`` is the
+Handbook's interval (Wald SE, t on k - 2 df) computed from metafor's fit for either test. Tolerances: see
+``TOLERANCE``.
 """
 
 from __future__ import annotations
@@ -86,12 +88,14 @@ def engine(entry: dict, doc: dict) -> tuple[dict, tuple[float, float]]:
         if family == "rma":
             measure, method, test = rest
             y, v = yi_vi(doc, name, measure)
-            fit = pool(y, v, method=method, ci="hksj" if test == "knha" else "z", pi="z", preset=METAFOR)
+            ci = "hksj" if test == "knha" else "z"
+            pi = "knha" if test == "knha" else "z"  # predict(fit): the knha fit's own interval (t, k - 1 df)
+            fit = pool(y, v, method=method, ci=ci, pi=pi, preset=METAFOR)
             got = _fields(fit, POOL_FIELDS)
             if method != "REML":
                 got.pop("tau2_se")
-            if test == "knha":  # metafor's predict() uses the t quantile (k - 1 df) of the knha fit
-                got.pop("pi_low"), got.pop("pi_high")
+            handbook = pool(y, v, method=method, ci=ci, pi="t", preset=METAFOR)  # whatever the CI method
+            got["pi_t_low"], got["pi_t_high"] = handbook.pi_low, handbook.pi_high
             return got, TOLERANCE[method]
         if family == "rma.mh":
             fit = mantel_haenszel(*arms(doc, name), rest[0], preset=METAFOR)
@@ -171,6 +175,22 @@ def test_fixture_records_its_source():
 def test_engine_matches_metafor(entry):
     problems = compare(entry, REF)
     assert not problems, f"{entry['id']} ({entry['call']}):\n  " + "\n  ".join(problems)
+
+
+def test_handbook_prediction_interval_ignores_the_ci_method():
+    """Under HKSJ the Handbook's interval keeps the Wald SE (R meta < 5.2 used the HKSJ SE: a bug by its
+    changelog); metafor's knha variant is the explicit ``pi="knha"``. BCG RR, REML: metafor numbers."""
+    y, v = yi_vi(REF, "bcg", "RR")
+    ref = {e["id"]: e["result"] for e in REF["entries"]}
+    z, knha = ref["rma/bcg/RR/REML/z"], ref["rma/bcg/RR/REML/knha"]
+    for ci in ("z", "hksj"):
+        fit = pool(y, v, method="REML", ci=ci, pi="t")
+        assert (fit.pi_low, fit.pi_high) == pytest.approx((z["pi_t_low"], z["pi_t_high"]), rel=1e-7)
+    assert (knha["pi_t_low"], knha["pi_t_high"]) == pytest.approx((z["pi_t_low"], z["pi_t_high"]), rel=1e-9)
+    fit = pool(y, v, method="REML", ci="hksj", pi="knha")
+    assert (fit.pi_low, fit.pi_high) == pytest.approx((knha["pi_low"], knha["pi_high"]), rel=1e-7)
+    with pytest.raises(ValueError, match="pi 'knha' .* needs ci 'hksj'"):
+        pool(y, v, method="REML", ci="z", pi="knha")
 
 
 def test_known_values_are_the_published_ones():

@@ -135,6 +135,16 @@ for (a in analysis_sets) {
         r$pi_low <- num(pr$pi.lb)
         r$pi_high <- num(pr$pi.ub)
         r$pi_call <- "predict(fit)"
+        if (fit$k >= 3) {
+          # the Handbook's prediction interval (Higgins, Thompson & Spiegelhalter 2009), whatever the test:
+          # mu +- t(k - 2) sqrt(tau2 + SE^2) with the Wald SE of the mean (the test = "z" fit's)
+          if (test == "z") wald <- fit  # the knha iteration follows the z one of the same method
+          half <- qt(0.975, fit$k - 2) * sqrt(fit$tau2 + wald$se^2)
+          r$pi_t_low <- num(coef(fit) - half)
+          r$pi_t_high <- num(coef(fit) + half)
+          r$pi_t_call <- paste('coef(fit) +- qt(0.975, fit$k - 2) * sqrt(fit$tau2 + wald$se^2),',
+                               'wald = the same rma call with test = "z"')
+        }
       }
       r$weights <- I(num(weights(fit)))
       add(sprintf("rma/%s/%s/%s", key, method, test), a$name, call, r)

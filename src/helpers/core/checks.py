@@ -21,7 +21,7 @@ METHODS = ("IV", "MH", "Peto")
 MODELS = ("fixed", "random")
 TAU2_METHODS = ("FE", "DL", "REML", "PM")
 CI_METHODS = ("z", "hksj")
-PI_METHODS = ("t", "z")
+PI_METHODS = ("t", "z", "knha")
 
 _MAX_LISTED = 5  # offending rows listed in one message
 

@@ -119,15 +119,24 @@ def _inference(estimate, se, k, ci, level):
     return estimate - crit * se, estimate + crit * se, float(stat), float(p)
 
 
-def _prediction(estimate, se, tau2, k, pi, level, model) -> tuple[float, float]:
-    """Prediction interval mu ± c sqrt(tau² + SE²): c = t_{k-2} (Higgins et al. 2009; NaN for k < 3) or z
-    (metafor). Only for random-effects models; NaN for fixed effect."""
+def _prediction(estimate, se_wald, se_hksj, tau2, k, pi, level, model) -> tuple[float, float]:
+    """Prediction interval mu ± c sqrt(tau² + SE²), whatever the CI method:
+    ``t`` (the Handbook's; Higgins, Thompson & Spiegelhalter 2009): c = t_{k-2}, SE the Wald SE of the mean
+    sqrt(1/sum w) - also under HKSJ (R meta before 5.2 used the HKSJ SE here; its changelog calls that a bug);
+    NaN for k < 3. ``z`` (metafor ``predict`` of a ``test="z"`` fit): c = z, Wald SE. ``knha`` (metafor
+    ``predict`` of a ``test="knha"`` fit): c = t_{k-1}, the HKSJ SE. Random-effects models only; NaN for fixed
+    effect."""
     if model == "fixed" or np.isnan(tau2):
         return np.nan, np.nan
+    se = se_wald
     if pi == "t":
         if k < 3:
             return np.nan, np.nan
         crit = stats.t.ppf((1 + level) / 2, k - 2)
+    elif pi == "knha":
+        if k < 2:
+            return np.nan, np.nan
+        crit, se = stats.t.ppf((1 + level) / 2, k - 1), se_hksj
     else:
         crit = stats.norm.ppf((1 + level) / 2)
     half = crit * np.sqrt(tau2 + se**2)
@@ -149,7 +158,9 @@ def pool(yi, vi, method: str = "REML", ci: str = "z", pi: str | None = None, pre
     root of Q(tau²) = k - 1). Random-effects weights 1/(v_i + tau²); mu ± z SE.
     ci: ``z`` (Wald) or ``hksj`` (Hartung & Knapp 2001, Sidik & Jonkman 2002: SE² scaled by
     Q(tau²)/(k - 1) with weights 1/(v_i+tau²), t on k - 1 df; not truncated at 1, as metafor ``test="knha"``).
-    pi: ``t`` (k - 2 df, Handbook), ``z`` (metafor) or None (the preset's: ``t`` for REVMAN, ``z`` for METAFOR).
+    pi: prediction interval, whatever ``ci``: ``t`` (the Handbook's: Wald SE of the mean, t on k - 2 df), ``z``
+    (metafor, normal quantile, Wald SE), ``knha`` (metafor's under ``test="knha"``: HKSJ SE, t on k - 1 df;
+    needs ``ci="hksj"``) or None (the preset's: ``t`` for REVMAN, ``z`` for METAFOR).
     preset: decides how I² is computed (``i2_from``: from Q for REVMAN, the default; from tau² for METAFOR).
     REML also gives tau2_se = sqrt(2/tr(PP)); every random-effects fit gives the Q-profile tau² CI.
     One study: the estimate is that study, heterogeneity statistics are NaN.
@@ -194,7 +205,10 @@ def _pool_arrays(y, v, method, ci, pi, level, tol=1e-10, maxiter=100, i2_from="t
         tau2_ci = q_profile_ci(y, v, level)
     w = 1.0 / (v + (0.0 if np.isnan(tau2) else tau2))
     estimate = float(np.sum(w * y) / np.sum(w))
-    se = float(np.sqrt(1.0 / np.sum(w)))
+    se = se_wald = float(np.sqrt(1.0 / np.sum(w)))
+    if pi == "knha" and ci != "hksj":
+        raise ValueError("pi 'knha' (metafor's prediction interval of a test='knha' fit) needs ci 'hksj'; "
+                         f"got ci {ci!r}")
     if ci == "hksj":
         if k == 1:
             _note(notes, "HKSJ needs at least two studies: CI and p are NaN")
@@ -204,7 +218,7 @@ def _pool_arrays(y, v, method, ci, pi, level, tol=1e-10, maxiter=100, i2_from="t
             se = float(se * np.sqrt(spread / (k - 1)))
     ci_low, ci_high, z, p = _inference(estimate, se, k, ci, level)
     i2, h2 = _heterogeneity(q, df, tau2, v, i2_from, model)
-    pi_low, pi_high = _prediction(estimate, se, tau2, k, pi, level, model)
+    pi_low, pi_high = _prediction(estimate, se_wald, se, tau2, k, pi, level, model)
     return PoolResult(
         estimate=estimate, se=se, ci_low=float(ci_low), ci_high=float(ci_high), z=z, p=p, tau2=float(tau2),
         tau2_se=tau2_se, tau2_ci_low=float(tau2_ci[0]), tau2_ci_high=float(tau2_ci[1]), q=float(q), df=df,
