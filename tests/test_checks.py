@@ -15,7 +15,7 @@ def test_constants_are_the_contract():
     assert checks.MODELS == ("fixed", "random")
     assert checks.TAU2_METHODS == ("FE", "DL", "REML", "PM")
     assert checks.CI_METHODS == ("z", "hksj")
-    assert checks.PI_METHODS == ("t", "z")
+    assert checks.PI_METHODS == ("t", "z", "knha")
 
 
 def test_check_choice_lists_allowed_values():
