@@ -1,5 +1,6 @@
 # nmda-review: two commands on a fresh machine.
 #   make run   - create .venv, install from the pinned lock, run every notebook on the embedded default
+#   make real  - fetch the real review's data rows (pinned, SHA-256 checked) and run every notebook on them
 #   make test  - install, then run the test suite (unit tests, reference comparisons, nbval)
 SHELL := /bin/bash
 PYTHON ?= python3
@@ -12,8 +13,11 @@ JOBS ?= 2
 OUT ?= runs/default
 # DATA=path/to/package.zip runs everything on another Cochrane data package (e.g. the real review's).
 DATA ?=
+# make real: the real review's data rows (fetched and SHA-256 checked; FROM=path/to/CD015373_pub2_data.rda uses a
+# local copy) into runs/cd015373-real.
+FROM ?=
 
-.PHONY: install run test verify explore lock benchmark synthetic clean
+.PHONY: install run real test verify explore lock benchmark synthetic clean
 
 install: $(STAMP)
 
@@ -27,6 +31,9 @@ $(STAMP): requirements.lock pyproject.toml
 
 run: $(STAMP)
 	$(PY) -m helpers.run --out $(OUT) --jobs $(JOBS) $(if $(DATA),--data "$(DATA)")
+
+real: $(STAMP)
+	$(PY) -m helpers.run real --jobs $(JOBS) $(if $(FROM),--from "$(FROM)")
 
 verify: $(STAMP)
 	$(PY) -m helpers.run verify $(OUT) --jobs $(JOBS)

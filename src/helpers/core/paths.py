@@ -12,6 +12,7 @@ PROJECT_ROOT = Path(__file__).resolve().parents[3]
 DATA = PROJECT_ROOT / "data"
 DATA_RAW = DATA / "raw"  # immutable inputs: read-only to code
 DATA_PROCESSED = DATA / "processed"  # written only by code
+DATA_EXTERNAL = DATA / "external"  # downloaded inputs (git-ignored cache, helpers.data.fetch)
 REVIEWS = DATA / "reviews"  # per-review YAML mapping analyses to drug/route/outcome/time point
 NOTEBOOKS = PROJECT_ROOT / "notebooks"
 FIGURES = PROJECT_ROOT / "figures"

@@ -5,6 +5,7 @@ Usage::
     python -m helpers.run [--out DIR] [--jobs N] [--data PATH] [--notebooks NB ...] [-p NAME=VALUE ...]
     python -m helpers.run verify RUN_DIR        # re-execute with the manifest's parameters, compare every output
     python -m helpers.run refresh-notebooks     # re-execute notebooks/0*.ipynb in place (outputs for nbval)
+    python -m helpers.run real [--from FILE]    # fetch the real review's pinned data rows, run the set on them
 
 The console script ``nmda-run`` is :func:`main`. What a run does: :mod:`helpers.run.runner`.
 
@@ -25,6 +26,7 @@ import yaml
 
 from helpers.core import paths
 from helpers.core.errors import NmdaError, ParameterError, one_line
+from helpers.data.fetch import fetch, review_source
 from helpers.run.execute import KERNEL_NAME
 from helpers.run.runner import SETTABLE_PARAMETERS, NotebookFailure, run_set
 from helpers.run.verify import refresh_notebooks, verify
@@ -44,6 +46,9 @@ def parse_param(text: str) -> tuple[str, object]:
     except yaml.YAMLError as exc:  # e.g. a !!python/object tag, refused by safe_load
         raise ParameterError(f"parameter {name!r}: value {raw!r} is not a YAML scalar: "
                              f"{' '.join(str(exc).split())}") from exc
+
+
+REAL_RUN = "cd015373-real"  # run folder of `real` under runs/
 
 
 class _Parser(argparse.ArgumentParser):
@@ -66,6 +71,30 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _real(argv: list[str]) -> int:
+    """``real``: fetch the real review's pinned data rows (or check ``--from FILE``), then run the set on them."""
+    sub = _Parser(prog="python -m helpers.run real",
+                  description="Fetch the real CD015373.pub2 data rows (pinned in data/reviews/cd015373.yaml, "
+                              "SHA-256 checked, cached in data/external/) and run every notebook on them.")  # fmt: skip
+    sub.add_argument("--from", dest="local", type=Path, default=None, metavar="FILE",
+                     help="use this local copy of the pinned file instead of downloading it (checked the same way)")
+    sub.add_argument("--out", type=Path, default=paths.RUNS / REAL_RUN, help=f"run folder (default runs/{REAL_RUN})")
+    sub.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
+    sub.add_argument("--fetch-only", action="store_true", help="fetch and check the file, run nothing")
+    sub.add_argument("--kernel", default=KERNEL_NAME, help=f"Jupyter kernel name (default {KERNEL_NAME})")
+    sub.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    args = sub.parse_args(argv)
+    source = review_source("cd015373")
+    path = fetch(source, local=args.local)
+    print(f"data rows: {path} (SHA-256 {source.sha256[:12]}... as pinned; from {source.url})")
+    if args.fetch_only:
+        return 0
+    result = run_set(args.out, data_path=path, jobs=args.jobs, kernel_name=args.kernel,
+                     progress=not args.no_progress)  # fmt: skip
+    print(result.summary())
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     """Console entry point (``nmda-run``); returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -79,6 +108,8 @@ def main(argv: list[str] | None = None) -> int:
             result = verify(args.run_dir, jobs=args.jobs, progress=not args.no_progress)
             print(result.summary())
             return 0 if result.ok else 1
+        if argv[:1] == ["real"]:
+            return _real(argv[1:])
         if argv[:1] == ["refresh-notebooks"]:
             sub = _Parser(prog="python -m helpers.run refresh-notebooks")
             sub.add_argument("notebooks", nargs="*", type=Path)
