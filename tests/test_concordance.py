@@ -174,3 +174,25 @@ def test_setting_not_honoured_is_a_visible_note(tmp_path):
     assert (notes == "heterogeneity estimator 'Sidik-Jonkman' not available (engine: DL, REML, PM); "
                      "recomputed with DL").all()
     assert (table.loc[table["analysis_id"] == "1.2", "note"] == "").all()
+
+
+def test_check_kind_is_decided_by_the_dataset(fleiss, shared_sample):
+    """Notebook 05 prints describe_check: a real package is a check against RevMan's own numbers, the synthetic
+    package a self-consistency check (its published numbers were written by the engine)."""
+    import dataclasses
+    import json
+
+    from helpers.stats.concordance import describe_check
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        real = load_dataset(shared_sample, review=None)
+    text = describe_check(real, fleiss)
+    assert "a check against RevMan's own numbers" in text and "self-consistency" not in text
+    assert "sixth decimal" in text and real.label in text
+    synthetic = describe_check(dataclasses.replace(real, synthetic=True))
+    assert "self-consistency check, NOT a check against RevMan" in synthetic
+    assert "a check against RevMan's own numbers" not in synthetic
+    nb = json.loads((paths.PROJECT_ROOT / "notebooks" / "05_concordance.ipynb").read_text(encoding="utf-8"))
+    code = "".join("".join(c["source"]) for c in nb["cells"] if c["cell_type"] == "code")
+    assert "describe_check(ds, table)" in code

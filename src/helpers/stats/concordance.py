@@ -178,6 +178,31 @@ def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
     return table
 
 
+SELF_CONSISTENCY = (
+    "**What this check is: a self-consistency check, NOT a check against RevMan.** The \"published\" numbers in "
+    "this synthetic package were computed by this same engine when the package was generated "
+    "(`helpers.synthetic`). Agreement below shows only that the engine reads back, from the package format, what "
+    "it wrote; it says nothing about whether the engine agrees with RevMan. The check against RevMan's own "
+    "numbers is this notebook run on a real Cochrane data package (`--data`), and the tests against the shared "
+    "RevMan sample and metafor (`tests/`).")
+AGAINST_REVMAN = (
+    "**What this check is: a check against RevMan's own numbers.** Every published value below was computed and "
+    "written by RevMan (Cochrane's software) in the data package {label}; the engine recomputes each from the "
+    "package's arm data with the analysis' own settings and is judged at RevMan's printed precision ({precision}).")
+PRECISION_WORDS = {"decimals": "half a unit in the sixth decimal", "significant": "half a unit in the sixth "
+                   "significant digit"}  # fmt: skip
+
+
+def describe_check(dataset: Dataset, table: pd.DataFrame | None = None) -> str:
+    """Markdown sentence saying what kind of check the concordance of ``dataset`` is: against RevMan's own
+    numbers (a real package) or a self-consistency check (the synthetic package, whose published numbers the
+    engine wrote). Decided by ``dataset.synthetic``, so no notebook can word it the other way."""
+    if dataset.synthetic:
+        return SELF_CONSISTENCY
+    precision = table.attrs.get("precision", "decimals") if table is not None else "decimals"
+    return AGAINST_REVMAN.format(label=f"**{dataset.label}**", precision=PRECISION_WORDS[precision])
+
+
 def all_ok(table: pd.DataFrame) -> bool:
     """True when nothing published is a mismatch or missing from the recomputation."""
     return not table["status"].isin(("mismatch", "not recomputed")).any()
