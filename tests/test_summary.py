@@ -104,3 +104,23 @@ def test_parameters_checked_and_tables_written(tmp_path):
     assert (tmp_path / "tables" / "t.csv").read_bytes() == b'x\n0.3333333333\n""\n'  # NaN: empty field, quoted so the line is not blank
     with pytest.raises(ValueError, match="plain file name"):
         save_table(pd.DataFrame(), params, "../t")
+
+
+def test_one_meaning_per_estimator_label(ds):
+    """'DL' (and 'FE') mean inverse-variance pooling in the notebooks as in the explorer, also for the package's
+    Mantel-Haenszel analyses; the package's own MH-DL is estimator None."""
+    from helpers.explore.selection import engine_arguments
+    from helpers.stats.meta import meta_analysis
+
+    mh = [sel for sel in summary.select(ds, "any_adverse_event") if sel.settings["method"] == "MH"]
+    assert mh, "the synthetic package has Mantel-Haenszel analyses"
+    sel = mh[0]
+    measure = sel.settings["measure"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for est in ("FE", "DL", "REML"):
+            ours = summary.analyse(sel, est, subgroups=False)
+            explorer = meta_analysis(sel.rows, measure, **engine_arguments(est, "z"), study="study")
+            assert ours.method == "IV" and ours.overall.estimate == pytest.approx(explorer.overall.estimate, rel=1e-12)
+        package = summary.analyse(sel, None, subgroups=False)
+    assert package.method == "MH"

@@ -23,6 +23,7 @@ import pandas as pd
 from helpers.core.checks import CI_METHODS, TAU2_METHODS, check_choice
 from helpers.core.results import ResultMixin
 from helpers.explore.reading import format_effect, plain_language
+from helpers.stats.settings import estimator_arguments
 
 #: Risk-of-bias filters (on RoB 2 overall judgement).
 ROB_FILTERS = ("all", "exclude_high", "low_only")
@@ -134,16 +135,13 @@ def select_rows(dataset, selection: Selection) -> RowSelection:
 
 
 def engine_arguments(estimator: str, ci: str) -> dict[str, str]:
-    """Keyword arguments for :func:`helpers.stats.meta.meta_analysis` for an estimator and CI method.
+    """Keyword arguments for :func:`helpers.stats.meta.meta_analysis` for an estimator and CI method: the same
+    meaning as in the notebooks and figures (:func:`helpers.stats.settings.estimator_arguments`).
 
     >>> engine_arguments("PM", "hksj")
     {'method': 'IV', 'model': 'random', 'tau2_method': 'PM', 'ci': 'hksj'}
     """
-    check_choice("estimator", estimator, TAU2_METHODS)
-    check_choice("ci", ci, CI_METHODS)
-    if estimator == "FE":
-        return {"method": "IV", "model": "fixed", "tau2_method": "DL", "ci": ci}
-    return {"method": "IV", "model": "random", "tau2_method": estimator, "ci": ci}
+    return estimator_arguments(estimator, ci)
 
 
 def _one(rows: pd.DataFrame, column: str, what: str) -> str:

@@ -20,10 +20,11 @@ import pandas as pd
 from helpers.stats import bias
 from helpers.stats import effects
 from helpers.stats import sensitivity
-from helpers.core.checks import CI_METHODS, RATIO_MEASURES, TAU2_METHODS, check_choice
+from helpers.core.checks import CI_METHODS, RATIO_MEASURES, TAU2_METHODS, MetaWarning, check_choice
 from helpers.data.dataset import Dataset
 from helpers.stats.meta import meta_analysis
 from helpers.stats.pooling import pool
+from helpers.stats.settings import analysis_arguments, estimator_arguments
 from helpers.data.schema import DESIGNS, DRUGS, LIST_SEP, OUTCOMES, ROUTES, TIMEPOINTS
 
 COUNT_BY = ("drug", "route", "design")
@@ -116,23 +117,22 @@ def analyse(sel: Selected, estimator: str | None = None, ci_method: str = "z", s
     """``meta_analysis`` of one selected analysis with subgroups as in the package (``subgroups=False``: one
     group, e.g. for the rows of a single route).
 
-    ``estimator`` None: the package's own settings (RevMan: statistical method and model, random effects =
-    DerSimonian-Laird), as the review did. ``FE``: the package's method, fixed-effect model. ``DL``/``REML``/
-    ``PM``: random effects with that tau² estimator; Mantel-Haenszel and Peto analyses are then pooled by inverse
-    variance, the only method with a choice of tau² estimator.
+    ``estimator`` None: the package's own settings, every one of them (statistical method, model, heterogeneity
+    estimator, CI method, level, swapped events, Applicability; :func:`helpers.stats.settings.analysis_arguments`,
+    a setting the engine cannot honour is warned), as the review did; ``ci_method`` is then the package's.
+    ``FE``/``DL``/``REML``/``PM``: inverse-variance pooling with that estimator and ``ci_method``, the same
+    meaning as in the explorer (:func:`helpers.stats.settings.estimator_arguments`): "DL" is inverse-variance
+    DerSimonian-Laird everywhere, never the package's Mantel-Haenszel DL.
     """
     check_choice("ci_method", ci_method, CI_METHODS)
-    method, model, tau2 = sel.settings["method"], sel.settings["model"], "DL"
-    if estimator is not None:
-        check_choice("estimator", estimator, TAU2_METHODS)
-        if estimator == "FE":
-            model = "fixed"
-        else:
-            model, tau2 = "random", estimator
-            method = method if estimator == "DL" else "IV"
-    return meta_analysis(sel.rows, measure=sel.settings["measure"], method=method, model=model, tau2_method=tau2,
-                         ci=ci_method, subgroup="subgroup" if subgroups and sel.has_subgroups else None,
-                         study="study")
+    subgroup = "subgroup" if subgroups and sel.has_subgroups else None
+    if estimator is None:
+        rows, kwargs, notes = analysis_arguments(sel.rows)
+        for note in notes:
+            warnings.warn(f"analysis {sel.analysis_id}: {note}", MetaWarning, stacklevel=2)
+        return meta_analysis(rows, **(kwargs | {"subgroup": subgroup}))
+    return meta_analysis(sel.rows, measure=sel.settings["measure"], **estimator_arguments(estimator, ci_method),
+                         subgroup=subgroup, study="study")
 
 
 def _participants(rows: pd.DataFrame) -> int:

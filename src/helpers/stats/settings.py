@@ -8,6 +8,12 @@ recompute it exactly so, plus the notes for every setting the engine cannot hono
 honoured is never replaced silently: the note names it and what was used instead, and
 :func:`helpers.stats.concordance.concordance` prints it on every row of that analysis.
 
+:func:`estimator_arguments` is the one meaning of an estimator a user picks (notebooks, explorer, figures):
+``FE`` = inverse-variance fixed effect, ``DL``/``REML``/``PM`` = inverse-variance random effects with that tau²
+estimator (REML and PM are defined for inverse-variance weights only; Viechtbauer 2005). The package's own
+method (e.g. Mantel-Haenszel with DerSimonian-Laird on the MH-based Q) is "the package's settings", estimator
+None, never a label of its own.
+
 Defaults when a package does not give a setting are RevMan's: DerSimonian-Laird, Wald CI, 95 %, no prediction
 interval, no swap, every row in the subgroup and overall pooling.
 """
@@ -17,7 +23,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from helpers.core.checks import CI_METHODS, TAU2_METHODS
+from helpers.core.checks import CI_METHODS, TAU2_METHODS, check_choice
 
 RANDOM_TAU2 = tuple(m for m in TAU2_METHODS if m != "FE")
 
@@ -78,3 +84,16 @@ def analysis_arguments(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict, tuple[st
     if "applicability" in rows and rows["applicability"].notna().any():
         kwargs["applicability"] = "applicability"
     return rows, kwargs, tuple(notes)
+
+
+def estimator_arguments(estimator: str, ci: str) -> dict[str, str]:
+    """meta_analysis keyword arguments for an estimator a user picks (one meaning everywhere, see module doc).
+
+    >>> estimator_arguments("PM", "hksj")
+    {'method': 'IV', 'model': 'random', 'tau2_method': 'PM', 'ci': 'hksj'}
+    """
+    check_choice("estimator", estimator, TAU2_METHODS)
+    check_choice("ci", ci, CI_METHODS)
+    if estimator == "FE":
+        return {"method": "IV", "model": "fixed", "tau2_method": "DL", "ci": ci}
+    return {"method": "IV", "model": "random", "tau2_method": estimator, "ci": ci}
