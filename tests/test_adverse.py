@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 
 from helpers.data import dataset as dataset_mod
-from helpers.figures import adverse
+from helpers.figures.adverse import ae_breakdown_plot
+from helpers.stats import adverse
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -39,7 +40,8 @@ def _dataset():
 
 def test_table_numbers_and_notes():
     with pytest.warns(UserWarning) as record:
-        fig, table = adverse.ae_breakdown(_dataset(), model="fixed")
+        breakdown = adverse.ae_breakdown(_dataset(), model="fixed")
+    table = breakdown.table
     assert list(table.columns) == list(adverse.TABLE_COLUMNS)
     assert list(table["outcome"].unique()) == ["psychotomimetic", "nausea", "vomiting"]
     iv = table[(table.outcome == "psychotomimetic") & (table.route == "intravenous")].iloc[0]
@@ -58,8 +60,11 @@ def test_table_numbers_and_notes():
     messages = [str(w.message) for w in record]
     assert any("memantine / oral" in m and "first row used" in m for m in messages)
     assert any(m.startswith("vomiting / dextromethorphan / oral / placebo") for m in messages)
+    assert list(breakdown.notes) == list(dict.fromkeys(messages))  # every warning kept in the result
+    assert breakdown.model == "fixed" and breakdown.to_frame().equals(table)
     assert "U1" not in " ".join(table["studies"])  # usual-care comparison not pooled with placebo
     # the figure draws exactly the table's numbers
+    fig = ae_breakdown_plot(breakdown)
     prop = [c for c in fig.findobj() if getattr(c, "get_gid", lambda: None)() == "prop_e:nausea"][0]
     nausea = table[table.outcome == "nausea"]
     np.testing.assert_allclose(prop.get_offsets()[:, 0], nausea["prop_e"])
@@ -71,7 +76,7 @@ def test_table_numbers_and_notes():
 
 def test_comparators_stay_apart():
     with pytest.warns(UserWarning):
-        _, table = adverse.ae_breakdown(_dataset(), comparator=None)
+        table = adverse.ae_breakdown(_dataset(), comparator=None).table
     iv = table[(table.outcome == "psychotomimetic") & (table.route == "intravenous")]
     assert sorted(iv["comparator"]) == ["placebo", "usual_care"] and iv.set_index("comparator").loc["usual_care", "k"] == 1
 
@@ -81,7 +86,8 @@ def test_synthetic_dataset_breakdown():
         data = dataset_mod.load_dataset()
     except FileNotFoundError as err:
         pytest.skip(str(err))
-    fig, table = adverse.ae_breakdown(data)
+    breakdown = adverse.ae_breakdown(data)
+    table, fig = breakdown.table, ae_breakdown_plot(breakdown)
     ket = table[(table.outcome == "psychotomimetic") & (table.drug == "ketamine")]
     rows = data.rows[(data.rows.outcome == "psychotomimetic") & (data.rows.drug == "ketamine")
                      & (data.rows.comparator == "placebo")]
@@ -101,3 +107,5 @@ def test_argument_checks():
     empty = SimpleNamespace(rows=_dataset().rows.iloc[-1:], label="x", synthetic=False)
     with pytest.raises(ValueError, match="no rows with outcome in psychotomimetic, nausea, vomiting and comparator 'placebo' in x"):
         adverse.ae_breakdown(empty)
+    with pytest.raises(TypeError, match="AEBreakdown"):
+        ae_breakdown_plot(_dataset().rows)

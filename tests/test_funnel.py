@@ -8,8 +8,9 @@ import numpy as np
 import pytest
 from matplotlib.text import Text
 
-from helpers.stats import bias
 from helpers.figures import funnel
+from helpers.stats import bias
+from helpers.stats.smallstudy import small_study_effects
 
 ARTIFACTS = Path(__file__).parent / "artifacts"
 
@@ -26,7 +27,7 @@ def _gid(fig, gid):
 
 def test_drawn_elements_follow_the_numbers():
     y, v = _data()
-    fig = funnel.funnel_plot(y, v, measure="OR", footer="Data: unit test")
+    fig = funnel.funnel_plot(small_study_effects(y, v, measure="OR"), footer="Data: unit test")
     ax = fig.axes[0]
     assert ax.get_xscale() == "log"
     assert ax.get_ylim()[0] > ax.get_ylim()[1] == 0  # SE axis inverted, 0 at the top
@@ -55,7 +56,7 @@ def test_drawn_elements_follow_the_numbers():
 
 def test_contour_bands_are_at_the_wald_thresholds():
     y, v = _data()
-    fig = funnel.funnel_plot(y, v, measure="MD", egger=False, trim_fill=False)
+    fig = funnel.funnel_plot(small_study_effects(y, v, measure="MD", egger=False, trim_fill=False))
     ax = fig.axes[0]
     assert ax.get_xscale() == "linear"
     bands = [c for c in ax.collections if c.get_gid() is None][1:4]  # after the outer p < 0.01 fill
@@ -68,11 +69,13 @@ def test_contour_bands_are_at_the_wald_thresholds():
 
 def test_low_power_note_below_ten_studies_and_too_few_for_tests():
     y, v = _data(k=6)
-    fig = funnel.funnel_plot(y, v, measure="RR")
+    fig = funnel.funnel_plot(small_study_effects(y, v, measure="RR"))
     note = _gid(fig, "low_power_note")
     assert len(note) == 1 and " ".join(note[0].get_text().split()) == funnel.LOW_POWER_NOTE
     with pytest.warns(UserWarning, match="need at least 3 studies; k = 2"):
-        fig2 = funnel.funnel_plot(y[:2], v[:2], measure="RR")
+        few = small_study_effects(y[:2], v[:2], measure="RR")
+    assert few.egger is None and few.trim_fill is None and "need at least 3 studies" in few.notes[0]
+    fig2 = funnel.funnel_plot(few)
     assert any("need at least 3 studies" in t.get_text() for t in fig2.findobj(Text))
     ARTIFACTS.mkdir(exist_ok=True)
     fig.savefig(ARTIFACTS / "funnel_rr_small.png", dpi=250)
@@ -81,10 +84,24 @@ def test_low_power_note_below_ten_studies_and_too_few_for_tests():
 def test_argument_checks():
     y, v = _data()
     with pytest.raises(ValueError, match="measure must be one of MD, SMD, RR, OR, RD; got 'HR'"):
-        funnel.funnel_plot(y, v, measure="HR")
+        small_study_effects(y, v, measure="HR")
     with pytest.raises(ValueError, match="contours must be 1 to 3 significance levels"):
-        funnel.funnel_plot(y, v, measure="OR", contours=(0.01, 1.5))
+        funnel.funnel_plot(small_study_effects(y, v, measure="OR"), contours=(0.01, 1.5))
     v_bad = v.copy()
     v_bad[4] = -1
     with pytest.raises(ValueError, match="vi"):
-        funnel.funnel_plot(y, v_bad, measure="OR")
+        small_study_effects(y, v_bad, measure="OR")
+    with pytest.raises(TypeError, match="SmallStudyEffects"):
+        funnel.funnel_plot(y)
+
+
+def test_small_study_effects_holds_what_the_funnel_draws():
+    y, v = _data()
+    result = small_study_effects(y, v, measure="OR", labels=[f"S{i}" for i in range(len(y))])
+    assert result.k == 12 and result.log_scale and result.labels[0] == "S0"
+    assert result.fixed_effect.estimate == pytest.approx(np.sum(y / v) / np.sum(1 / v), rel=1e-12)
+    eg, tf = bias.egger(y, v), bias.trim_and_fill(y, v)
+    assert result.egger.bias == eg.bias and result.egger.p == eg.p
+    assert result.trim_fill.k0 == tf.k0 and result.trim_fill.estimate == tf.estimate
+    assert result.notes == tuple(tf.warnings)
+    assert "SmallStudyEffects(" in repr(result) and result.to_frame().loc[0, "k"] == 12

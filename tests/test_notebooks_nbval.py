@@ -50,7 +50,7 @@ def test_committed_outputs_are_present_and_machine_independent(path):
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, f"committed notebook has an error output: {errors[0].ename if errors else ''}"
     for cell in code:
-        if "forest_plot(" in cell.source or "funnel_plot(" in cell.source or "ae_breakdown(" in cell.source:
+        if any(call in cell.source for call in ("forest_plot(", "funnel_plot(", "ae_breakdown_plot(", "draw(")):
             assert cell.source.rstrip().endswith(";"), f"plot cell should end with ';': {cell.source[:60]!r}"
     assert sum(c.cell_type == "markdown" for c in nb.cells) >= 3, "narrative for the reader"
 

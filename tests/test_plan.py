@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 
-from helpers.report import plan
+from helpers.report import plan, render
 from helpers.data.dataset import load_dataset
 from helpers.data.schema import DRUGS
 
@@ -53,13 +53,13 @@ def test_forest_plan_names_titles_and_k(ds):
 def test_per_route_analysis_reproduces_the_published_subgroup(ds):
     spec = next(f for f in plan.forest_plan(ds, ("pain_intensity",), "ketamine").figures
                 if f.stem == "forest_ketamine_placebo_intravenous_pain_intensity_immediate")
-    ma = plan.analyse(spec)  # package settings: IV, random effects DerSimonian-Laird
+    ma = render.analyse(spec)  # package settings: IV, random effects DerSimonian-Laird
     assert len(ma.subgroups) == 0 and ma.overall.k == 6
     pub = ds.published
     row = pub[(pub["analysis_id"] == "1.1") & (pub["level"] == "subgroup") & (pub["subgroup"] == "Intravenous")].iloc[0]
     for q in ("estimate", "ci_low", "ci_high", "tau2", "i2"):  # RevMan: -15.76 [-31.99, 0.47], tau2 370.7, I2 91%
         assert getattr(ma.overall, q) == pytest.approx(row[q], abs=5e-6), q
-    whole = plan.analyse(next(f for f in plan.forest_plan(ds, ("pain_intensity",), "ketamine").figures
+    whole = render.analyse(next(f for f in plan.forest_plan(ds, ("pain_intensity",), "ketamine").figures
                               if f.stem == "forest_ketamine_placebo_pain_intensity_immediate"))
     assert sorted(name for name, _ in whole.subgroups) == ["Intravenous", "Oral", "Other routes", "Topical"]
 
@@ -76,7 +76,7 @@ def test_funnel_plan_needs_three_studies_and_lists_the_rest(ds):
 
 def test_figure_titles_reach_the_drawn_figures(ds):
     fu = plan.funnel_plan(ds, "pain_intensity", "memantine").figures[0]
-    fig = plan.draw(fu, ds)
+    fig = render.draw(fu, ds)
     (title,) = [t for t in fig.texts if t.get_gid() == "title"]
     assert title.get_text() == "Comparison 4: Memantine versus placebo\nOutcome 4.1: Pain intensity (0-100): immediate term"
     assert plan.rob_stems("ketamine") == ("rob_traffic_light_ketamine", "rob_summary_ketamine")

@@ -85,12 +85,13 @@ def forest_png(result: Exploration, dataset) -> bytes:
 
 
 def funnel_png(result: Exploration, dataset) -> bytes:
-    """The funnel plot of ``result.meta`` as PNG (helpers.figures.funnel)."""
+    """The funnel plot of ``result.meta``'s studies as PNG (helpers.stats.smallstudy -> helpers.figures.funnel)."""
     from helpers.figures.funnel import funnel_plot
+    from helpers.stats.smallstudy import small_study_effects
 
     studies = result.meta.studies
-    return png_bytes(funnel_plot(studies["yi"], studies["vi"], measure=result.measure, labels=studies["study"],
-                                 footer=dataset))
+    return png_bytes(funnel_plot(small_study_effects(studies["yi"], studies["vi"], measure=result.measure,
+                                                     labels=studies["study"]), footer=dataset))
 
 
 def _labelled(values) -> list[tuple[str, str]]:

@@ -1,15 +1,11 @@
-"""Adverse-event breakdown: psychotomimetic effects vs nausea vs vomiting, by drug and route.
-
-For each outcome x drug x route: the crude event proportion per arm (sum of events / sum of participants across
-the studies, experimental and control) and the pooled risk ratio by Mantel-Haenszel
-(``helpers.stats.pooling.mantel_haenszel``, RevMan's method: Greenland & Robins 1985; random effects = DerSimonian-Laird
-on the MH-based Q, Cochrane Handbook 10.4.1/10.10.4). The figure is a grid of small multiples (top row: proportions,
-bottom row: RR [95% CI] on a log axis; one column per outcome); the companion table holds every number drawn.
+"""Adverse-event breakdown figure: small multiples of psychotomimetic effects vs nausea vs vomiting by drug and
+route, drawn from a :class:`helpers.stats.adverse.AEBreakdown` (top row: crude event proportions per arm, bottom
+row: Mantel-Haenszel RR [95% CI] on a log axis; one column per outcome). The breakdown's table holds every number
+drawn.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -17,91 +13,25 @@ import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
 
-from helpers.core import checks
 from helpers.figures import style
-from helpers.stats.pooling import mantel_haenszel
-from helpers.data.schema import COMPARATORS
+from helpers.stats.adverse import AE_OUTCOMES, AEBreakdown
 
-AE_OUTCOMES = ("psychotomimetic", "nausea", "vomiting")
 OUTCOME_TITLES = {"psychotomimetic": "Psychotomimetic effects", "nausea": "Nausea", "vomiting": "Vomiting"}
-TABLE_COLUMNS = ("outcome", "drug", "route", "comparator", "k", "studies", "events_e", "n_e", "events_c", "n_c",
-                 "prop_e", "prop_c", "rr", "rr_ci_low", "rr_ci_high", "i2", "model", "notes")  # fmt: skip
-_NEEDED = ("outcome", "drug", "route", "comparator", "study", "analysis_id", "data_type", "events_e", "n_e",
-           "events_c", "n_c")  # fmt: skip
 
 
-def _group_table(dataset: Any, model: str, comparator: str | None) -> tuple[pd.DataFrame, list[str]]:
-    rows = dataset.rows
-    missing = [c for c in _NEEDED if c not in rows.columns]
-    if missing:
-        raise ValueError(f"dataset.rows lacks column(s) {', '.join(missing)} ({dataset.label})")
-    ae = rows[rows["outcome"].isin(AE_OUTCOMES)]
-    if comparator is not None:
-        ae = ae[ae["comparator"] == comparator]
-    if ae.empty:
-        raise ValueError(f"no rows with outcome in {', '.join(AE_OUTCOMES)} and comparator {comparator!r} in "
-                         f"{dataset.label}")
-    records, all_notes = [], []
-    keys = ["outcome", "drug", "route", "comparator"]
-    for (outcome, drug, route, comp), g in ae.groupby(keys, sort=False, dropna=False):
-        notes = []
-        not_dich = g[g["data_type"] != "dichotomous"]
-        if len(not_dich):
-            notes.append(f"{len(not_dich)} non-dichotomous row(s) not used: {', '.join(not_dich['study'])}")
-        g = g[g["data_type"] == "dichotomous"]
-        dup = g[g.duplicated("study", keep="first")]
-        if len(dup):
-            notes.append("studies in more than one analysis, first row used: "
-                         + ", ".join(f"{r.study} (analysis {r.analysis_id})" for r in dup.itertuples()))
-        g = g.drop_duplicates("study", keep="first")
-        rec = dict(outcome=outcome, drug=drug, route=route, comparator=comp, k=len(g),
-                   studies="; ".join(g["study"]), model=model)
-        for col in ("events_e", "n_e", "events_c", "n_c"):
-            rec[col] = float(g[col].sum())
-        rec["prop_e"] = rec["events_e"] / rec["n_e"] if rec["n_e"] else np.nan
-        rec["prop_c"] = rec["events_c"] / rec["n_c"] if rec["n_c"] else np.nan
-        rec.update(rr=np.nan, rr_ci_low=np.nan, rr_ci_high=np.nan, i2=np.nan)
-        if len(g):
-            try:
-                with warnings.catch_warnings(record=True) as caught:
-                    warnings.simplefilter("always")
-                    res = mantel_haenszel(g["events_e"], g["n_e"], g["events_c"], g["n_c"], "RR", model=model,
-                                          labels=list(g["study"]))
-                notes += [str(w.message) for w in caught]
-                rec.update(rr=float(np.exp(res.estimate)), rr_ci_low=float(np.exp(res.ci_low)),
-                           rr_ci_high=float(np.exp(res.ci_high)), i2=float(res.i2))
-            except ValueError as err:  # e.g. every study double-zero: RR not estimable
-                notes.append(f"RR not estimable: {err}")
-        rec["notes"] = " | ".join(dict.fromkeys(notes))
-        for note in dict.fromkeys(notes):
-            all_notes.append(f"{outcome} / {drug} / {route} / {comp}: {note}")
-        records.append(rec)
-    table = pd.DataFrame.from_records(records, columns=list(TABLE_COLUMNS))
-    table["outcome"] = pd.Categorical(table["outcome"], AE_OUTCOMES, ordered=True)
-    table = table.sort_values(keys, kind="stable").reset_index(drop=True)
-    table["outcome"] = table["outcome"].astype(str)
-    return table, all_notes
+def ae_breakdown_plot(breakdown: AEBreakdown, *, footer: Any = None) -> Figure:
+    """Draw ``breakdown`` (:func:`helpers.stats.adverse.ae_breakdown`) as small multiples and return the Figure.
 
-
-def ae_breakdown(dataset: Any, *, model: str = "random", comparator: str | None = "placebo"
-                 ) -> tuple[Figure, pd.DataFrame]:
-    """Small multiples of adverse events (psychotomimetic, nausea, vomiting) by drug and route; returns
-    ``(figure, table)``. ``comparator`` (one of ``helpers.data.schema.COMPARATORS``, default placebo) keeps those rows;
-    None keeps all, each comparator its own row, never pooled together. ``table`` has one row per outcome x drug x
-    route x comparator with ``k``, the summed arm counts,
-    crude proportions ``prop_e``/``prop_c`` = sum(events)/sum(N), and the pooled Mantel-Haenszel RR
-    (``model`` in ``helpers.core.checks.MODELS``) with its 95% CI and I²; ``notes`` records every study row not used
-    and every warning of the pooling (also re-warned). The footer names the dataset (synthetic note included).
+    ``footer``: a string or a ``Dataset``; None names the breakdown's own dataset (``Data: <label>``, plus the
+    SYNTHETIC DATA note when synthetic). Artists carry gids ``prop_e:<outcome>``, ``prop_c:<outcome>``,
+    ``rr:<outcome>``.
     """
-    checks.check_choice("model", model, checks.MODELS)
-    if comparator is not None:
-        checks.check_choice("comparator", comparator, COMPARATORS)
-    if not (hasattr(dataset, "rows") and hasattr(dataset, "label") and hasattr(dataset, "synthetic")):
-        raise TypeError(f"dataset must be a helpers.data.dataset.Dataset; got {type(dataset).__name__}")
-    table, notes = _group_table(dataset, model, comparator)
-    for note in notes:
-        warnings.warn(note, checks.MetaWarning, stacklevel=2)
-    return _draw(table, style.footer_text(dataset)), table
+    if not isinstance(breakdown, AEBreakdown):
+        raise TypeError("ae_breakdown_plot draws a helpers.stats.adverse.AEBreakdown (ae_breakdown(dataset)); "
+                        f"got {type(breakdown).__name__}")
+    text = (style.footer_text(label=breakdown.label, synthetic=breakdown.synthetic) if footer is None
+            else style.resolve_footer(footer))
+    return _draw(breakdown.table, text)
 
 
 def _draw(table: pd.DataFrame, footer: str) -> Figure:

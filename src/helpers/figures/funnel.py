@@ -3,14 +3,14 @@
 Effect on the x axis (ratio measures on a log axis, labelled in ratio units), standard error on the y axis
 inverted (0 at the top). Shaded regions mark where a study's two-sided Wald test against the null (0, or 1 for
 ratios) has p < 0.01, 0.01-0.05 and 0.05-0.10: ``|yi| > z(1 - alpha/2) * se``. Dashed pseudo 95% limits are
-``theta_FE ± 1.96 * se`` around the inverse-variance fixed-effect estimate. Optional Egger line: the fitted
-``yi = b0 + b1 * se`` of ``helpers.stats.bias.egger``; optional trim-and-fill studies (``helpers.stats.bias.trim_and_fill``)
-as open markers. With k < 10 the figure says so: tests for asymmetry then have low power (Cochrane Handbook 13.3.5.4).
+``theta_FE ± 1.96 * se`` around the inverse-variance fixed-effect estimate. Egger line: the fitted
+``yi = b0 + b1 * se`` of ``helpers.stats.bias.egger``; trim-and-fill studies (``helpers.stats.bias.trim_and_fill``)
+as open markers; all come computed in a :class:`helpers.stats.smallstudy.SmallStudyEffects`. With k < 10 the
+figure says so: tests for asymmetry then have low power (Cochrane Handbook 13.3.5.4).
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
 import numpy as np
@@ -19,10 +19,8 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import FuncFormatter, LogLocator, NullLocator
 from scipy import stats
 
-from helpers.stats import bias
-from helpers.core import checks
 from helpers.figures import style
-from helpers.stats.pooling import pool
+from helpers.stats.smallstudy import SmallStudyEffects
 
 MIN_K_TESTS = 10
 LOW_POWER_NOTE = "Fewer than 10 studies: tests for funnel asymmetry have low power"
@@ -42,45 +40,25 @@ def _check_contours(contours: Any) -> tuple[float, ...]:
     return levels
 
 
-def funnel_plot(
-    yi,
-    vi,
-    *,
-    measure: str,
-    labels=None,
-    egger: bool = True,
-    trim_fill: bool = True,
-    contours=(0.01, 0.05, 0.10),
-    footer: Any = None,
-) -> Figure:
-    """Draw a contour-enhanced funnel plot of ``yi`` (analysis scale, log for RR/OR) and ``vi``; return the Figure.
+def funnel_plot(result: SmallStudyEffects, *, contours=(0.01, 0.05, 0.10), footer: Any = None) -> Figure:
+    """Draw a contour-enhanced funnel plot of ``result`` (:func:`helpers.stats.smallstudy.small_study_effects`: the
+    studies on the analysis scale, the fixed-effect estimate, Egger's test and trim and fill); return the Figure.
 
-    ``measure`` is one of ``helpers.core.checks.MEASURES``. Egger's test and trim and fill need k >= 3; below that they
-    are skipped with a warning and a note on the figure. Artists carry gids: 'studies', 'filled_studies',
-    'egger_line', 'pseudo_ci', 'fixed_effect', 'low_power_note'.
+    Nothing is computed here but the drawing: the Egger line and the filled studies are drawn when ``result`` holds
+    them; its ``notes`` (e.g. too few studies for the tests) are printed under the plot. Artists carry gids:
+    'studies', 'filled_studies', 'egger_line', 'pseudo_ci', 'fixed_effect', 'low_power_note'.
     """
-    checks.check_choice("measure", measure, checks.MEASURES)
+    if not isinstance(result, SmallStudyEffects):
+        raise TypeError("funnel_plot draws a helpers.stats.smallstudy.SmallStudyEffects "
+                        f"(small_study_effects(yi, vi, measure=...)); got {type(result).__name__}")
     levels = _check_contours(contours)
-    y, v = checks.effect_arrays(yi, vi, labels=labels)
     footer_text = style.resolve_footer(footer)
-    k = y.size
+    y, v, k, measure = result.yi, result.vi, result.k, result.measure
     se = np.sqrt(v)
-    log = measure in checks.RATIO_MEASURES
+    log = result.log_scale
     show = np.exp if log else (lambda x: x)
-    fe = pool(y, v, method="FE")
-
-    notes: list[str] = []
-    egger_res = trim_res = None
-    if (egger or trim_fill) and k < bias.MIN_K:
-        msg = f"Egger's test and trim and fill need at least {bias.MIN_K} studies; k = {k}: not drawn"
-        warnings.warn(msg, checks.MetaWarning, stacklevel=2)
-        notes.append(msg)
-    else:
-        if egger:
-            egger_res = bias.egger(y, v, labels=labels)
-        if trim_fill:
-            trim_res = bias.trim_and_fill(y, v, labels=labels)
-            notes += list(trim_res.warnings)
+    fe, egger_res, trim_res = result.fixed_effect, result.egger, result.trim_fill
+    notes = list(result.notes)
 
     filled_se = np.sqrt(trim_res.filled["vi"].to_numpy()) if trim_res is not None else np.empty(0)
     se_max = 1.08 * float(max(se.max(), filled_se.max() if filled_se.size else 0.0))

@@ -1,5 +1,7 @@
 """What a run draws and executes: figure names and titles, and which notebooks run once per drug.
 
+Planning only: :mod:`helpers.report.render` computes and draws each planned figure.
+
 Figures a journal expects (issues 4 and 13), one file stem each, built from the tidy vocabulary so names are
 stable and descriptive. The same rules serve the real review (each route its own comparison; subgroup analyses
 by duration of administration, clinical condition and dose) and a package whose analyses hold several routes:
@@ -27,7 +29,6 @@ it apart from the parallel-group analysis of the same outcome and time point. A 
 
 from __future__ import annotations
 
-import textwrap
 from collections import Counter
 from dataclasses import dataclass, replace
 from types import MappingProxyType
@@ -54,7 +55,6 @@ POOLABLE_COMPARATORS = ("placebo", "usual_care")
 REANALYSIS_NOTE = "Re-analysis not in the review"
 MIN_K_FOREST = 1  # every analysis gets its forest plot, as in the review (a single trial shows its own estimate)
 MIN_K_FUNNEL = bias.MIN_K
-FUNNEL_TITLE_CHARS = 58  # a funnel plot is one column wide: its title wraps at this many characters
 
 COMPARATOR_WORDS = MappingProxyType({"placebo": "placebo", "usual_care": "usual care", "active": "active comparator",
                                      UNKNOWN: "comparator unknown"})  # fmt: skip
@@ -304,49 +304,6 @@ def _collect(specs: list[FigureSpec], min_k: int) -> FigurePlan:
 def rob_stems(drug: str) -> tuple[str, str]:
     """``(traffic-light stem, weighted-summary stem)`` of one drug."""
     return f"rob_traffic_light_{drug}", f"rob_summary_{drug}"
-
-
-def analyse(spec: FigureSpec, estimator: str | None = None, ci_method: str = "z"):
-    """:func:`helpers.report.summary.analyse` of a figure's rows, with subgroups when ``spec.subgroups`` (the
-    package's own; routes in a re-analysis), one group for a single route cut out of an analysis."""
-    return summary.analyse(spec.selected, estimator, ci_method, subgroups=spec.subgroups)
-
-
-def draw(spec: FigureSpec, ds: Dataset, estimator: str | None = None, ci_method: str = "z"):
-    """The Figure of ``spec``: forest plot of :func:`analyse` (``estimator``, ``ci_method``), or funnel plot as
-    ``helpers.figures.funnel.funnel_plot`` draws it, titled in words; the footer names the dataset."""
-    if spec.kind == "forest":
-        from helpers.figures.forest import forest_plot
-
-        return forest_plot(analyse(spec, estimator, ci_method), title=spec.title, footer=ds)
-    from helpers.figures.funnel import funnel_plot
-
-    measure = spec.selected.settings["measure"]
-    es = summary.yi_vi(spec.selected.rows, measure)
-    fig = funnel_plot(es["yi"], es["vi"], measure=measure, labels=es["study"], footer=ds)
-    title = "\n".join(textwrap.fill(line, FUNNEL_TITLE_CHARS) for line in spec.title.split("\n"))
-    _title_on_top(fig, title, title.count("\n") + 1)
-    return fig
-
-
-def _title_on_top(fig, title: str, n_lines: int, line_in: float = 0.14) -> None:
-    """Add ``title`` above a figure laid out in figure fractions: the figure grows by the title's height and
-    every axes, text and legend keeps its distance from the bottom edge."""
-    width, height = fig.get_size_inches()
-    extra = line_in * n_lines + 0.08
-    scale = height / (height + extra)
-    anchors = [leg.get_bbox_to_anchor().transformed(fig.transFigure.inverted()) for leg in fig.legends]
-    for ax in fig.axes:
-        x0, y0, w, h = ax.get_position().bounds
-        ax.set_position((x0, y0 * scale, w, h * scale))
-    for text in fig.texts:
-        x, y = text.get_position()
-        text.set_y(y * scale)
-    fig.set_size_inches(width, height + extra)
-    for leg, box in zip(fig.legends, anchors):
-        leg.set_bbox_to_anchor((box.x0, box.y0 * scale), transform=fig.transFigure)
-    fig.text(0.03, 1 - 0.04 / (height + extra), title, ha="left", va="top", fontsize=7, fontweight="bold",
-             linespacing=1.15, gid="title")
 
 
 def only_drug(ds: Dataset, drug: str | None) -> Dataset:

@@ -1,0 +1,62 @@
+"""Drawing what :mod:`helpers.report.plan` planned: the statistics behind each planned figure (:func:`analyse` for a
+forest plot, :func:`small_study` for a funnel plot) and the titled Figure (:func:`draw`)."""
+
+from __future__ import annotations
+
+import textwrap
+
+from helpers.data.dataset import Dataset
+from helpers.report import summary
+from helpers.report.plan import FigureSpec
+from helpers.stats.smallstudy import SmallStudyEffects, small_study_effects
+
+FUNNEL_TITLE_CHARS = 58  # a funnel plot is one column wide: its title wraps at this many characters
+
+
+def analyse(spec: FigureSpec, estimator: str | None = None, ci_method: str = "z"):
+    """:func:`helpers.report.summary.analyse` of a figure's rows, with subgroups when ``spec.subgroups`` (the
+    package's own; routes in a re-analysis), one group for a single route cut out of an analysis."""
+    return summary.analyse(spec.selected, estimator, ci_method, subgroups=spec.subgroups)
+
+
+def small_study(spec: FigureSpec) -> SmallStudyEffects:
+    """:func:`helpers.stats.smallstudy.small_study_effects` of a funnel figure's rows (study effects of the
+    analysis' measure, :func:`helpers.report.summary.yi_vi`): what its funnel plot draws."""
+    measure = spec.selected.settings["measure"]
+    es = summary.yi_vi(spec.selected.rows, measure)
+    return small_study_effects(es["yi"], es["vi"], measure=measure, labels=es["study"])
+
+
+def draw(spec: FigureSpec, ds: Dataset, estimator: str | None = None, ci_method: str = "z"):
+    """The Figure of ``spec``: forest plot of :func:`analyse` (``estimator``, ``ci_method``), or funnel plot of
+    :func:`small_study`, titled in words; the footer names the dataset."""
+    if spec.kind == "forest":
+        from helpers.figures.forest import forest_plot
+
+        return forest_plot(analyse(spec, estimator, ci_method), title=spec.title, footer=ds)
+    from helpers.figures.funnel import funnel_plot
+
+    fig = funnel_plot(small_study(spec), footer=ds)
+    title = "\n".join(textwrap.fill(line, FUNNEL_TITLE_CHARS) for line in spec.title.split("\n"))
+    _title_on_top(fig, title, title.count("\n") + 1)
+    return fig
+
+
+def _title_on_top(fig, title: str, n_lines: int, line_in: float = 0.14) -> None:
+    """Add ``title`` above a figure laid out in figure fractions: the figure grows by the title's height and
+    every axes, text and legend keeps its distance from the bottom edge."""
+    width, height = fig.get_size_inches()
+    extra = line_in * n_lines + 0.08
+    scale = height / (height + extra)
+    anchors = [leg.get_bbox_to_anchor().transformed(fig.transFigure.inverted()) for leg in fig.legends]
+    for ax in fig.axes:
+        x0, y0, w, h = ax.get_position().bounds
+        ax.set_position((x0, y0 * scale, w, h * scale))
+    for text in fig.texts:
+        x, y = text.get_position()
+        text.set_y(y * scale)
+    fig.set_size_inches(width, height + extra)
+    for leg, box in zip(fig.legends, anchors):
+        leg.set_bbox_to_anchor((box.x0, box.y0 * scale), transform=fig.transFigure)
+    fig.text(0.03, 1 - 0.04 / (height + extra), title, ha="left", va="top", fontsize=7, fontweight="bold",
+             linespacing=1.15, gid="title")
