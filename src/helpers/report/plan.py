@@ -317,7 +317,7 @@ def only_drug(ds: Dataset, drug: str | None) -> Dataset:
 def expected_figures(ds: Dataset, notebook: str, drug: str | None) -> int:
     """Figures a notebook of the set draws for ``drug`` (what the runner orders executions by, longest first)."""
     if notebook == "00_data.ipynb":
-        return 2 * len(drugs_present(ds))
+        return 1 + 2 * len(drugs_present(ds))  # the data overview, then RoB traffic light and summary per drug
     if notebook == "01_efficacy.ipynb":
         return len(forest_plan(ds, EFFICACY_OUTCOMES, drug).figures)
     if notebook == "02_small_study_effects.ipynb":

@@ -72,6 +72,27 @@ def counts(ds: Dataset, by: str) -> pd.DataFrame:
     return out
 
 
+def study_overview(ds: Dataset) -> pd.DataFrame:
+    """One row per study x drug x route (a trial of two drugs or routes counts under each) for the data overview:
+    ``helpers.figures.overview.OVERVIEW_COLUMNS``. ``participants`` is the study's ``n_randomised``; where the study
+    information gives none (the bare data rows), the largest ``n_e + n_c`` of its data rows, and
+    ``participants_from`` says which ("randomised" or "largest analysis")."""
+    st = ds.studies.set_index("study")
+    analysed = (ds.rows["n_e"].fillna(0) + ds.rows["n_c"].fillna(0)).groupby(ds.rows["study"]).max()
+    records = []
+    for study, row in st.iterrows():
+        randomised = row.get("n_randomised")
+        known = randomised is not None and not pd.isna(randomised)
+        participants = float(randomised) if known else float(analysed.get(study, np.nan))
+        for drug in str(row["drug"]).split(LIST_SEP) if isinstance(row["drug"], str) else ["unmapped"]:
+            for route in str(row["route"]).split(LIST_SEP) if isinstance(row["route"], str) else [None]:
+                records.append({"study": study, "drug": drug, "route": route, "design": row.get("design"),
+                                "year": row.get("year"), "participants": participants,
+                                "participants_from": "randomised" if known else "largest analysis"})
+    return pd.DataFrame.from_records(records, columns=["study", "drug", "route", "design", "year", "participants",
+                                                       "participants_from"])
+
+
 @dataclass(frozen=True)
 class Selected:
     """One analysis of the package after selection: its id, settings row and tidy rows."""
