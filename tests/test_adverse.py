@@ -43,7 +43,8 @@ def test_table_numbers_and_notes():
         breakdown = adverse.ae_breakdown(_dataset(), model="fixed")
     table = breakdown.table
     assert list(table.columns) == list(adverse.TABLE_COLUMNS)
-    assert list(table["outcome"].unique()) == ["psychotomimetic", "nausea", "vomiting"]
+    assert list(table["outcome"].unique()) == ["psychotomimetic", "nausea", "vomiting"]  # schema.HARMS order
+    assert list(table["family"].unique()) == ["Psychotomimetic family", "Nausea", "Vomiting"]
     iv = table[(table.outcome == "psychotomimetic") & (table.route == "intravenous")].iloc[0]
     assert iv["k"] == 2 and iv["prop_e"] == pytest.approx(20 / 70) and iv["prop_c"] == pytest.approx(3 / 70)
     # Mantel-Haenszel RR by hand: sum(a n_c / N) / sum(c n_e / N)
@@ -54,11 +55,11 @@ def test_table_numbers_and_notes():
     assert oral["rr"] == pytest.approx(5.0)
     assert oral["rr_ci_low"] == pytest.approx(math.exp(math.log(5) - 1.959963984540054 * se), rel=1e-6)
     vom = table[table.outcome == "vomiting"].set_index("drug")
-    assert "first row used: M1 (analysis 2.4)" in vom.loc["memantine", "notes"]
+    assert "first analysis used: M1 (analysis 2.4)" in vom.loc["memantine", "notes"]
     assert vom.loc["memantine", "k"] == 1 and vom.loc["memantine", "n_e"] == 60
     assert np.isnan(vom.loc["dextromethorphan", "rr"]) and vom.loc["dextromethorphan", "notes"]
     messages = [str(w.message) for w in record]
-    assert any("memantine / oral" in m and "first row used" in m for m in messages)
+    assert any("memantine / oral" in m and "first analysis used" in m for m in messages)
     assert any(m.startswith("vomiting / dextromethorphan / oral / placebo") for m in messages)
     assert list(breakdown.notes) == list(dict.fromkeys(messages))  # every warning kept in the result
     assert breakdown.model == "fixed" and breakdown.to_frame().equals(table)
@@ -72,6 +73,31 @@ def test_table_numbers_and_notes():
     assert any("SYNTHETIC DATA - not evidence" in t for t in texts)
     ARTIFACTS.mkdir(exist_ok=True)
     fig.savefig(ARTIFACTS / "adverse.png", dpi=200)
+
+
+def test_families_strata_and_the_other_harms():
+    data = _dataset()
+    extra = pd.DataFrame([
+        dict(analysis_id="1.13", study="H1", outcome="hallucinations", drug="ketamine", route="intravenous",
+             data_type="dichotomous", events_e=4, n_e=20, events_c=1, n_c=20, comparator="placebo"),
+        # one trial entered as two strata in one analysis (as Dadabayev 2020): both rows count
+        dict(analysis_id="1.19", study="S1", outcome="serious_adverse_event", drug="ketamine", route="intravenous",
+             data_type="dichotomous", events_e=1, n_e=10, events_c=0, n_c=10, comparator="placebo"),
+        dict(analysis_id="1.19", study="S1", outcome="serious_adverse_event", drug="ketamine", route="intravenous",
+             data_type="dichotomous", events_e=2, n_e=15, events_c=1, n_c=15, comparator="placebo"),
+    ])  # fmt: skip
+    data.rows = pd.concat([data.rows, extra], ignore_index=True)
+    with pytest.warns(UserWarning):
+        breakdown = adverse.ae_breakdown(data)
+    table = breakdown.table.set_index("outcome")
+    assert table.loc["hallucinations", "family"] == "Psychotomimetic family"
+    sae = table.loc["serious_adverse_event"]
+    assert (sae["family"], sae["k"], sae["n_e"], sae["events_e"], sae["studies"]) == ("Other harms", 2, 25.0, 3.0, "S1")
+    fig = ae_breakdown_plot(breakdown)
+    titles = [ax.get_title() for ax in fig.axes if ax.get_title()]
+    assert titles == ["Psychotomimetic family", "Nausea", "Vomiting", "Other harms"]
+    rr = [c for c in fig.findobj() if getattr(c, "get_gid", lambda: None)() == "rr:hallucinations"][0]
+    np.testing.assert_allclose(rr.get_offsets()[:, 0], [table.loc["hallucinations", "rr"]])
 
 
 def test_comparators_stay_apart():
@@ -105,7 +131,7 @@ def test_argument_checks():
     with pytest.raises(TypeError, match="Dataset"):
         adverse.ae_breakdown(pd.DataFrame())
     empty = SimpleNamespace(rows=_dataset().rows.iloc[-1:], label="x", synthetic=False)
-    with pytest.raises(ValueError, match="no rows with outcome in psychotomimetic, nausea, vomiting and comparator 'placebo' in x"):
+    with pytest.raises(ValueError, match=r"no rows with a harm outcome \(any_adverse_event, .*, other_adverse_events\) and comparator 'placebo' in x"):
         adverse.ae_breakdown(empty)
     with pytest.raises(TypeError, match="AEBreakdown"):
         ae_breakdown_plot(_dataset().rows)

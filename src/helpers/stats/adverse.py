@@ -1,6 +1,10 @@
-"""Adverse-event breakdown: psychotomimetic effects vs nausea vs vomiting, by drug and route (the numbers).
+"""Adverse-event breakdown: the psychotomimetic family vs nausea vs vomiting, and the other harms beside them, by
+drug and route (the numbers).
 
-For each outcome x drug x route x comparator: the crude event proportion per arm (sum of events / sum of
+Outcomes are the harms of ``helpers.data.schema.HARMS``, each in a ``FAMILIES`` panel: the psychotomimetic family
+(psychotomimetic effects, hallucinations, dissociative symptoms), nausea, vomiting, and the other harms (adverse
+events total, serious adverse events, tolerability, withdrawal, sedation, dizziness, headache, other adverse
+events). For each outcome x drug x route x comparator: the crude event proportion per arm (sum of events / sum of
 participants across the studies, experimental and control) and the pooled risk ratio by Mantel-Haenszel
 (``helpers.stats.pooling.mantel_haenszel``, RevMan's method: Greenland & Robins 1985; random effects =
 DerSimonian-Laird on the MH-based Q, Cochrane Handbook 10.4.1/10.10.4). :func:`ae_breakdown` returns an
@@ -18,11 +22,19 @@ import pandas as pd
 
 from helpers.core import checks
 from helpers.core.results import ResultMixin
-from helpers.data.schema import COMPARATORS
+from helpers.data.schema import COMPARATORS, HARMS, PSYCHOTOMIMETIC_FAMILY
 from helpers.stats.pooling import mantel_haenszel
 
-AE_OUTCOMES = ("psychotomimetic", "nausea", "vomiting")
-TABLE_COLUMNS = ("outcome", "drug", "route", "comparator", "k", "studies", "events_e", "n_e", "events_c", "n_c",
+AE_OUTCOMES = HARMS
+#: The panels of the breakdown, in display order: family -> its outcomes (every outcome of AE_OUTCOMES once).
+FAMILIES = {
+    "Psychotomimetic family": PSYCHOTOMIMETIC_FAMILY,
+    "Nausea": ("nausea",),
+    "Vomiting": ("vomiting",),
+    "Other harms": tuple(o for o in HARMS if o not in (*PSYCHOTOMIMETIC_FAMILY, "nausea", "vomiting")),
+}
+FAMILY_OF = {o: family for family, outcomes in FAMILIES.items() for o in outcomes}
+TABLE_COLUMNS = ("family", "outcome", "drug", "route", "comparator", "k", "studies", "events_e", "n_e", "events_c", "n_c",
                  "prop_e", "prop_c", "rr", "rr_ci_low", "rr_ci_high", "i2", "model", "notes")  # fmt: skip
 _NEEDED = ("outcome", "drug", "route", "comparator", "study", "analysis_id", "data_type", "events_e", "n_e",
            "events_c", "n_c")  # fmt: skip
@@ -54,8 +66,8 @@ def _group_table(dataset: Any, model: str, comparator: str | None) -> tuple[pd.D
     if comparator is not None:
         ae = ae[ae["comparator"] == comparator]
     if ae.empty:
-        raise ValueError(f"no rows with outcome in {', '.join(AE_OUTCOMES)} and comparator {comparator!r} in "
-                         f"{dataset.label}")
+        raise ValueError(f"no rows with a harm outcome ({', '.join(AE_OUTCOMES)}) and comparator {comparator!r} "
+                         f"in {dataset.label}")
     records, all_notes = [], []
     keys = ["outcome", "drug", "route", "comparator"]
     for (outcome, drug, route, comp), g in ae.groupby(keys, sort=False, dropna=False):
@@ -64,13 +76,17 @@ def _group_table(dataset: Any, model: str, comparator: str | None) -> tuple[pd.D
         if len(not_dich):
             notes.append(f"{len(not_dich)} non-dichotomous row(s) not used: {', '.join(not_dich['study'])}")
         g = g[g["data_type"] == "dichotomous"]
-        dup = g[g.duplicated("study", keep="first")]
+        # a study in several analyses of one outcome (the review's subgroup analyses repeat the main analysis):
+        # only its rows of the first analysis count; two rows of one analysis (strata, e.g. with and without
+        # PTSD) both count
+        first = g.groupby("study", sort=False)["analysis_id"].transform("first")
+        dup = g[g["analysis_id"] != first]
         if len(dup):
-            notes.append("studies in more than one analysis, first row used: "
-                         + ", ".join(f"{r.study} (analysis {r.analysis_id})" for r in dup.itertuples()))
-        g = g.drop_duplicates("study", keep="first")
-        rec = dict(outcome=outcome, drug=drug, route=route, comparator=comp, k=len(g),
-                   studies="; ".join(g["study"]), model=model)
+            notes.append("studies in more than one analysis, first analysis used: "
+                         + ", ".join(dict.fromkeys(f"{r.study} (analysis {r.analysis_id})" for r in dup.itertuples())))
+        g = g[g["analysis_id"] == first]
+        rec = dict(family=FAMILY_OF[outcome], outcome=outcome, drug=drug, route=route, comparator=comp, k=len(g),
+                   studies="; ".join(dict.fromkeys(g["study"])), model=model)
         for col in ("events_e", "n_e", "events_c", "n_c"):
             rec[col] = float(g[col].sum())
         rec["prop_e"] = rec["events_e"] / rec["n_e"] if rec["n_e"] else np.nan
@@ -99,7 +115,7 @@ def _group_table(dataset: Any, model: str, comparator: str | None) -> tuple[pd.D
 
 
 def ae_breakdown(dataset: Any, *, model: str = "random", comparator: str | None = "placebo") -> AEBreakdown:
-    """Adverse events (psychotomimetic, nausea, vomiting) by drug and route, as an :class:`AEBreakdown`.
+    """Harms (``AE_OUTCOMES``, grouped in ``FAMILIES``) by drug and route, as an :class:`AEBreakdown`.
 
     ``comparator`` (one of ``helpers.data.schema.COMPARATORS``, default placebo) keeps those rows; None keeps all,
     each comparator its own row, never pooled together. The table has one row per outcome x drug x route x
