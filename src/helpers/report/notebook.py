@@ -15,9 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.core import paths
-from helpers.core.checks import CI_METHODS, TAU2_METHODS, check_choice
 from helpers.core.results import ResultMixin
-from helpers.data.schema import DRUGS, OUTCOMES, ROUTES, TIMEPOINTS
+from helpers.report.params import check_parameters
 
 #: Where a notebook opened by hand (out_dir=None) writes its figures and tables.
 INTERACTIVE_OUT = paths.RUNS / "interactive"
@@ -85,18 +84,15 @@ def parameters(data_path=None, drug=None, route=None, outcome=None, timepoint=No
                ci_method="z", out_dir=None) -> Parameters:
     """Check the values of a notebook's ``parameters`` cell against the tidy vocabulary and return them.
 
-    Allowed values: drug in ``schema.DRUGS``, route in ``schema.ROUTES``, outcome in ``schema.OUTCOMES``,
-    timepoint in ``schema.TIMEPOINTS`` (each also None = all), estimator in ``checks.TAU2_METHODS`` or None
-    (= the package's own RevMan analysis settings),
+    Allowed values (``helpers.report.params.CHOICES``, matched case-insensitively): drug in ``schema.DRUGS``,
+    route in ``schema.ROUTES``, outcome in ``schema.OUTCOMES``, timepoint in ``schema.TIMEPOINTS`` (each also
+    None = all), estimator in ``checks.TAU2_METHODS`` or None (= the package's own RevMan analysis settings),
     ci_method in ``checks.CI_METHODS``. ``out_dir`` None = ``runs/interactive``.
     """
-    for name, value, allowed in (("drug", drug, DRUGS), ("route", route, ROUTES), ("outcome", outcome, OUTCOMES),
-                                 ("timepoint", timepoint, TIMEPOINTS)):
-        if value is not None:
-            check_choice(name, value, allowed)
-    if estimator is not None:
-        check_choice("estimator", estimator, TAU2_METHODS)
-    check_choice("ci_method", ci_method, CI_METHODS)
+    checked = check_parameters({"drug": drug, "route": route, "outcome": outcome, "timepoint": timepoint,
+                                "estimator": estimator, "ci_method": ci_method})
+    drug, route, outcome, timepoint = (checked[k] for k in ("drug", "route", "outcome", "timepoint"))
+    estimator, ci_method = checked["estimator"], checked["ci_method"]
     if data_path is not None and not Path(data_path).exists():
         raise FileNotFoundError(f"data_path: no such file or folder: {data_path}")
     out = Path(out_dir) if out_dir is not None else INTERACTIVE_OUT
