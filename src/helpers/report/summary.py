@@ -45,6 +45,21 @@ def dataset_banner(ds: Dataset) -> str:
     return f"> Data: **{ds.label}** (SHA-256 `{ds.sha256[:12]}`)."
 
 
+def available(ds: Dataset, outcomes: tuple[str, ...], drug: str | None = None) -> bool:
+    """True when ``ds`` has at least one row with an outcome in ``outcomes`` (for ``drug``; None: any drug)."""
+    rows = ds.rows[ds.rows["outcome"].isin(outcomes)]
+    if drug is not None:
+        rows = rows[rows["drug"].astype(str).str.split(LIST_SEP).apply(lambda values: drug in values)]
+    return not rows.empty
+
+
+def not_available(what: str, ds: Dataset, drug: str | None = None) -> str:
+    """Markdown section for a part of a notebook the data cannot feed: what is missing, in which dataset."""
+    scope = f" for {drug}" if drug is not None else ""
+    return (f"> **Not available in this dataset.** {ds.label} has no {what}{scope}, so this section has nothing "
+            "to show. Nothing failed: the other sections are computed as usual.")
+
+
 def study_characteristics(ds: Dataset) -> pd.DataFrame:
     """One row per trial: the columns in ``CHARACTERISTICS`` (those present), sorted by study label."""
     cols = [c for c in CHARACTERISTICS if c in ds.studies.columns]
@@ -317,4 +332,5 @@ def concordance_overview(table: pd.DataFrame) -> pd.DataFrame:
 
 def largest_differences(table: pd.DataFrame, n: int = 10) -> pd.DataFrame:
     """The ``n`` compared quantities with the largest ``abs_diff / tol`` (how close to failing they are)."""
-    return table.assign(diff_over_tol=table["abs_diff"] / table["tol"]).nlargest(n, "diff_over_tol")
+    ratio = pd.to_numeric(table["abs_diff"], errors="coerce") / pd.to_numeric(table["tol"], errors="coerce")
+    return table.assign(diff_over_tol=ratio.astype(float)).nlargest(n, "diff_over_tol")
