@@ -51,3 +51,25 @@ def test_one_line_joins_a_multi_line_message():
     assert "\n" not in text
     assert text == ("error: rows.csv: 2 problem(s) found; rows.csv: row 2: column n_e: value is missing; "
                     "rows.csv: row 3: column sd_c: SD must be > 0; got 0")
+
+
+def test_cli_main_prints_one_line_and_returns_the_exit_code(capsys, monkeypatch):
+    from helpers.core.errors import OneLineArgumentParser, cli_main
+
+    def fails_with(exc):
+        return cli_main(lambda argv: (_ for _ in ()).throw(exc))
+
+    monkeypatch.delenv("NMDA_TRACEBACK", raising=False)
+    assert fails_with(DataError("bad cell", file="a.csv", line=3, column="n_e", study="S"))([]) == 2
+    assert capsys.readouterr().err == "error: a.csv: line 3: column n_e: study 'S': bad cell\n"
+    assert fails_with(FileNotFoundError("no such file: x"))([]) == 2
+    assert capsys.readouterr().err == "error: no such file: x\n"
+    assert fails_with(KeyError("oops"))([]) == 3
+    assert capsys.readouterr().err == "error: unexpected KeyError (a bug; NMDA_TRACEBACK=1 shows where): 'oops'\n"
+
+    parser = OneLineArgumentParser(prog="tool")
+    parser.add_argument("--n", type=int)
+    with pytest.raises(SystemExit) as exit_:
+        parser.parse_args(["--n", "x"])
+    assert exit_.value.code == 2
+    assert capsys.readouterr().err == "error: tool: argument --n: invalid int value: 'x' (see --help)\n"

@@ -13,15 +13,28 @@ its message in one line and exit non-zero (see :func:`one_line`). Anything else 
     ├── RunFolderError             an output folder cannot be used safely (nothing was written or removed)
     └── FetchError                 a download failed or gave something other than what was asked for
 
+Every command line's ``main`` is wrapped by :func:`cli_main`: no traceback for any input.
+
 ``DataError`` and ``ParameterError`` subclass :class:`ValueError` so callers that caught ``ValueError``
 before the hierarchy existed keep working.
 """
 
 from __future__ import annotations
 
+import argparse
+import functools
+import os
+import sys
+import traceback
+
 
 class NmdaError(Exception):
-    """Base of every error the project raises on purpose; the message is complete and readable on its own."""
+    """Base of every error the project raises on purpose; the message is complete and readable on its own.
+
+    ``exit_code`` is what a command line returns for it (:func:`cli_main`).
+    """
+
+    exit_code = 2
 
 
 def location(file=None, line=None, column=None, study=None) -> str:
@@ -69,3 +82,38 @@ def one_line(exc: BaseException) -> str:
     """The error's message on one line (multi-line messages joined with ``"; "``), prefixed ``error:``."""
     text = "; ".join(s.strip() for s in str(exc).splitlines() if s.strip()) or type(exc).__name__
     return f"error: {text}"
+
+
+def cli_main(main):
+    """Wrap a command line's ``main(argv) -> int`` so that no input ends in a traceback.
+
+    The project's errors, and ``ValueError``/``OSError``/``RuntimeError`` (bad paths, a missing kernel), are
+    printed on one line to stderr and return their ``exit_code`` (2); any other exception is a bug: one line
+    with its type, exit code 3, and the traceback when the environment variable ``NMDA_TRACEBACK`` is set.
+    """
+
+    @functools.wraps(main)
+    def wrapper(argv: list[str] | None = None) -> int:
+        try:
+            return main(argv)
+        except NmdaError as exc:
+            print(one_line(exc), file=sys.stderr)
+            return exc.exit_code
+        except (ValueError, OSError, RuntimeError) as exc:
+            print(one_line(exc), file=sys.stderr)
+            return 2
+        except Exception as exc:
+            if os.environ.get("NMDA_TRACEBACK"):
+                traceback.print_exc()
+            print(f"error: unexpected {type(exc).__name__} (a bug; NMDA_TRACEBACK=1 shows where): "
+                  f"{one_line(exc).removeprefix('error: ')}", file=sys.stderr)
+            return 3
+
+    return wrapper
+
+
+class OneLineArgumentParser(argparse.ArgumentParser):
+    """``argparse.ArgumentParser`` whose usage errors are one line (``error: prog: message``), exit code 2."""
+
+    def error(self, message):
+        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")

@@ -13,7 +13,6 @@ The server listens on 127.0.0.1 only and the address is printed once it answers.
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import signal
@@ -27,6 +26,7 @@ import urllib.request
 from pathlib import Path
 
 from helpers.core import paths
+from helpers.core.errors import OneLineArgumentParser, cli_main
 
 KERNEL_NAME = "nmda-review-py3"
 HOST = "127.0.0.1"
@@ -128,8 +128,9 @@ def stop(process: subprocess.Popen, timeout: float = 10.0) -> None:
             process.wait(timeout=timeout)
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.explore", description=__doc__.splitlines()[0])
+    parser = OneLineArgumentParser(prog="python -m helpers.explore", description=__doc__.splitlines()[0])
     parser.add_argument("--port", type=int, default=None, help="port on 127.0.0.1 (default: a free one)")
     parser.add_argument("--no-browser", action="store_true", help="do not open a web browser")
     parser.add_argument("--notebook", type=Path, default=NOTEBOOK, help=f"notebook to serve (default {NOTEBOOK})")

@@ -10,25 +10,22 @@ Usage::
 The console script ``nmda-run`` is :func:`main`. What a run does: :mod:`helpers.run.runner`.
 
 Errors are printed as one line on stderr (``error: ...``) with exit code 2 (1 when a notebook failed); no
-traceback for any input. An unexpected exception (a bug) is printed the same way with its type and exit
-code 3; set ``NMDA_TRACEBACK=1`` to see its traceback.
+traceback for any input (:func:`helpers.core.errors.cli_main`).
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import traceback
 from pathlib import Path
 
 import yaml
 
 from helpers.core import paths
-from helpers.core.errors import NmdaError, ParameterError, one_line
+from helpers.core.errors import OneLineArgumentParser, ParameterError, cli_main
 from helpers.data.fetch import fetch, review_source
 from helpers.run.execute import KERNEL_NAME
-from helpers.run.runner import SETTABLE_PARAMETERS, NotebookFailure, run_set
+from helpers.run.runner import SETTABLE_PARAMETERS, run_set
 from helpers.run.verify import refresh_notebooks, verify
 
 
@@ -51,15 +48,8 @@ def parse_param(text: str) -> tuple[str, object]:
 REAL_RUN = "cd015373-real"  # run folder of `real` under runs/
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with a one-line error message (no usage block), exit code 2."""
-
-    def error(self, message):
-        self.exit(2, f"error: {self.prog}: {message} (see --help)\n")
-
-
 def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="python -m helpers.run", description=__doc__.split("\n\n")[0])
+    parser = OneLineArgumentParser(prog="python -m helpers.run", description=__doc__.split("\n\n")[0])
     parser.add_argument("--out", type=Path, default=paths.RUNS / "default", help="run folder (default runs/default)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
     parser.add_argument("--data", type=Path, default=None, help="data package to analyse (default: synthetic data/raw)")
@@ -73,7 +63,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _real(argv: list[str]) -> int:
     """``real``: fetch the real review's pinned data rows (or check ``--from FILE``), then run the set on them."""
-    sub = _Parser(prog="python -m helpers.run real",
+    sub = OneLineArgumentParser(prog="python -m helpers.run real",
                   description="Fetch the real CD015373.pub2 data rows (pinned in data/reviews/cd015373.yaml, "
                               "SHA-256 checked, cached in data/external/) and run every notebook on them.")  # fmt: skip
     sub.add_argument("--from", dest="local", type=Path, default=None, metavar="FILE",
@@ -95,47 +85,35 @@ def _real(argv: list[str]) -> int:
     return 0
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
     """Console entry point (``nmda-run``); returns the process exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
-    try:
-        if argv[:1] == ["verify"]:
-            sub = _Parser(prog="python -m helpers.run verify")
-            sub.add_argument("run_dir", type=Path)
-            sub.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
-            sub.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-            args = sub.parse_args(argv[1:])
-            result = verify(args.run_dir, jobs=args.jobs, progress=not args.no_progress)
-            print(result.summary())
-            return 0 if result.ok else 1
-        if argv[:1] == ["real"]:
-            return _real(argv[1:])
-        if argv[:1] == ["refresh-notebooks"]:
-            sub = _Parser(prog="python -m helpers.run refresh-notebooks")
-            sub.add_argument("notebooks", nargs="*", type=Path)
-            args = sub.parse_args(argv[1:])
-            done = refresh_notebooks(args.notebooks or None)
-            print("re-executed in place: " + ", ".join(p.name for p in done))
-            return 0
-        args = _parser().parse_args(argv[1:] if argv[:1] == ["run"] else argv)
-        params = dict(parse_param(p) for p in args.param)
-        default_set = args.notebooks is None
-        result = run_set(
-            args.out, notebooks=args.notebooks, data_path=args.data, parameters=params, jobs=args.jobs,
-            kernel_name=args.kernel, progress=not args.no_progress,
-            publish_figures=paths.FIGURES if default_set and args.data is None and not params else None,
-        )
+    if argv[:1] == ["verify"]:
+        sub = OneLineArgumentParser(prog="python -m helpers.run verify")
+        sub.add_argument("run_dir", type=Path)
+        sub.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
+        sub.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+        args = sub.parse_args(argv[1:])
+        result = verify(args.run_dir, jobs=args.jobs, progress=not args.no_progress)
         print(result.summary())
+        return 0 if result.ok else 1
+    if argv[:1] == ["real"]:
+        return _real(argv[1:])
+    if argv[:1] == ["refresh-notebooks"]:
+        sub = OneLineArgumentParser(prog="python -m helpers.run refresh-notebooks")
+        sub.add_argument("notebooks", nargs="*", type=Path)
+        args = sub.parse_args(argv[1:])
+        done = refresh_notebooks(args.notebooks or None)
+        print("re-executed in place: " + ", ".join(p.name for p in done))
         return 0
-    except NotebookFailure as exc:
-        print(one_line(exc), file=sys.stderr)
-        return 1
-    except (NmdaError, ValueError, OSError, RuntimeError) as exc:  # the project's errors; bad paths, no kernel
-        print(one_line(exc), file=sys.stderr)
-        return 2
-    except Exception as exc:  # a bug: still one line, the traceback on request
-        if os.environ.get("NMDA_TRACEBACK"):
-            traceback.print_exc()
-        print(f"error: unexpected {type(exc).__name__} (a bug; NMDA_TRACEBACK=1 shows where): "
-              f"{one_line(exc).removeprefix('error: ')}", file=sys.stderr)
-        return 3
+    args = _parser().parse_args(argv[1:] if argv[:1] == ["run"] else argv)
+    params = dict(parse_param(p) for p in args.param)
+    default_set = args.notebooks is None
+    result = run_set(
+        args.out, notebooks=args.notebooks, data_path=args.data, parameters=params, jobs=args.jobs,
+        kernel_name=args.kernel, progress=not args.no_progress,
+        publish_figures=paths.FIGURES if default_set and args.data is None and not params else None,
+    )
+    print(result.summary())
+    return 0

@@ -67,8 +67,10 @@ class Execution:
 class NotebookFailure(NmdaError, RuntimeError):
     """A notebook of the set failed; the message names the notebook, the cell index and its first line.
 
-    ``notebooks`` lists the failed executions (their partial executed copies are kept).
+    ``notebooks`` lists the failed executions (their partial executed copies are kept). Exit code 1.
     """
+
+    exit_code = 1
 
     def __init__(self, message: str, notebooks: tuple[str, ...] = ()):
         super().__init__(message)

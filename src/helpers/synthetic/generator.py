@@ -30,7 +30,6 @@ Regenerate: ``.venv/bin/python -m helpers.synthetic --out DIR`` (``--allow-raw``
 
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import io
@@ -45,6 +44,7 @@ import pandas as pd
 from scipy import stats
 
 from helpers.core import paths
+from helpers.core.errors import OneLineArgumentParser, cli_main
 from helpers.stats.meta import meta_analysis
 from helpers.core.results import ResultMixin
 
@@ -718,8 +718,9 @@ def write_package_zip(out_zip: Path | str, seed: int = SEED, *, package: Synthet
     return out_zip
 
 
+@cli_main
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m helpers.synthetic", description=__doc__.splitlines()[0])
+    parser = OneLineArgumentParser(prog="python -m helpers.synthetic", description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, help="folder to write the unpacked package into")
     parser.add_argument("--zip", type=Path, help="also write the zip-inside-zip package to this file")
     parser.add_argument("--seed", type=int, default=SEED)
