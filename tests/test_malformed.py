@@ -227,3 +227,19 @@ def test_review_map_undecodable_or_deeply_nested(tmp_path, text):
     path = tmp_path / "bad.yaml"
     path.write_bytes(text.encode("latin-1") if text.startswith("\xff") else text.encode())
     _refused(r"bad.yaml: not valid (YAML|UTF-8)", load_review_map, path)
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("rules: {drug: {ketamine: ['--']}}\n", r"rules.drug.ketamine: expected a list of keywords, each with a letter"),
+        ("rules: [drug]\n", r"rules: expected a mapping; got a list"),
+        ("rules: {}\noverrides: {'1.1': {subgroups: [x]}}\n", r"overrides.1.1.subgroups: expected a mapping; got a list"),
+        ("rules: {}\ndefaults_by_outcome: 12\n", r"defaults_by_outcome: expected a mapping; got a int"),
+    ],
+)
+def test_review_map_sections_of_the_wrong_shape(tmp_path, text, message):
+    """Found by the mutation harness (tests/test_properties.py): a ValueError / AttributeError before."""
+    path = tmp_path / "shape.yaml"
+    path.write_text(text, encoding="utf-8")
+    _refused(rf"shape.yaml: {message}", load_review_map, path)

@@ -482,7 +482,7 @@ def _read_csv(path: Path, columns: tuple, text: set) -> pd.DataFrame:
     missing = [c for c in columns if c not in df]
     if missing:
         raise PackageError(f"{path}: line 1: missing column(s) {missing}")
-    return df
+    return df[list(columns) + [c for c in df.columns if c not in columns]]  # column order of the file is free
 
 
 TIDY_META = {"format": str, "label": str, "synthetic": bool, "review": (str, type(None)), "source": str,

@@ -142,6 +142,14 @@ def _pattern(keyword: str) -> re.Pattern:
     return re.compile(r"(?<= )" + re.escape(norm) + (r"(?= )" if keyword.endswith(" ") else ""))
 
 
+def _section(doc: dict, key: str, path: Path, where: str = "") -> dict:
+    """``doc[key]`` as a mapping ({} when absent or empty); anything else is a ReviewMapError."""
+    value = doc.get(key) or {}
+    if not isinstance(value, dict):
+        raise ReviewMapError(f"{path}: {where}{key}: expected a mapping; got a {type(value).__name__}")
+    return value
+
+
 def load_review_map(review: str | Path = "cd015373") -> ReviewMap:
     """Load ``data/reviews/<review>.yaml`` (or a YAML path) and check every value against the vocabulary."""
     path = Path(review) if str(review).endswith((".yaml", ".yml")) else paths.REVIEWS / f"{str(review).lower()}.yaml"
@@ -157,7 +165,7 @@ def load_review_map(review: str | Path = "cd015373") -> ReviewMap:
     if not isinstance(doc, dict) or "rules" not in doc:
         raise ReviewMapError(f"{path}: top level must be a mapping with 'review', 'title' and 'rules'")
     rules = []
-    for fld, values in (doc.get("rules") or {}).items():
+    for fld, values in _section(doc, "rules", path).items():
         if fld not in FIELDS:
             raise ReviewMapError(f"{path}: rules.{fld}: unknown field; allowed: {', '.join(FIELDS)}")
         if not isinstance(values, dict):
@@ -165,22 +173,23 @@ def load_review_map(review: str | Path = "cd015373") -> ReviewMap:
         compiled = []
         for value, keywords in values.items():
             _check_values(path, f"rules.{fld}", {fld: value})
-            if not isinstance(keywords, list) or not all(isinstance(k, str) and k.strip() for k in keywords):
-                raise ReviewMapError(f"{path}: rules.{fld}.{value}: expected a list of non-empty keywords")
+            if not isinstance(keywords, list) or not all(isinstance(k, str) and _norm(k).strip() for k in keywords):
+                raise ReviewMapError(f"{path}: rules.{fld}.{value}: expected a list of keywords, each with a letter "
+                                     "or digit")  # a keyword of punctuation only would match nothing
             compiled.append((value, tuple(_pattern(k) for k in keywords)))
         rules.append((fld, tuple(compiled)))
     defaults = []
-    for outcome, fill in (doc.get("defaults_by_outcome") or {}).items():
+    for outcome, fill in _section(doc, "defaults_by_outcome", path).items():
         _check_values(path, "defaults_by_outcome", {"outcome": outcome})
         defaults.append((outcome, _check_values(path, f"defaults_by_outcome.{outcome}", fill)))
     overrides = []
-    for aid, over in (doc.get("overrides") or {}).items():
+    for aid, over in _section(doc, "overrides", path).items():
         _check_values(path, f"overrides.{aid}", over)
-        for sg, sub in (over.get("subgroups") or {}).items():
+        for sg, sub in _section(over, "subgroups", path, f"overrides.{aid}.").items():
             _check_values(path, f"overrides.{aid}.subgroups.{sg}", sub)
         overrides.append((str(aid), over))
     comparisons = []
-    for group, entry in (doc.get("comparisons") or {}).items():
+    for group, entry in _section(doc, "comparisons", path).items():
         where = f"comparisons.{group}"
         if not isinstance(entry, dict) or not str(group).isdigit():
             raise ReviewMapError(f"{path}: {where}: expected analysis group number: {{name, {', '.join(COMPARISON_FIELDS)}}}")
