@@ -203,6 +203,30 @@ def test_mutated_packages_load_or_raise_the_projects_error(seed, tmp_path):
     assert outcomes["loaded"] and outcomes["refused"], outcomes  # the harness exercises both outcomes
 
 
+REAL_RDA = paths.SHARED / "fixtures" / "cd015373-real" / "CD015373_pub2_data.rda"
+
+
+def test_mutated_real_data_rows_load_or_raise(tmp_path):
+    """The real review's data rows as a bare ``*-data-rows.csv`` (read by helpers.data.datarows), mutated."""
+    if not REAL_RDA.is_file():
+        pytest.skip(f"real CD015373 rows not present at {REAL_RDA}")
+    from helpers.data.rdata import read_rda_rows
+
+    rows, _ = read_rda_rows(REAL_RDA)
+    seed = rows.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
+    for i in range(3 * SCALE):
+        rng = random.Random(i)
+        path = tmp_path / str(i) / "real-data-rows.csv"
+        path.parent.mkdir()
+        path.write_bytes(rng.choice(MUTATORS)(rng, seed))
+        before = _snapshot(tmp_path)
+        _load_or_refuse(lambda: load_dataset(path), f"real rows case {i}")
+        assert _snapshot(tmp_path) == before
+    flipped = tmp_path / "flipped.rda"
+    flipped.write_bytes(_flip(random.Random(0), REAL_RDA.read_bytes()))
+    _load_or_refuse(lambda: load_dataset(flipped), "flipped .rda")
+
+
 def test_mutated_zip_containers_load_or_raise(tmp_path):
     good = _zip({"pkg/1-files/1-data.zip": _zip(SEEDS["tiny"])})
     for i in range(30 * SCALE):
