@@ -283,7 +283,7 @@ def test_app_updates_on_control_changes(ds):
     app.estimator.value = "FE"
     assert app.result.estimate == pytest.approx(metafor("rma/bcg/RR/FE/z")["estimate"], abs=1e-9)
     assert f'data-estimate="{app.result.estimate!r}"' in app.pooled.value and 'data-drug="ketamine"' in app.pooled.value
-    assert app.fields["outcome"].options == (("any adverse event", "any_adverse_event"),)
+    assert app.fields["outcome"].options == (("adverse events (total)", "any_adverse_event"),)
     assert app.forest.value != first_forest
     app.fields["drug"].value = "memantine"
     assert [v for _, v in app.fields["route"].options] == ["oral"] and app.fields["timepoint"].value in ("long", "short")

@@ -18,8 +18,9 @@ import numpy as np
 
 from helpers.core.checks import CI_METHODS, TAU2_METHODS
 from helpers.explore.reading import CI_WORDS, ESTIMATOR_WORDS
-from helpers.explore.selection import (DATA_FIELDS, ROB_FILTERS, ROB_LABELS, Exploration, Selection, explore,
-                                       first_selection, options, select_rows)
+from helpers.data.schema import OUTCOME_LABELS
+from helpers.explore.selection import (DATA_FIELDS, ROB_FILTERS, ROB_LABELS, Exploration, Selection,
+                                       comparison_names, explore, first_selection, options, select_rows)
 
 NO_CHOICE = "(none)"  # leave-one-out: keep every study
 
@@ -31,10 +32,9 @@ FIELD_LABELS = {"drug": "Drug", "comparator": "Compared with", "route": "Route",
 ESTIMATOR_BUTTONS = {"FE": "Fixed effect", "DL": "DerSimonian-Laird", "REML": "REML", "PM": "Paule-Mandel"}
 CI_BUTTONS = {"z": "Wald (z)", "hksj": "HKSJ"}
 #: Dropdown labels for the tidy vocabulary (values stay the tidy codes); anything else shows as itself.
-DISPLAY = {"usual_care": "usual care", "active": "active comparator", "pain_intensity": "pain intensity",
-           "any_adverse_event": "any adverse event", "psychotomimetic": "psychotomimetic events",
-           "withdrawal_ae": "withdrawal (adverse events)", "short": "short term", "medium": "medium term",
-           "long": "long term", "any": "any time"}
+DISPLAY = {**OUTCOME_LABELS, "usual_care": "usual care", "active": "another medicine (active comparator)",
+           "unknown": "unknown (no source found)", "short": "short term", "medium": "medium term",
+           "long": "long term", "any": "any time", "immediate": "immediate term"}
 FIGURE_DPI = 110  # screen resolution for the live figures (files for print come from the figures notebook)
 
 
@@ -94,8 +94,16 @@ def funnel_png(result: Exploration, dataset) -> bytes:
                                                      labels=studies["study"]), footer=dataset))
 
 
-def _labelled(values) -> list[tuple[str, str]]:
-    return [(DISPLAY.get(v, v), v) for v in values]
+def _labelled(values, names: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
+    """Dropdown (label, value) pairs; ``names`` adds each value's comparison name (route dropdown)."""
+    names = names or {}
+    return [(f"{DISPLAY.get(v, v)}: {names[v]}" if v in names else DISPLAY.get(v, v), v) for v in values]
+
+
+def _field_options(rows, name: str, above: Mapping[str, str]) -> list[tuple[str, str]]:
+    """The labelled options of field ``name`` given the fields ``above`` it; routes carry the comparison names."""
+    names = comparison_names(rows, **above) if name == "route" else None
+    return _labelled(options(rows, **above), names)
 
 
 class ExplorerApp:
@@ -122,7 +130,7 @@ class ExplorerApp:
         for i, name in enumerate(DATA_FIELDS):
             above = {n: chosen[n] for n in DATA_FIELDS[:i]}
             self.fields[name] = w.Dropdown(description=FIELD_LABELS[name], value=chosen[name],
-                                           options=_labelled(options(rows, **above)))
+                                           options=_field_options(rows, name, above))
         self.estimator = w.ToggleButtons(description="Estimator", value="REML",
                                          options=[(ESTIMATOR_BUTTONS[e], e) for e in TAU2_METHODS])
         self.ci = w.ToggleButtons(description="CI", options=[(CI_BUTTONS[c], c) for c in CI_METHODS], value="z")
@@ -161,7 +169,7 @@ class ExplorerApp:
         for name in DATA_FIELDS[DATA_FIELDS.index(changed) + 1:]:
             allowed = options(rows, **chosen)
             keep = self.fields[name].value
-            self.fields[name].options = _labelled(allowed)
+            self.fields[name].options = _field_options(rows, name, chosen)
             self.fields[name].value = keep if keep in allowed else allowed[0]
             chosen[name] = self.fields[name].value
 

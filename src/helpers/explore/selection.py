@@ -73,6 +73,20 @@ def options(rows: pd.DataFrame, **chosen: str) -> tuple[str, ...]:
     return tuple(sorted(rows.loc[mask, DATA_FIELDS[len(fields)]].dropna().unique()))
 
 
+def comparison_names(rows: pd.DataFrame, **chosen: str) -> dict[str, str]:
+    """For each route offered given ``drug`` and ``comparator``: the comparison's name(s) in the data (from the
+    package or the review map, e.g. "Ketamine (oral) versus methadone"), joined by "; "; routes without a name
+    are left out. Lets the explorer show the review's comparisons, not only the codes."""
+    mask = np.ones(len(rows), dtype=bool)
+    for name in ("drug", "comparator"):
+        mask &= (rows[name] == chosen[name]).to_numpy()
+    if "comparison" not in rows:
+        return {}
+    picked = rows.loc[mask & rows["comparison"].notna().to_numpy()]
+    return {route: "; ".join(dict.fromkeys(g["comparison"].astype(str)))
+            for route, g in picked.groupby("route", sort=True)}
+
+
 def first_selection(rows: pd.DataFrame, **fixed: str) -> dict[str, str]:
     """Fill the :data:`DATA_FIELDS` in order: keep a ``fixed`` value when it is available, else the first."""
     chosen: dict[str, str] = {}
@@ -97,8 +111,31 @@ def _rob_by_study(studies: pd.DataFrame) -> Mapping[str, str]:
     return dict(zip(studies["study"], studies["rob_overall"]))
 
 
+def _analysis_key(analysis_id) -> tuple:
+    return tuple(int(x) for x in str(analysis_id).split(".") if x.isdigit())
+
+
+def _main_analysis_rows(picked: pd.DataFrame) -> pd.DataFrame:
+    """Each study's rows from the first analysis (in analysis-number order) it appears in among ``picked``.
+
+    The review repeats a main analysis split by duration, condition or dose (1.4, 1.5, 1.6 hold the same trials):
+    those copies are the same data and must not be pooled twice. Two rows of one study in one analysis (strata
+    entered separately, e.g. with and without PTSD) stay, labelled ``"<study> [2]"`` etc. for the engine.
+    """
+    if picked.empty or "analysis_id" not in picked:
+        return picked
+    order = picked["analysis_id"].map(_analysis_key)
+    first = order.groupby(picked["study"]).transform("min")
+    out = picked[order == first].copy()
+    stratum = out.groupby("study").cumcount()
+    out["study"] = [s if i == 0 else f"{s} [{i + 1}]" for s, i in zip(out["study"], stratum)]
+    return out
+
+
 def select_rows(dataset, selection: Selection) -> RowSelection:
-    """Rows of ``dataset.rows`` for ``selection``: match the four data fields, then the RoB filter, then leave-out.
+    """Rows of ``dataset.rows`` for ``selection``: match the data fields (one comparison: drug, comparator and route
+    as the review map gives them; outcome; time point), each study's main analysis only
+    (:func:`_main_analysis_rows`), then the RoB filter, then leave-out.
 
     RoB filter on the RoB 2 overall judgement (Sterne et al. 2019, *BMJ* 366:l4898): ``exclude_high`` drops
     ``High``; ``low_only`` keeps ``Low``. A study without a judgement is excluded by either filter, with a warning.
@@ -107,7 +144,7 @@ def select_rows(dataset, selection: Selection) -> RowSelection:
     mask = np.ones(len(rows), dtype=bool)
     for name in DATA_FIELDS:
         mask &= (rows[name] == getattr(selection, name)).to_numpy()
-    picked = rows.loc[mask]
+    picked = _main_analysis_rows(rows.loc[mask])
     candidates = tuple(dict.fromkeys(picked["study"]))
     if selection.leave_out is not None and selection.leave_out not in candidates:
         raise ValueError(f"leave_out must be one of the selected studies ({', '.join(candidates)}); "
