@@ -69,6 +69,6 @@ def test_every_notebook_runs_and_says_what_is_not_available(datasets, notebook, 
     expect_note = (notebook == "05_concordance" or (cut == "pain_only") == (notebook == "03_adverse_events"))
     assert bool(notes) == expect_note, shown
     if notebook == "03_adverse_events" and cut == "pain_only":
-        assert "no adverse-event outcome (psychotomimetic, nausea, vomiting)" in notes[0] and "for ketamine" in notes[0]
+        assert "no adverse-event outcome (" in notes[0] and "for ketamine" in notes[0]
     if notebook == "05_concordance":
         assert "no published estimates" in notes[0]

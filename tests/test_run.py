@@ -222,3 +222,30 @@ def test_per_drug_notebooks_not_run_for_unmapped_data_are_warned_about(tmp_path,
         result = runner.run_set(tmp_path / "run", notebooks=[paths.NOTEBOOKS / "01_efficacy.ipynb"],
                                 data_path=shared_sample, progress=False)
     assert result.ok and result.outcomes == ()
+
+
+def test_parameters_are_checked_before_any_kernel_starts(tmp_path):
+    # a kernel that does not exist: the parameter error must come first, from the same check as the notebooks
+    from helpers.core.errors import ParameterError
+
+    with pytest.raises(ParameterError, match="estimator must be one of FE, DL, REML, PM or null; got 'FOO'"):
+        runner.run_set(tmp_path / "r", notebooks=[TABLE_NB], parameters={"estimator": "FOO"}, kernel_name="nope")
+    assert not (tmp_path / "r").exists()
+
+
+def test_bare_notebook_names_mean_the_committed_set():
+    assert runner.check_notebooks(["00_data.ipynb", "05_concordance"]) == [
+        paths.NOTEBOOKS / "00_data.ipynb", paths.NOTEBOOKS / "05_concordance.ipynb"]
+    with pytest.raises(FileNotFoundError, match="or a name of the set: 00_data.ipynb, 01_efficacy.ipynb"):
+        runner.check_notebooks(["00_daat"])
+
+
+def test_help_lists_subcommands_and_allowed_values(capsys):
+    from helpers.run import cli
+
+    with pytest.raises(SystemExit):
+        cli.main(["--help"])
+    out = capsys.readouterr().out
+    for word in ("verify RUN_DIR", "refresh-notebooks", "real [--from FILE]", "estimator: FE, DL, REML, PM or null",
+                 "ci_method: z, hksj"):
+        assert word in out

@@ -24,6 +24,7 @@ import yaml
 from helpers.core import paths
 from helpers.core.errors import OneLineArgumentParser, ParameterError, cli_main
 from helpers.data.fetch import fetch, review_source
+from helpers.report.params import help_text
 from helpers.run.execute import KERNEL_NAME
 from helpers.run.runner import SETTABLE_PARAMETERS, run_set
 from helpers.run.verify import refresh_notebooks, verify
@@ -45,15 +46,30 @@ def parse_param(text: str) -> tuple[str, object]:
                              f"{' '.join(str(exc).split())}") from exc
 
 
+#: --help: the subcommands and the allowed value of every -p parameter (from helpers.report.params.CHOICES).
+_EPILOG = "\n".join([
+    "subcommands (first argument; without one: run):",
+    "  run                 execute the notebook set (the options above)",
+    "  verify RUN_DIR      re-execute the run recorded in RUN_DIR/manifest.json and compare every output",
+    "  real [--from FILE]  fetch the real review's pinned data rows and run the set on them",
+    "  refresh-notebooks   re-execute notebooks/0*.ipynb in place (committed outputs)",
+    "each subcommand has its own --help.",
+    "",
+    "-p NAME=VALUE, allowed values (case-insensitive; null = all / the package's own settings):",
+    help_text(),
+])  # fmt: skip
+
 REAL_RUN = "cd015373-real"  # run folder of `real` under runs/
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = OneLineArgumentParser(prog="python -m helpers.run", description=__doc__.split("\n\n")[0])
+    parser = OneLineArgumentParser(prog="python -m helpers.run", description=__doc__.split("\n\n")[0],
+                                   formatter_class=argparse.RawDescriptionHelpFormatter, epilog=_EPILOG)
     parser.add_argument("--out", type=Path, default=paths.RUNS / "default", help="run folder (default runs/default)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
     parser.add_argument("--data", type=Path, default=None, help="data package to analyse (default: synthetic data/raw)")
-    parser.add_argument("--notebooks", nargs="+", type=Path, default=None, help="notebooks to run (default: the set)")
+    parser.add_argument("--notebooks", nargs="+", type=Path, default=None,
+                        help="notebooks to run: paths or names of the set, e.g. 00_data (default: the set)")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                         help=f"notebook parameter for every notebook; NAME one of {', '.join(SETTABLE_PARAMETERS)}")
     parser.add_argument("--kernel", default=KERNEL_NAME, help=f"Jupyter kernel name (default {KERNEL_NAME})")

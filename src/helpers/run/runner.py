@@ -33,6 +33,7 @@ from helpers.core import paths
 from helpers.core.errors import NmdaError
 from helpers.report import plan as figure_plan
 from helpers.report.index import SYNTHETIC_BANNER, write_index
+from helpers.report.params import check_parameters
 from helpers.run import folder
 from helpers.run import manifest as mf
 from helpers.run.execute import KERNEL_ENV, KERNEL_NAME, NotebookOutcome, check_kernel, execute_tasks
@@ -109,14 +110,25 @@ def default_notebooks() -> list[Path]:
     return [paths.NOTEBOOKS / name for name in NOTEBOOK_SET]
 
 
+def _notebook_path(nb: Path) -> Path:
+    if nb.suffix == ".ipynb" and nb.is_file():
+        return nb
+    if len(nb.parts) == 1:  # a bare name: the committed notebook of that name
+        bare = paths.NOTEBOOKS / (nb.name if nb.suffix == ".ipynb" else f"{nb.name}.ipynb")
+        if bare.is_file():
+            return bare
+    raise FileNotFoundError(f"notebook not found (expected an existing .ipynb file or a name of the set: "
+                            f"{', '.join(NOTEBOOK_SET)}): {nb}")
+
+
 def check_notebooks(notebooks: list[Path]) -> list[Path]:
-    """``notebooks`` as paths; raise unless each is an existing ``.ipynb`` and their names are unique."""
-    resolved = [Path(nb) for nb in notebooks]
+    """``notebooks`` as paths; raise unless each is an existing ``.ipynb`` and their names are unique.
+
+    A bare name of the set (``00_data.ipynb`` or ``00_data``) means the committed notebook in ``notebooks/``.
+    """
+    resolved = [_notebook_path(Path(nb)) for nb in notebooks]
     if not resolved:
         raise ValueError("no notebooks to run")
-    for nb in resolved:
-        if nb.suffix != ".ipynb" or not nb.is_file():
-            raise FileNotFoundError(f"notebook not found (expected an existing .ipynb file): {nb}")
     names = [nb.name for nb in resolved]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -182,6 +194,7 @@ def run_set(
     if unknown:
         raise ValueError(f"parameters not settable here: {', '.join(unknown)}; "
                          f"allowed: {', '.join(SETTABLE_PARAMETERS)}")
+    params = check_parameters(params)  # every value, before any kernel starts; canonical spelling
     notebooks = check_notebooks(notebooks if notebooks is not None else default_notebooks())
     data = Path(data_path).resolve() if data_path is not None else None
     if data is not None and not data.exists():
