@@ -22,6 +22,12 @@ from helpers.report.params import check_parameters
 INTERACTIVE_OUT = paths.RUNS / "interactive"
 #: Significant digits of floats in CSV tables: fixed so the bytes do not depend on float repr details.
 CSV_DIGITS = 10
+#: Resolution of the figures shown inline in notebooks (a preview: the saved PNG/SVG/PDF in figures/ are the
+#: full-resolution outputs). Keeps the committed notebooks small enough to review; the PNG bytes are as
+#: reproducible as the saved ones (tests/test_notebooks_nbval.py compares them with a fresh execution).
+INLINE_DPI = 60
+SAVED_DPI = 300  # helpers.figures.style.save_figure
+INLINE_REDUCE = SAVED_DPI // INLINE_DPI
 
 
 def _format_warning(message, category, filename, lineno, line=None) -> str:
@@ -33,7 +39,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 
 
 def setup() -> None:
-    """Notebook display settings: warnings without file paths, wide pandas tables, PNG inline figures.
+    """Notebook display settings: warnings without file paths, wide pandas tables, PNG inline figures at
+    ``INLINE_DPI``.
 
     Warnings stay visible (every exclusion is warned), each distinct message once, written to stdout so they
     keep their place among the printed output (stderr is flushed at unpredictable moments); the
@@ -50,7 +57,7 @@ def setup() -> None:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
     except ImportError:  # outside IPython: nothing to configure
         return
-    set_matplotlib_formats("png")
+    set_matplotlib_formats("png", dpi=INLINE_DPI)
 
 
 @dataclass(frozen=True, repr=False)
@@ -114,8 +121,8 @@ def publish(fig, params: Parameters, stem: str) -> None:
     inline once and close it. Returns None, so a plot cell shows the figure and nothing else whether or not
     the kernel honours a trailing ``;`` (nbval executes cells without history, where it is not honoured).
 
-    The inline image is the saved 300 dpi PNG reduced 3x (100 dpi, box filter), not a second rendering of the
-    figure: drawing it again cost as much as writing the PNG.
+    The inline image is the saved 300 dpi PNG reduced ``INLINE_REDUCE`` times (``INLINE_DPI``, box filter), not
+    a second rendering of the figure: drawing it again cost as much as writing the PNG.
     """
     import matplotlib.pyplot as plt
 
@@ -130,8 +137,9 @@ def publish(fig, params: Parameters, stem: str) -> None:
     display(Image(data=inline_png(written["png"])))
 
 
-def inline_png(png: Path, factor: int = 3) -> bytes:
-    """PNG bytes of the image at ``png`` reduced ``factor`` times in each direction (box filter)."""
+def inline_png(png: Path, factor: int = INLINE_REDUCE) -> bytes:
+    """PNG bytes of the image at ``png`` reduced ``factor`` times in each direction (box filter), its dpi
+    recorded (pHYs) as the saved 300 dpi divided by ``factor``."""
     import io
 
     from PIL import Image
@@ -139,5 +147,5 @@ def inline_png(png: Path, factor: int = 3) -> bytes:
     with Image.open(png) as image:
         small = image.reduce(factor)
     buffer = io.BytesIO()
-    small.save(buffer, format="PNG")
+    small.save(buffer, format="PNG", dpi=(SAVED_DPI / factor, SAVED_DPI / factor))
     return buffer.getvalue()

@@ -88,30 +88,36 @@ def verify(run_dir: Path | str, jobs: int = 1, kernel_name: str | None = None, p
     return VerifyResult(run, tuple(differences), len(set(recorded["outputs"]) | set(on_disk) | set(fresh)), tuple(notes))
 
 
+def execute_fresh(path: Path, kernel_name: str = KERNEL_NAME) -> nbformat.NotebookNode:
+    """A fresh in-memory execution of the notebook at ``path`` with its own default parameters, as
+    :func:`refresh_notebooks` writes it (volatile metadata stripped); ``path`` itself is not touched."""
+    from nbclient import NotebookClient
+
+    nb = nbformat.read(path, as_version=4)
+    with kernel_environment():
+        NotebookClient(nb, kernel_name=kernel_name, timeout=CELL_TIMEOUT, record_timing=False,
+                       resources={"metadata": {"path": str(path.parent)}}).execute()
+    nb.metadata.pop("papermill", None)
+    nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python (nmda-review)", "language": "python"}
+    for cell in nb.cells:
+        cell.metadata.pop("execution", None)
+        cell.metadata.pop("papermill", None)
+    return nb
+
+
 def refresh_notebooks(notebooks: list[Path] | None = None, kernel_name: str = KERNEL_NAME) -> list[Path]:
     """Re-execute notebooks in place with their own default parameters, keeping outputs for nbval.
 
     Volatile metadata (execution timing, papermill records) is stripped. A notebook whose outputs contain
     this machine's project path is refused: committed outputs must not depend on the machine.
     """
-    from nbclient import NotebookClient
-
     check_kernel(kernel_name)
     notebooks = check_notebooks(notebooks if notebooks is not None else default_notebooks())
     root = str(paths.PROJECT_ROOT.resolve())
-    with kernel_environment():
-        for path in notebooks:
-            nb = nbformat.read(path, as_version=4)
-            NotebookClient(nb, kernel_name=kernel_name, timeout=CELL_TIMEOUT, record_timing=False,
-                           resources={"metadata": {"path": str(path.parent)}}).execute()
-            nb.metadata.pop("papermill", None)
-            nb.metadata["kernelspec"] = {"name": kernel_name, "display_name": "Python (nmda-review)", "language": "python"}
-            for cell in nb.cells:
-                cell.metadata.pop("execution", None)
-                cell.metadata.pop("papermill", None)
-            text = nbformat.writes(nb)
-            if root in text:
-                raise ValueError(f"{path.name}: outputs contain the absolute project path {root}; "
-                                 "print paths relative to the project instead")
-            path.write_text(text, encoding="utf-8")
+    for path in notebooks:
+        text = nbformat.writes(execute_fresh(path, kernel_name))
+        if root in text:
+            raise ValueError(f"{path.name}: outputs contain the absolute project path {root}; "
+                             "print paths relative to the project instead")
+        path.write_text(text, encoding="utf-8")
     return notebooks
