@@ -249,3 +249,12 @@ def test_help_lists_subcommands_and_allowed_values(capsys):
     for word in ("verify RUN_DIR", "refresh-notebooks", "real [--from FILE]", "estimator: FE, DL, REML, PM or null",
                  "ci_method: z, hksj"):
         assert word in out
+
+
+def test_executed_notebooks_and_html_carry_no_machine_path(good_run):
+    run = good_run.run_dir
+    for path in [*(run / "notebooks").glob("*.ipynb"), *(run / "html").glob("*.html")]:
+        text = path.read_text(encoding="utf-8")
+        assert str(run) not in text and str(paths.PROJECT_ROOT) not in text, path.name
+    page = (run / "html" / "fixture_table.html").read_text(encoding="utf-8")
+    assert 'href="../notebooks/fixture_table.ipynb"' in page

@@ -30,6 +30,20 @@ SAVED_DPI = 300  # helpers.figures.style.save_figure
 INLINE_REDUCE = SAVED_DPI // INLINE_DPI
 
 
+#: Decimals of non-integral floats in displayed tables.
+DISPLAY_DECIMALS = 3
+
+
+def display_float(value: float) -> str:
+    """How a float shows in a notebook table: whole numbers as integers (a year 2014, a count 25: the tidy
+    tables hold them as floats because they may be missing), others to ``DISPLAY_DECIMALS`` decimals."""
+    if value != value:  # NaN
+        return "NaN"
+    if float(value).is_integer() and abs(value) < 1e15:
+        return f"{value:.0f}"
+    return f"{value:.{DISPLAY_DECIMALS}f}"
+
+
 def _format_warning(message, category, filename, lineno, line=None) -> str:
     return f"{category.__name__}: {message}\n"
 
@@ -52,7 +66,8 @@ def setup() -> None:
     pd.set_option("display.width", 160)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.max_rows", 200)
-    pd.set_option("display.precision", 3)
+    pd.set_option("display.precision", DISPLAY_DECIMALS)
+    pd.set_option("display.float_format", display_float)
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
     except ImportError:  # outside IPython: nothing to configure

@@ -18,6 +18,8 @@ from pathlib import Path
 
 import nbformat
 
+from helpers.core import paths
+
 KERNEL_NAME = "nmda-review-py3"
 KERNEL_ENV = {"PYTHONHASHSEED": "0", "SOURCE_DATE_EPOCH": "0"}
 CELL_TIMEOUT = 1800  # seconds per cell
@@ -111,15 +113,21 @@ def _execute(task: dict) -> NotebookOutcome:
             outcome = NotebookOutcome(name, False, time.perf_counter() - start,
                                       f"{name} could not be executed: {type(exc).__name__}: {exc}")
     if output.is_file():
-        _export_html(output, html_out)
+        _scrub_and_export(output, html_out, task["parameters"].get("data_path"))
     return outcome
 
 
-def _export_html(notebook: Path, target: Path) -> None:
-    from nbconvert import HTMLExporter
+def _scrub_and_export(notebook: Path, target: Path, data_path: str | None) -> None:
+    """Remove this machine's paths from the executed notebook (run folder, data folder, project root become
+    ``<run folder>``, ``<data folder>``, ``<project>``), then write the reader's HTML export of it."""
+    from helpers.report.export import reader_html, scrub_paths
 
-    body, _ = HTMLExporter().from_notebook_node(nbformat.read(notebook, as_version=4))
-    target.write_text(body, encoding="utf-8")
+    replacements = {str(notebook.parent.parent): "<run folder>", str(paths.PROJECT_ROOT.resolve()): "<project>"}
+    if data_path is not None:
+        replacements[str(Path(data_path).parent)] = "<data folder>"
+    nb = scrub_paths(nbformat.read(notebook, as_version=4), replacements)
+    nbformat.write(nb, notebook)
+    target.write_text(reader_html(nb, f"../notebooks/{notebook.name}"), encoding="utf-8")
 
 
 def execute_tasks(tasks: list[dict], jobs: int, progress: bool) -> list[NotebookOutcome]:

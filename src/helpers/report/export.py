@@ -1,0 +1,99 @@
+"""What a reader receives from an executed notebook: machine paths removed, and an HTML page that opens with
+results, not code.
+
+- :func:`scrub_paths`: every occurrence of this machine's absolute paths (the run folder, the project root) in
+  cell sources, outputs and metadata is replaced by a placeholder (``<run folder>``, ``<project>``), so an
+  executed notebook says nothing about where it ran.
+- :func:`collect_warnings`: the ``SomethingWarning: message`` lines the notebooks print (see
+  :func:`helpers.report.notebook.setup`) are taken out of the stream outputs and counted per kind.
+- :func:`reader_html`: the nbconvert HTML export with code cells hidden, a link to the notebook with code,
+  and the warnings as one short table (count per kind, the messages folded in ``<details>``).
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import re
+from collections import Counter
+
+import nbformat
+
+#: A warning line as :func:`helpers.report.notebook.setup` prints it: ``<Category>: <message>``.
+WARNING_LINE = re.compile(r"^(?P<kind>[A-Z][A-Za-z]*Warning): (?P<message>.*)$")
+
+
+def _replace(value, replacements: dict[str, str]):
+    if isinstance(value, str):
+        for old, new in replacements.items():
+            value = value.replace(old, new)
+        return value
+    if isinstance(value, list):
+        return [_replace(v, replacements) for v in value]
+    if isinstance(value, dict):
+        return type(value)((k, _replace(v, replacements)) for k, v in value.items())
+    return value
+
+
+def scrub_paths(nb: nbformat.NotebookNode, replacements: dict[str, str]) -> nbformat.NotebookNode:
+    """A copy of ``nb`` with each key of ``replacements`` (an absolute path) replaced by its value everywhere:
+    sources, outputs, metadata. Longer paths are replaced first (a run folder inside the project)."""
+    ordered = dict(sorted(((k, v) for k, v in replacements.items() if k), key=lambda kv: -len(kv[0])))
+    return nbformat.from_dict(_replace(copy.deepcopy(dict(nb)), ordered))
+
+
+def collect_warnings(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[tuple[str, str]]]:
+    """A copy of ``nb`` without the printed warning lines, and the ``(kind, message)`` pairs removed, in order."""
+    out = copy.deepcopy(nb)
+    found = []
+    for cell in out.cells:
+        if cell.cell_type != "code":
+            continue
+        kept = []
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "stream":
+                lines = output["text"].splitlines(keepends=True)
+                rest = []
+                for line in lines:
+                    match = WARNING_LINE.match(line.rstrip("\n"))
+                    if match:
+                        found.append((match["kind"], match["message"]))
+                    else:
+                        rest.append(line)
+                if not "".join(rest).strip():
+                    continue
+                output["text"] = "".join(rest)
+            kept.append(output)
+        cell.outputs = kept
+    return out, found
+
+
+def warnings_table(found: list[tuple[str, str]]) -> str:
+    """HTML: one row per warning kind with its count; every message folded in a ``<details>`` element."""
+    if not found:
+        return "<p>No warnings.</p>"
+    counts = Counter(kind for kind, _ in found)
+    rows = []
+    for kind in sorted(counts):
+        messages = "".join(f"<li>{html.escape(m)}</li>" for k, m in found if k == kind)
+        rows.append(f"<tr><td>{html.escape(kind)}</td><td>{counts[kind]}</td><td><details><summary>show "
+                    f"{counts[kind]}</summary><ul>{messages}</ul></details></td></tr>")
+    return ("<table><thead><tr><th>warning</th><th>count</th><th>messages</th></tr></thead><tbody>"
+            + "".join(rows) + "</tbody></table>")
+
+
+def reader_html(nb: nbformat.NotebookNode, notebook_href: str) -> str:
+    """The HTML a reader opens: results without code, a visible link to the notebook with code
+    (``notebook_href``, relative), the warnings of the whole notebook in one table at the top."""
+    from nbconvert import HTMLExporter
+
+    quiet, found = collect_warnings(nb)
+    head = nbformat.v4.new_markdown_cell(
+        f'<p class="reader-note">Code is hidden on this page. <a href="{html.escape(notebook_href)}">'
+        f"The notebook with its code</a> holds every cell as executed.</p>\n"
+        f"<h2>Warnings ({len(found)})</h2>\n{warnings_table(found)}"
+    )
+    quiet.cells.insert(1 if quiet.cells and quiet.cells[0].cell_type == "markdown" else 0, head)
+    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    body, _ = exporter.from_notebook_node(quiet)
+    return body
