@@ -124,3 +124,22 @@ def test_one_meaning_per_estimator_label(ds):
             assert ours.method == "IV" and ours.overall.estimate == pytest.approx(explorer.overall.estimate, rel=1e-12)
         package = summary.analyse(sel, None, subgroups=False)
     assert package.method == "MH"
+
+
+def test_funnel_trim_and_fill_follows_the_views_estimator(ds):
+    """The funnel figure's trim and fill pools with the estimator of its view, as the small-study table beside
+    it (it was always REML while the table followed ``estimator``)."""
+    from helpers.report import plan, render
+
+    spec = next(s for s in plan.funnel_plan(ds, "pain_intensity", "ketamine").figures if s.k >= 3)
+    rows = spec.selected.rows
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for est in ("DL", "PM", None):
+            figure = render.small_study(spec, est).trim_fill
+            table = summary.small_study_tests(spec.selected, spec.route, rows, est)
+            show = np.exp if spec.selected.settings["measure"] in ("RR", "OR") else (lambda x: x)
+            assert float(show(figure.estimate)) == pytest.approx(table["adjusted_estimate"], rel=1e-12), est
+            assert figure.k0 == table["trimfill_k0"]
+    dl, reml = render.small_study(spec, "DL").trim_fill, render.small_study(spec, None).trim_fill
+    assert reml.pooled.method == "REML" and dl.pooled.method == "DL"

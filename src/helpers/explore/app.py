@@ -85,13 +85,15 @@ def forest_png(result: Exploration, dataset) -> bytes:
 
 
 def funnel_png(result: Exploration, dataset) -> bytes:
-    """The funnel plot of ``result.meta``'s studies as PNG (helpers.stats.smallstudy -> helpers.figures.funnel)."""
+    """The funnel plot of ``result.meta``'s studies as PNG (helpers.stats.smallstudy -> helpers.figures.funnel);
+    trim and fill pools with the estimator the user picked, as every other number of the view."""
     from helpers.figures.funnel import funnel_plot
     from helpers.stats.smallstudy import small_study_effects
 
     studies = result.meta.studies
     return png_bytes(funnel_plot(small_study_effects(studies["yi"], studies["vi"], measure=result.measure,
-                                                     labels=studies["study"]), footer=dataset))
+                                                     labels=studies["study"], estimator=result.estimator),
+                                 footer=dataset))
 
 
 def _labelled(values, names: Mapping[str, str] | None = None) -> list[tuple[str, str]]:

@@ -19,24 +19,26 @@ def analyse(spec: FigureSpec, estimator: str | None = None, ci_method: str = "z"
     return summary.analyse(spec.selected, estimator, ci_method, subgroups=spec.subgroups)
 
 
-def small_study(spec: FigureSpec) -> SmallStudyEffects:
+def small_study(spec: FigureSpec, estimator: str | None = None) -> SmallStudyEffects:
     """:func:`helpers.stats.smallstudy.small_study_effects` of a funnel figure's rows (study effects of the
-    analysis' measure, :func:`helpers.report.summary.yi_vi`): what its funnel plot draws."""
+    analysis' measure, :func:`helpers.report.summary.yi_vi`): what its funnel plot draws. Trim and fill pools
+    with ``estimator`` (None: ``summary.SMALL_STUDY_ESTIMATOR``), as the small-study table of the same view."""
     measure = spec.selected.settings["measure"]
     es = summary.yi_vi(spec.selected.rows, measure)
-    return small_study_effects(es["yi"], es["vi"], measure=measure, labels=es["study"])
+    return small_study_effects(es["yi"], es["vi"], measure=measure, labels=es["study"],
+                               estimator=estimator or summary.SMALL_STUDY_ESTIMATOR)
 
 
 def draw(spec: FigureSpec, ds: Dataset, estimator: str | None = None, ci_method: str = "z"):
     """The Figure of ``spec``: forest plot of :func:`analyse` (``estimator``, ``ci_method``), or funnel plot of
-    :func:`small_study`, titled in words; the footer names the dataset."""
+    :func:`small_study` (trim and fill with ``estimator``), titled in words; the footer names the dataset."""
     if spec.kind == "forest":
         from helpers.figures.forest import forest_plot
 
         return forest_plot(analyse(spec, estimator, ci_method), title=spec.title, footer=ds)
     from helpers.figures.funnel import funnel_plot
 
-    fig = funnel_plot(small_study(spec), footer=ds)
+    fig = funnel_plot(small_study(spec, estimator), footer=ds)
     title = "\n".join(textwrap.fill(line, FUNNEL_TITLE_CHARS) for line in spec.title.split("\n"))
     _title_on_top(fig, title, title.count("\n") + 1)
     return fig

@@ -27,6 +27,10 @@ from helpers.stats.pooling import pool
 from helpers.stats.settings import analysis_arguments, estimator_arguments
 from helpers.data.schema import DESIGNS, DRUGS, LIST_SEP, OUTCOMES, ROUTES, TIMEPOINTS
 
+#: tau² method of trim and fill (tables and funnel plots alike) when a view's estimator is None (the package's
+#: settings: RevMan has no trim and fill, so there is no package setting to follow)
+SMALL_STUDY_ESTIMATOR = "REML"
+
 COUNT_BY = ("drug", "route", "design")
 CHARACTERISTICS = ("study", "year", "drug", "route", "comparator", "design", "condition", "n_randomised",
                    "rob_overall")  # fmt: skip
@@ -228,12 +232,12 @@ def bias_groups(ds: Dataset, outcome: str, drug: str | None = None, route: str |
             if len(rows) >= min_k]
 
 
-def small_study_table(bias_sets: list[tuple[Selected, str | None, pd.DataFrame]], estimator: str = "REML"):
+def small_study_table(bias_sets: list[tuple[Selected, str | None, pd.DataFrame]], estimator: str | None = None):
     """:func:`small_study_tests` of every group from :func:`bias_groups`, one row each."""
     return pd.DataFrame.from_records([small_study_tests(sel, r, rows, estimator) for sel, r, rows in bias_sets])
 
 
-def small_study_tests(sel: Selected, route: str | None, rows: pd.DataFrame, estimator: str = "REML") -> dict:
+def small_study_tests(sel: Selected, route: str | None, rows: pd.DataFrame, estimator: str | None = None) -> dict:
     """Egger, Begg and trim and fill (``estimator`` for the pooled fits) of one drug x route group.
 
     Groups with fewer than ``MIN_K_BIAS`` studies are reported with k and NaN tests (and warned about)."""
@@ -247,7 +251,7 @@ def small_study_tests(sel: Selected, route: str | None, rows: pd.DataFrame, esti
         return out | {"tests": "not run (k < 3)"}
     eg = bias.egger(es["yi"], es["vi"], labels=es["study"])
     bg = bias.begg(es["yi"], es["vi"], labels=es["study"])
-    tf = bias.trim_and_fill(es["yi"], es["vi"], method=estimator, labels=es["study"])
+    tf = bias.trim_and_fill(es["yi"], es["vi"], method=estimator or SMALL_STUDY_ESTIMATOR, labels=es["study"])
     show = np.exp if measure in RATIO_MEASURES else (lambda x: x)
     return out | {
         "tests": "run", "egger_bias": eg.bias, "egger_p": eg.p, "begg_p": bg.p, "trimfill_k0": tf.k0,
