@@ -143,3 +143,17 @@ def test_funnel_trim_and_fill_follows_the_views_estimator(ds):
             assert figure.k0 == table["trimfill_k0"]
     dl, reml = render.small_study(spec, "DL").trim_fill, render.small_study(spec, None).trim_fill
     assert reml.pooled.method == "REML" and dl.pooled.method == "DL"
+
+
+def test_rows_without_a_route_are_a_recorded_warning(ds):
+    from dataclasses import replace
+
+    from helpers.core.checks import MetaWarning
+
+    sel = next(s for s in summary.select(ds, "pain_intensity") if s.rows["route"].nunique() > 1)
+    rows = sel.rows.copy()
+    rows.loc[0, "route"] = None
+    with pytest.warns(MetaWarning, match=rf"analysis {sel.analysis_id}: 1 row\(s\) without a route left out .*"
+                                         rf"{rows.loc[0, 'study']}"):
+        groups = list(summary.route_groups(replace(sel, rows=rows)))
+    assert sum(len(g) for _, g in groups) == len(rows) - 1

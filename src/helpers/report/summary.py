@@ -220,7 +220,13 @@ def groups(sel: Selected) -> Iterator[tuple[str | None, pd.DataFrame]]:
 
 
 def route_groups(sel: Selected) -> Iterator[tuple[str, pd.DataFrame]]:
-    """``(route, rows)`` of an analysis, one per route present (sorted), even when there is only one."""
+    """``(route, rows)`` of an analysis, one per route present (sorted), even when there is only one. Rows
+    without a route (not mapped by the review map) belong to no group: a recorded warning names them."""
+    missing = sel.rows["route"].isna()
+    if missing.any():
+        warnings.warn(f"analysis {sel.analysis_id}: {int(missing.sum())} row(s) without a route left out of the "
+                      f"per-route groups (studies {', '.join(map(str, sel.rows.loc[missing, 'study']))})",
+                      MetaWarning, stacklevel=2)
     for r in sorted(sel.rows["route"].dropna().unique()):
         yield r, sel.rows[sel.rows["route"] == r].reset_index(drop=True)
 
