@@ -202,16 +202,18 @@ def run_set(
     target = folder.check_target(out)
     check_kernel(kernel_name)
     drugs, costs = _drugs_and_costs(data, notebooks, params.get("drug"))  # loads (validates) the input
+    skipped = ()
     if not drugs and any(nb.name in figure_plan.PER_DRUG_NOTEBOOKS for nb in notebooks):
-        skipped = ", ".join(nb.name for nb in notebooks if nb.name in figure_plan.PER_DRUG_NOTEBOOKS)
-        warnings.warn(f"not executed: {skipped} (they run once per drug, and no analysis of "
-                      f"{data_path or 'the default package'} is mapped to a drug: see data/reviews/*.yaml)",
-                      stacklevel=2)
+        names = ", ".join(nb.name for nb in notebooks if nb.name in figure_plan.PER_DRUG_NOTEBOOKS)
+        why = (f"they run once per drug, and no analysis of {data_path or 'the default package'} is mapped to a "
+               "drug: see data/reviews/*.yaml")
+        skipped = (f"{names}: {why}",)
+        warnings.warn(f"not executed: {names} ({why})", stacklevel=2)
     executions = plan_executions(notebooks, params, drugs)
     previous = folder.has_previous_run(target)
     staging = folder.stage(target)
     try:
-        result = run_plan(staging, executions, data, jobs, kernel_name, progress, costs)
+        result = run_plan(staging, executions, data, jobs, kernel_name, progress, costs, skipped)
     except NotebookFailure as exc:
         kept = staging if previous else folder.commit(staging, target)
         where = (f"partial executed notebook(s) kept in {kept}: "
@@ -235,7 +237,7 @@ def run_set(
 
 
 def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs: int, kernel_name: str,
-             progress: bool, costs: dict) -> RunResult:
+             progress: bool, costs: dict, skipped: tuple[str, ...] = ()) -> RunResult:
     """Execute ``executions`` into ``run_dir`` (a fresh :func:`helpers.run.folder.stage` folder; longest ``costs``
     first), write the manifest, the run log and index.html; what :func:`run_set` and
     :func:`helpers.run.verify.verify` share."""
@@ -291,7 +293,7 @@ def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs
         "execution_order": [tasks[i]["name"] for i in order],
         "notebook_seconds": {o.notebook: round(o.seconds, 3) for o in outcomes},
     })
-    write_index(run_dir, outcomes, outputs, label, banner)
+    write_index(run_dir, outcomes, outputs, label, banner, skipped)
     result = RunResult(run_dir, tuple(outcomes), outputs)
     if not result.ok:
         raise NotebookFailure("\n".join(o.message for o in result.failures),

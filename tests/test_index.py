@@ -1,0 +1,108 @@
+"""The run report page (issue 10 point 1): what ran on what, findings, concordance, skips, grouped figures.
+
+A small run folder is built here (manifest, two tables, three figures); the browser test opens the page in
+Debian's chromium and keeps a screenshot as tests/artifacts/index.png.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+from PIL import Image
+
+from helpers.report.index import figure_group, render_index, write_index
+
+SOF = """analysis_id,analysis,drug,route,subgroup,timepoint,measure,model,k,participants,estimate,ci_low,ci_high,p,i2,tau2,warnings
+1.1,Pain intensity,ketamine,intravenous,intravenous,immediate,MD,random,3,173,-10,-20,0,0.05,60,1,0
+1.1,Pain intensity,ketamine,,all,immediate,MD,random,5,250,-15.7911282,-32.087519,0.5052625993,0.05,68.9,142.4,0
+"""
+CONCORDANCE = "level,analysis_id,status\noverall,1.1,ok\noverall,1.1,mismatch\nstudy,1.1,not published\n"
+FIGURES = ("forest_ketamine_placebo_intravenous_pain_intensity_immediate", "forest_ketamine_active_oral_pain",
+           "forest_memantine_placebo_oral_pain", "study_flow")
+
+
+@pytest.fixture
+def run_dir(tmp_path) -> Path:
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "figures").mkdir()
+    (tmp_path / "tables" / "summary_of_findings_efficacy_ketamine.csv").write_text(SOF, encoding="utf-8")
+    (tmp_path / "tables" / "concordance.csv").write_text(CONCORDANCE, encoding="utf-8")
+    for i, stem in enumerate(FIGURES):
+        Image.new("RGB", (60, 40), (40 * i, 90, 160)).save(tmp_path / "figures" / f"{stem}.png")
+        (tmp_path / "figures" / f"{stem}.svg").write_text("<svg/>", encoding="utf-8")
+    manifest = {"input": {"sha256": "ab" * 32}, "git": {"commit": "c0ffee" * 6 + "abcd", "dirty": False},
+                "notebooks": [{"execution": "01_efficacy--ketamine.ipynb", "parameters": {"estimator": "REML",
+                                                                                          "drug": "ketamine"}}]}
+    (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
+    return tmp_path
+
+
+def _outputs(run: Path) -> dict:
+    return {f"{p.parent.name}/{p.name}": "x" for p in sorted(run.glob("*/*")) if p.parent.name in ("figures", "tables")}
+
+
+OUTCOMES = [SimpleNamespace(notebook="01_efficacy--ketamine.ipynb", ok=True, message=""),
+            SimpleNamespace(notebook="03_adverse_events--ketamine.ipynb", ok=False, message="failed in cell 5 (0-based)")]
+
+
+def test_page_opens_with_what_ran_then_findings_verdict_skips_figures_tables_notebooks(run_dir):
+    page = render_index(run_dir, OUTCOMES, _outputs(run_dir), "my package", None,
+                        ("02_small_study_effects.ipynb: no drug mapped",))
+    heads = re.findall(r"<h2>([^<(]+)", page)
+    assert [h.strip() for h in heads] == ["What was run", "Summary of findings", "Concordance with the published review",
+                                          "Skipped or failed", "Figures", "Tables", "Notebooks"]
+    assert "ab" * 32 in page and "c0ffee" in page and "estimator=REML" in page and "my package" in page
+    # the overall row only, estimate and CI to two decimals, counts as integers
+    assert "-15.79 [-32.09, 0.51]" in page and "<td class=\"num\">5</td><td class=\"num\">250</td>" in page
+    assert "-10.00 [" not in page
+    assert "Concordance did NOT hold: 1 of 3" in page
+    assert "02_small_study_effects.ipynb: no drug mapped" in page and "failed in cell 5 (0-based)" in page
+    assert page.index("<h3>ketamine versus active (1)</h3>") < page.index("<h3>ketamine versus placebo (1)</h3>") \
+        < page.index("<h3>memantine versus placebo (1)</h3>") < page.index("<h3>other (1)</h3>")
+    assert '<img src="figures/study_flow.png"' in page and 'href="figures/study_flow.svg">svg</a>' in page
+    assert 'href="html/03_adverse_events--ketamine.html"' in page
+
+
+def test_page_is_offline_and_byte_stable(run_dir):
+    write_index(run_dir, OUTCOMES, _outputs(run_dir), "my package")
+    first = (run_dir / "index.html").read_bytes()
+    write_index(run_dir, OUTCOMES, _outputs(run_dir), "my package")
+    assert (run_dir / "index.html").read_bytes() == first
+    text = first.decode()
+    assert "http://" not in text and "https://" not in text and "<script" not in text and "<style>" in text
+    assert not re.search(r"20\d\d-\d\d-\d\d", text)  # no dates
+
+
+def test_figures_group_by_drug_and_comparison():
+    assert figure_group("forest_ketamine_usual-care_oral_x") == ("ketamine", "usual care")
+    assert figure_group("study_flow") == ("other", "")
+
+
+@pytest.mark.slow
+@pytest.mark.live
+def test_report_page_in_chromium(run_dir):
+    chromium = Path("/usr/bin/chromium")
+    if not chromium.exists():
+        pytest.skip(f"no browser: {chromium} not found (apt-get install chromium)")
+    sync_api = pytest.importorskip("playwright.sync_api", reason="Playwright for Python is not installed")
+    write_index(run_dir, OUTCOMES, _outputs(run_dir), "my package", "SYNTHETIC DATA - not evidence")
+    artifacts = Path(__file__).parent / "artifacts"
+    artifacts.mkdir(exist_ok=True)
+    with sync_api.sync_playwright() as pw:
+        browser = pw.chromium.launch(executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"],
+                                     headless=True)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 900})
+            page.goto((run_dir / "index.html").as_uri())
+            page.wait_for_load_state("load", timeout=30_000)
+            loaded = page.eval_on_selector_all("img", "imgs => imgs.map(i => i.complete && i.naturalWidth > 0)")
+            assert loaded == [True] * len(FIGURES)
+            assert page.inner_text("h2 >> nth=0") == "What was run"
+            assert page.is_visible("text=Concordance did NOT hold")
+            page.screenshot(path=str(artifacts / "index.png"), full_page=True)
+        finally:
+            browser.close()
