@@ -60,7 +60,7 @@ def test_missing_required_column(tmp_path):
 
 def test_non_numeric_value_names_file_line_column(tmp_path):
     text = ROWS_HEADER + ROWS.replace("8,30,", "8,thirty,", 1)
-    with pytest.raises(PackageError, match=r"123-data-rows.csv: line 3: column 'Experimental N': 'thirty' is not a number"):
+    with pytest.raises(PackageError, match=r"123-data-rows.csv: line 3: column 'Experimental N': study 'Beta 2005': 'thirty' is not a number"):
         read_package(write_folder(tmp_path, package_files(data_rows=text)))
 
 

@@ -108,12 +108,13 @@ def test_entry_name_not_valid_utf8(tmp_path):
 )
 def test_analysis_group_must_be_a_whole_number(tmp_path, value, problem):
     rows = ROWS_HEADER + ROWS.replace("1,1,Nausea,Oral", f"{value},1,Nausea,Oral", 1)
-    _refused(rf"data-rows.csv: line 4: column 'Analysis group': {problem}", _load, tmp_path, data_rows=rows)
+    _refused(rf"data-rows.csv: line 4: column 'Analysis group': study 'Gamma 2010': {problem}", _load, tmp_path,
+             data_rows=rows)
 
 
 def test_analysis_number_one_and_a_half_is_not_filed_under_one_one(tmp_path):
     rows = ROWS_HEADER + ROWS.replace("1,1,Nausea,Oral", "1,1.5,Nausea,Oral", 1)
-    _refused(r"data-rows.csv: line 4: column 'Analysis number': '1.5' is not a whole number", _load, tmp_path,
+    _refused(r"data-rows.csv: line 4: column 'Analysis number': study 'Gamma 2010': '1.5' is not a whole number", _load, tmp_path,
              data_rows=rows)
 
 
@@ -125,9 +126,9 @@ def test_header_cell_over_the_csv_field_limit(tmp_path):
 @pytest.mark.parametrize(
     ("old", "new", "message"),
     [
-        ("8,30,", "8,inf,", r"data-rows.csv: line 3: column 'Experimental N': 'inf' is not a finite number"),
-        ("40.0,12.0,", "inf,12.0,", r"line 5: column 'Experimental mean': 'inf' is not a finite number"),
-        ("40.0,12.0,", "40.0,-inf,", r"line 5: column 'Experimental SD': '-inf' is not a finite number"),
+        ("8,30,", "8,inf,", r"data-rows.csv: line 3: column 'Experimental N': study 'Beta 2005': 'inf' is not a finite number"),
+        ("40.0,12.0,", "inf,12.0,", r"line 5: column 'Experimental mean': study 'Alpha 2001': 'inf' is not a finite number"),
+        ("40.0,12.0,", "40.0,-inf,", r"line 5: column 'Experimental SD': study 'Alpha 2001': '-inf' is not a finite number"),
         ("8,30,", "8,317.5,", r"row 3 \(study 'Beta 2005'\): column n_e: a count must be a whole number; got 317.5"),
         ("8,30,", "8,1e300,", r"row 3 \(study 'Beta 2005'\): column n_e: more than MAX_N=10,000,000 participants"),
         ("8,30,", "7.5,30,", r"row 3 \(study 'Beta 2005'\): column events_e: a count must be a whole number"),

@@ -241,11 +241,19 @@ def tidy_table(cells: pd.DataFrame, file: str, key: str, unit: str = "line") -> 
             f"{where}: missing required column(s) " + ", ".join(f"{wanted.get(c, c)!r}" for c in missing)
         )
     for col in frame.columns:
-        frame[col] = _convert(frame[col], file, col, header[columns.index(col)], unit)
+        frame[col] = _convert(frame[col], file, col, header[columns.index(col)], unit, frame.get("study"))
     return frame
 
 
-def _convert(values: pd.Series, file: str, col: str, header: str, unit: str = "line") -> pd.Series:
+def _convert(values: pd.Series, file: str, col: str, header: str, unit: str = "line",
+             studies: pd.Series | None = None) -> pd.Series:
+    """Parse one column; a bad cell is a PackageError naming file, line, column and the row's study (if any)."""
+
+    def at(line) -> str:
+        study = studies.get(line) if studies is not None else None
+        study = study.strip() if isinstance(study, str) else ""
+        return f"{file}: {unit} {line}: column {header!r}: " + (f"study {study!r}: " if study else "")
+
     stripped = values.map(lambda v: v.strip() if isinstance(v, str) else v)
     missing = stripped.isin(NA_STRINGS)
     if col == "year":  # RevMan tells apart two reports of one year by a letter: "2005a", "2005b"
@@ -256,7 +264,7 @@ def _convert(values: pd.Series, file: str, col: str, header: str, unit: str = "l
             if bad.any():
                 line = bad.idxmax()
                 raise PackageError(
-                    f"{file}: {unit} {line}: column {header!r}: {stripped[line]!r} is not {what}"
+                    f"{at(line)}{stripped[line]!r} is not {what}"
                     + (f" ({int(bad.sum())} such cells)" if bad.sum() > 1 else "")
                 )
         if col in WHOLE_NUMBERS:
@@ -264,7 +272,7 @@ def _convert(values: pd.Series, file: str, col: str, header: str, unit: str = "l
             bad = (missing & (col != "subgroup_number")) | (~missing & ~whole)
             if bad.any():
                 line = bad.idxmax()
-                raise PackageError(f"{file}: {unit} {line}: column {header!r}: {stripped[line]!r} is not a whole "
+                raise PackageError(f"{at(line)}{stripped[line]!r} is not a whole "
                                    f"number from 1 to {MAX_NUMBER}")  # fmt: skip
         return out
     if col in BOOLEAN:
@@ -272,7 +280,7 @@ def _convert(values: pd.Series, file: str, col: str, header: str, unit: str = "l
         bad = ~lowered.isin(("true", "false")) & ~missing
         if bad.any():
             line = bad.idxmax()
-            raise PackageError(f"{file}: {unit} {line}: column {header!r}: {stripped[line]!r} is not true/false")
+            raise PackageError(f"{at(line)}{stripped[line]!r} is not true/false")
         return lowered.map({"true": True, "false": False}).where(~missing, None).astype(object)
     return stripped.where(~missing, None).astype(object)
 
