@@ -9,7 +9,8 @@ Tidying rules (each documented in data/README.md):
   value dropped this way is warned about and recorded in ``Dataset.warnings``;
 - "O-E and variance" rows become giv rows: log Peto OR = (O-E)/V, SE = 1/sqrt(V) (Yusuf et al. 1985);
 - study characteristics are read from the study information (``Char: ...`` columns) with the patterns in
-  ``STUDY_PATTERNS``; drug/route/comparator of a study are the values of its rows (joined by ``"; "``);
+  ``STUDY_PATTERNS``; drug/route/comparator of a study are the values of its rows (joined by ``"; "``), or,
+  for a study with no data rows, the ``drug:``/``route:``/``comparator:`` keys of its 'Char: Interventions';
 - RoB 2 judgements are matched to domains by the words in their column names (``ROB_DOMAINS``);
 - published estimates (overall, subgroup, study) go to ``Dataset.published`` on the display scale; a row
   whose estimate and CI are all zero was not computed by RevMan: status ``not published``, values NaN;
@@ -315,6 +316,12 @@ def _display_source(path: Path) -> str:
     return resolved.relative_to(root).as_posix() if root in resolved.parents else str(path)
 
 
+def _declared(info: pd.DataFrame, key: str) -> pd.Series:
+    """``<key>: <value>`` from 'Char: Interventions' (for studies without data rows; NaN where absent)."""
+    text = info["char_interventions"] if "char_interventions" in info else pd.Series(None, index=info.index)
+    return text.astype(object).str.extract(rf"(?:^|;)\s*{key}:\s*([A-Za-z_]+)", expand=False)
+
+
 def _join(values: pd.Series) -> str | None:
     vals = sorted({v for v in values if isinstance(v, str)})
     return LIST_SEP.join(vals) if vals else None
@@ -388,7 +395,7 @@ def from_package(raw: RawPackage, review: str | Path | None = "cd015373") -> Dat
     by = rows.groupby("study")
     studies = info.copy()
     for col in ("drug", "route", "comparator"):
-        studies[col] = studies["study"].map(by[col].agg(_join))
+        studies[col] = studies["study"].map(by[col].agg(_join)).fillna(_declared(raw.study_information, col))
     studies = studies.merge(_rob(raw, notes), on="study", how="left")
     studies.index = info.index
     studies = validate_studies(studies.reindex(columns=list(STUDIES_COLUMNS)), source=info_file)

@@ -109,6 +109,11 @@ def _cell(key: str, column: str, value, line) -> str:
     return format_computed(number)
 
 
+def tidy_columns(key: str) -> list[str]:
+    """The reader's tidy names of ``HEADERS[key]``, in the Cochrane column order (write tables in this order)."""
+    return [_tidy_name(key, h) for h in HEADERS[key]]
+
+
 def _header(key: str, columns) -> list[str]:
     """Cochrane header of each tidy column (risk-of-bias columns are kept as read)."""
     back = {_tidy_name(key, h): h for h in HEADERS.get(key, ())}
