@@ -3,8 +3,9 @@
 The section is written by ``scripts/review_shape.py`` from the review's data rows (source named in it): per
 analysis its name, data type, effect measure, method and model, subgroup analysis and the anonymous trial slots
 entering it. It is structure, not results, so the generator needs no real data at run time. Each analysis
-group's drug, route, comparator and name come from the same map's ``comparisons`` and each analysis' outcome
-and time point from its keyword rules (:mod:`helpers.data.reviewmap`).
+group's drug, route, comparator and name come from the same map's ``comparisons``, each analysis' outcome and
+time point from its keyword rules (:mod:`helpers.data.reviewmap`) and its effect measure, method and model from
+its ``analysis_settings`` (:func:`helpers.data.datarows.review_settings`).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 
 import yaml
 
+from helpers.data.datarows import review_settings
 from helpers.data.reviewmap import ReviewMap, load_review_map
 
 SUBGROUP_SUFFIX = re.compile(r":\s*[^:]+ subgroup analysis$")
@@ -74,11 +76,15 @@ def load_shape(review: str | Path = "cd015373", review_map: ReviewMap | None = N
     shape = doc.get("shape") if isinstance(doc, dict) else None
     if not isinstance(shape, dict) or not isinstance(shape.get("analyses"), dict):
         raise ShapeError(f"{rmap.path}: no 'shape:' section with 'analyses' (write it: scripts/review_shape.py)")
+    settings, _ = review_settings(rmap.path)
     analyses, slots = [], {}
     for aid, spec in shape["analyses"].items():
         comp = rmap.comparison(aid)
         if comp is None:
             raise ShapeError(f"{rmap.path}: shape.analyses.{aid}: analysis group has no 'comparisons' entry")
+        if str(aid) not in settings:
+            raise ShapeError(f"{rmap.path}: shape.analyses.{aid}: no 'analysis_settings' entry (measure, method, model)")
+        setting = settings[str(aid)]
         if "subgroups" in spec:
             rows = tuple((sg, slot) for sg, members in spec["subgroups"].items() for slot in members)
         else:
@@ -89,8 +95,8 @@ def load_shape(review: str | Path = "cd015373", review_map: ReviewMap | None = N
         group, number = (int(x) for x in str(aid).split("."))
         analyses.append(AnalysisShape(
             str(aid), group, number, spec["name"], comp["name"], comp["drug"], comp["route"], comp["comparator"],
-            mapped.get("outcome"), mapped.get("timepoint"), spec["data_type"], spec["measure"], spec["method"],
-            spec["model"], spec.get("subgroup_by"), rows,
+            mapped.get("outcome"), mapped.get("timepoint"), spec["data_type"], setting["measure"],
+            setting["method"], setting["model"], spec.get("subgroup_by"), rows,
         ))  # fmt: skip
     return ReviewShape(source=dict(shape.get("source", {})), trials=int(shape["trials"]),
                        participants=int(shape["participants"]), slots=tuple(slots), analyses=tuple(analyses),
