@@ -87,5 +87,5 @@ def test_figure_titles_reach_the_drawn_figures(ds):
 def test_expected_figures_counts_the_plan(ds):
     assert plan.expected_figures(ds, "00_data.ipynb", None) == 11
     assert plan.expected_figures(ds, "01_efficacy.ipynb", "ketamine") == len(
-        plan.forest_plan(ds, ("pain_intensity",), "ketamine").figures)
+        plan.forest_plan(ds, plan.EFFICACY_OUTCOMES, "ketamine").figures)
     assert plan.expected_figures(ds, "05_concordance.ipynb", None) == 0
