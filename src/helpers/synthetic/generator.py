@@ -31,7 +31,7 @@ from helpers.data import writer
 from helpers.synthetic import values
 from helpers.synthetic.publish import SYNTHETIC_NOTE, arm_tables, fill_estimates
 from helpers.synthetic.shape import load_shape
-from helpers.synthetic.trials import DRUG_CODES, ROB_LEVELS, draw_trials, scale_to_total  # noqa: F401 (public)
+from helpers.synthetic.trials import DRUG_CODES, draw_trials
 
 SEED = 20251
 PACKAGE_ID = "000000000000000001"
