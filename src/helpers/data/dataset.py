@@ -38,6 +38,7 @@ from helpers.data.rdata import SUFFIXES as RDA_SUFFIXES
 from helpers.data.rdata import is_rda, read_rda, read_rda_rows
 from helpers.core.results import ResultMixin
 from helpers.data.reviewmap import FIELDS, apply_review_map, load_review_map
+from helpers.data.template import is_template, read_template
 from helpers.data.schema import (
     DATA_DICTIONARY,
     LIST_SEP,
@@ -420,7 +421,8 @@ def load_dataset(path: Path | str | None = None, review: str | Path | None = "cd
 
     ``path``: a Cochrane data package (outer zip, inner data zip or unpacked folder), bare data rows (an R data
     file ``.rda`` or a ``*-data-rows.csv``; settings from the review map, see :mod:`helpers.data.datarows`) or
-    a tidy folder written by :func:`write_tidy`; None = the default synthetic package ``data/raw/synthetic-cd015373`` (folder or
+    a tidy folder written by :func:`write_tidy`, or one's own data in the CSV template
+    (``data/templates/nmda-template.csv``, :mod:`helpers.data.template`; the file or a folder with it); None = the default synthetic package ``data/raw/synthetic-cd015373`` (folder or
     ``.zip``). ``review``: the review map in ``data/reviews/`` (or a YAML path); None = no mapping (drug,
     route, comparator, outcome and time point left empty, as for non-NMDA packages).
     """
@@ -439,6 +441,8 @@ def load_dataset(path: Path | str | None = None, review: str | Path | None = "cd
         return from_package(read_rda(path, review=review), review=review)
     if is_rows_file(path):
         return from_package(read_data_rows(path, review=review), review=review)
+    if is_template(path):
+        return read_template(path)
     return from_package(read_package(path), review=review)
 
 
