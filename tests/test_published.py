@@ -58,3 +58,17 @@ def test_review_map_keeps_them_with_their_source():
 def test_rounded_to_the_printed_digits():
     assert rounded(-15.785, 2) == "-15.79" and rounded(0.505, 2) == "0.51"
     assert rounded(-0.004, 2) == "0.00" and rounded(10.094999, 2) == "10.09"
+
+
+def test_not_estimable_analyses_are_left_out_of_the_notebook_selections_with_a_warning(real):
+    from helpers.core.checks import MetaWarning
+    from helpers.report import summary
+
+    with pytest.warns(MetaWarning, match=r"analysis 1\.19 \(Serious adverse events\): not estimable, as in RevMan "
+                                         r"\(every study: no events in either arm"):
+        chosen = [s.analysis_id for s in summary.select(real, "serious_adverse_event", "ketamine")]
+    assert "1.19" not in chosen and "2.2" not in chosen
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        psy = [s.analysis_id for s in summary.select(real, "psychotomimetic", "ketamine")]
+    assert "1.12" in psy  # one of three studies is double zero; the other two enter

@@ -150,7 +150,23 @@ def select(ds: Dataset, outcome: str, drug: str | None = None, route: str | None
             if value is not None:
                 keep &= rows[name] == value
         if keep.any():
-            yield Selected(aid, analyses.loc[aid], rows[keep].reset_index(drop=True))
+            sel = Selected(aid, analyses.loc[aid], rows[keep].reset_index(drop=True))
+            reason = not_estimable(sel)
+            if reason is not None:
+                warnings.warn(f"analysis {aid} ({sel.settings['analysis_name']}): not estimable, as in RevMan "
+                              f"(every study: {reason}); no pooled result or plot", MetaWarning, stacklevel=2)
+                continue
+            yield sel
+
+
+def not_estimable(sel: Selected) -> str | None:
+    """Why no study of ``sel`` can enter its analysis (e.g. no events in either arm for RR/OR), else None."""
+    rows, kwargs, _ = analysis_arguments(sel.rows)  # e.g. swapped events change what can enter
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetaWarning)
+        es = effects.effect_sizes(rows, kwargs["measure"], study="study")
+    reasons = es["excluded_reason"]
+    return str(reasons.iloc[0]) if len(reasons) and reasons.notna().all() else None
 
 
 def analyse(sel: Selected, estimator: str | None = None, ci_method: str = "z", subgroups: bool = True):
