@@ -258,3 +258,19 @@ def test_executed_notebooks_and_html_carry_no_machine_path(good_run):
         assert str(run) not in text and str(paths.PROJECT_ROOT) not in text, path.name
     page = (run / "html" / "fixture_table.html").read_text(encoding="utf-8")
     assert 'href="../notebooks/fixture_table.ipynb"' in page
+
+
+def test_verify_quick_compares_files_with_the_manifest_without_executing(good_run, tmp_path, capsys, monkeypatch):
+    from helpers.run import verify as verify_module
+
+    run = tmp_path / "copy"
+    shutil.copytree(good_run.run_dir, run)
+    monkeypatch.setattr(verify_module, "run_plan", lambda *a, **k: pytest.fail("--quick must not execute"))
+    assert cli.main(["verify", "--quick", str(run)]) == 0
+    assert "verify --quick passed: 2 outputs" in capsys.readouterr().out
+    with open(run / "tables" / "fixture_table.csv", "ab") as handle:
+        handle.write(b"tampered\n")
+    (run / "figures" / "extra.png").write_bytes(b"new")
+    result = verify_module.verify_quick(run)
+    assert sorted(d.output for d in result.differences) == ["figures/extra.png", "tables/fixture_table.csv"]
+    assert cli.main(["verify", "--quick", str(run)]) == 1

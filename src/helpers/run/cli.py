@@ -27,7 +27,7 @@ from helpers.data.fetch import fetch, review_source
 from helpers.report.params import help_text
 from helpers.run.execute import KERNEL_NAME
 from helpers.run.runner import SETTABLE_PARAMETERS, run_set
-from helpers.run.verify import refresh_notebooks, verify
+from helpers.run.verify import refresh_notebooks, verify, verify_quick
 
 
 def parse_param(text: str) -> tuple[str, object]:
@@ -51,6 +51,7 @@ _EPILOG = "\n".join([
     "subcommands (first argument; without one: run):",
     "  run                 execute the notebook set (the options above)",
     "  verify RUN_DIR      re-execute the run recorded in RUN_DIR/manifest.json and compare every output",
+    "  verify --quick RUN_DIR  compare every output file with the manifest (seconds; re-executes nothing)",
     "  real [--from FILE]  fetch the real review's pinned data rows and run the set on them",
     "  refresh-notebooks   re-execute notebooks/0*.ipynb in place (committed outputs)",
     "each subcommand has its own --help.",
@@ -108,10 +109,15 @@ def main(argv: list[str] | None = None) -> int:
     if argv[:1] == ["verify"]:
         sub = OneLineArgumentParser(prog="python -m helpers.run verify")
         sub.add_argument("run_dir", type=Path)
+        sub.add_argument("--quick", action="store_true",
+                         help="only compare the files with the manifest (seconds); the default re-executes everything")
         sub.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
         sub.add_argument("--no-progress", action="store_true", help="hide the progress bar")
         args = sub.parse_args(argv[1:])
-        result = verify(args.run_dir, jobs=args.jobs, progress=not args.no_progress)
+        if args.quick:
+            result = verify_quick(args.run_dir)
+        else:
+            result = verify(args.run_dir, jobs=args.jobs, progress=not args.no_progress)
         print(result.summary())
         return 0 if result.ok else 1
     if argv[:1] == ["real"]:

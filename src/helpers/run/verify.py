@@ -30,13 +30,16 @@ class VerifyResult:
     differences: tuple[mf.OutputDifference, ...]
     compared: int
     notes: tuple[str, ...] = ()
+    quick: bool = False  # files compared with the manifest only, nothing re-executed
 
     @property
     def ok(self) -> bool:
         return not self.differences
 
     def summary(self) -> str:
-        if self.ok:
+        if self.ok and self.quick:
+            head = f"verify --quick passed: {self.compared} outputs of {self.run_dir} match the manifest"
+        elif self.ok:
             head = f"verify passed: {self.compared} outputs of {self.run_dir} reproduced byte for byte"
         else:
             head = f"verify FAILED: {len(self.differences)} of {self.compared} outputs differ"
@@ -52,6 +55,29 @@ def recorded_executions(manifest: dict) -> tuple[list[Execution], Path | None]:
         executions.append(Execution(source, entry.get("execution", source.name), params))
         data = mf.resolve_portable(entry["parameters"].get("data_path"))
     return executions, data
+
+
+def verify_quick(run_dir: Path | str) -> VerifyResult:
+    """Hash every figure and table of ``RUN_DIR`` and compare with its manifest; re-execute nothing (seconds).
+
+    Finds a changed, missing or added output and a changed input (a note); it cannot tell whether the code
+    still produces the same outputs, which only the full :func:`verify` re-execution shows.
+    """
+    run = Path(run_dir).resolve()
+    recorded = mf.read_manifest(run)
+    notes = []
+    hashed = mf.resolve_portable(recorded["input"]["hashed"])
+    if hashed is not None and Path(hashed).exists():
+        current_input = mf.sha256_path(hashed)
+        if current_input != recorded["input"]["sha256"]:
+            notes.append(f"input {recorded['input']['hashed']} changed since the run (sha256 {current_input[:12]} "
+                         f"!= recorded {recorded['input']['sha256'][:12]})")
+    else:
+        notes.append(f"input {recorded['input']['hashed']} not found: not compared")
+    on_disk = mf.hash_outputs(run)
+    differences = mf.compare_hashes(recorded["outputs"], on_disk, "run folder vs its manifest")
+    return VerifyResult(run, tuple(differences), len(set(recorded["outputs"]) | set(on_disk)),
+                        tuple(notes), quick=True)
 
 
 def verify(run_dir: Path | str, jobs: int = 1, kernel_name: str | None = None, progress: bool = False) -> VerifyResult:
