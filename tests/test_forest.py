@@ -249,7 +249,7 @@ def test_synthetic_subgrouped_analysis_draws_one_diamond_per_subgroup():
         data = dataset_mod.load_dataset()
     except FileNotFoundError as err:
         pytest.skip(str(err))
-    aid = next(a for a, row in data.analyses().iterrows() if row.has_subgroups and row.measure == "RR" and row.k >= 5)
+    aid = next(a for a, row in data.analyses().iterrows() if row.has_subgroups and row.measure == "RR" and row.k >= 4)
     settings = data.analyses().loc[aid]
     ma = meta.meta_analysis(data.analysis(aid), settings.measure, method=settings.method, model=settings.model,
                             subgroup="subgroup")
