@@ -240,7 +240,8 @@ def _draw(ma, rows, cols, xlim, title, favours, footer_text, ax) -> Figure:
     _draw_table(table_ax, rows, cols, spec, ma)
     _draw_plot(plot_ax, rows, ma, xlim, favours, last)
     if title:
-        fig.text(fx(left_pt), fy(height_pt - 3), title, ha="left", va="top", fontsize=8.5, fontweight="bold")
+        style.fit_width(fig, fig.text(fx(left_pt), fy(height_pt - 3), title, ha="left", va="top", fontsize=8.5,
+                                      fontweight="bold"))
     style.draw_footer(fig, footer_text)
     return fig
 

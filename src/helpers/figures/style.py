@@ -192,3 +192,19 @@ def save_figure(fig: Figure, out_dir: Path | str, stem: str) -> dict[str, Path]:
             fig.savefig(path, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]), facecolor="white")
             written[fmt] = path
     return written
+
+
+def fit_width(fig, text, min_size: float = 5.0, margin_px: float = 2.0) -> None:
+    """Shrink ``text`` (a figure-level Text artist) until it lies inside the figure's width: the font size is
+    scaled by the available / measured width (never below ``min_size`` pt); the number of lines stays the same,
+    so the height the layout reserved still holds. Long titles are therefore never clipped at the right edge."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+    renderer = canvas.get_renderer()
+    for _ in range(3):  # text extents are not exactly linear in the size: re-measure
+        box = text.get_window_extent(renderer)
+        room = fig.bbox.width - margin_px - box.x0
+        if box.x1 <= fig.bbox.width - margin_px or text.get_fontsize() <= min_size:
+            return
+        text.set_fontsize(max(min_size, text.get_fontsize() * room / box.width * 0.99))

@@ -6,6 +6,7 @@ from __future__ import annotations
 import textwrap
 
 from helpers.data.dataset import Dataset
+from helpers.figures import style
 from helpers.report import summary
 from helpers.report.plan import FigureSpec
 from helpers.stats.smallstudy import SmallStudyEffects, small_study_effects
@@ -60,5 +61,5 @@ def _title_on_top(fig, title: str, n_lines: int, line_in: float = 0.14) -> None:
     fig.set_size_inches(width, height + extra)
     for leg, box in zip(fig.legends, anchors):
         leg.set_bbox_to_anchor((box.x0, box.y0 * scale), transform=fig.transFigure)
-    fig.text(0.03, 1 - 0.04 / (height + extra), title, ha="left", va="top", fontsize=7, fontweight="bold",
-             linespacing=1.15, gid="title")
+    style.fit_width(fig, fig.text(0.03, 1 - 0.04 / (height + extra), title, ha="left", va="top", fontsize=7,
+                                  fontweight="bold", linespacing=1.15, gid="title"))
