@@ -32,8 +32,9 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from helpers.core.errors import FetchError
 from helpers.data.datapackage import COLUMNS, PackageError, RawPackage, parse_csv
-from helpers.data.reviewmap import load_review_map
+from helpers.data.reviewmap import ReviewMapError, load_review_map
 
 ROB2_DOMAINS = (
     "Bias arising from the randomization process",
@@ -150,6 +151,20 @@ def _risk_of_bias(rows: pd.DataFrame) -> pd.DataFrame:
     return table.rename(columns={judgement[d]: f"Domain (judgement): {d}" for d in present})
 
 
+def _pinned_label(source: Path, review) -> str | None:
+    """The review map's ``source: label`` when ``source`` is the pinned file (same SHA-256), so every figure and
+    table names the review, the data rows and the pinned commit; else None (the file's own name is used)."""
+    from helpers.data.fetch import review_source, sha256_of  # fetch imports the review map too; keep this light
+
+    try:
+        pinned = review_source(review)
+    except (FetchError, ReviewMapError):
+        return None
+    if not pinned.label or not source.is_file() or sha256_of(source) != pinned.sha256:
+        return None
+    return pinned.label
+
+
 def package_from_rows(rows: pd.DataFrame, source: Path, file: str, review="cd015373") -> RawPackage:
     """A :class:`RawPackage` from tidy-named data rows (``parse_csv(..., "data_rows")`` output); see module doc."""
     rows = rows.copy()
@@ -157,11 +172,12 @@ def package_from_rows(rows: pd.DataFrame, source: Path, file: str, review="cd015
     settings, settings_file = _settings(rows, file, review)
     info = rows.drop_duplicates("study")[["study", "year"]].reset_index(drop=True)
     info.index = pd.RangeIndex(1, len(info) + 1, name="line")
-    name = source.name
-    for suffix in (ROWS_SUFFIX, ".rda", ".rdata", ".csv"):
-        if name.lower().endswith(suffix):
-            name = name[: -len(suffix)]
+    name = _pinned_label(source, review)
+    for suffix in (ROWS_SUFFIX, ".rda", ".rdata", ".csv") if name is None else ():
+        if source.name.lower().endswith(suffix):
+            name = source.name[: -len(suffix)]
             break
+    name = name or source.name
     return RawPackage(
         name=name, package_id=name, source=source, settings=settings,
         data_rows=rows.drop(columns="analysis_id"), study_information=info,

@@ -45,6 +45,7 @@ class Source:
     size: int
     file: str
     provenance: str = ""
+    label: str = ""  # what figures and tables call the pinned file (the Dataset label when it is loaded)
 
     def __post_init__(self):
         if not self.url.startswith(("https://", "http://")):
@@ -63,7 +64,8 @@ def review_source(review: str | Path = "cd015373") -> Source:
     if missing:
         raise FetchError(f"{path}: source: missing {', '.join(missing)} (url, sha256, size, file)")
     return Source(url=str(spec["url"]), sha256=str(spec["sha256"]).lower(), size=int(spec["size"]),
-                  file=str(spec["file"]), provenance=" ".join(str(spec.get("provenance", "")).split()))  # fmt: skip
+                  file=str(spec["file"]), provenance=" ".join(str(spec.get("provenance", "")).split()),
+                  label=str(spec.get("label", "")))  # fmt: skip
 
 
 def sha256_of(path: Path) -> str:

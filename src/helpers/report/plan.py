@@ -294,10 +294,13 @@ def _collect(specs: list[FigureSpec], min_k: int) -> FigurePlan:
     """A plan of the figures with k >= ``min_k``; the others are listed as skipped."""
     figures, skipped = [], []
     for spec in specs:
-        if spec.k >= min_k:
-            figures.append(spec)
-        else:
+        why = summary.not_estimable(spec.selected)
+        if spec.k < min_k:
             skipped.append((spec.stem, f"not drawn: k = {spec.k} < {min_k}"))
+        elif why:
+            skipped.append((spec.stem, f"not drawn: {why}"))
+        else:
+            figures.append(spec)
     return FigurePlan(_unique(figures), tuple(skipped))
 
 

@@ -169,6 +169,19 @@ def not_estimable(sel: Selected) -> str | None:
     return str(reasons.iloc[0]) if len(reasons) and reasons.notna().all() else None
 
 
+def not_estimable(sel: Selected) -> str | None:
+    """Why no row of ``sel`` can enter its pooled estimate (RevMan: "Not estimable", e.g. a risk ratio when no trial
+    has an event in either arm), or None when at least one row can. The notebooks list such analyses instead of
+    pooling them."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        es = effects.effect_sizes(sel.rows, sel.settings["measure"])
+    reasons = es["excluded_reason"]
+    if len(es) and reasons.isna().any():
+        return None
+    return "not estimable: " + ("; ".join(dict.fromkeys(reasons.dropna().astype(str))) or "no rows")
+
+
 def analyse(sel: Selected, estimator: str | None = None, ci_method: str = "z", subgroups: bool = True):
     """``meta_analysis`` of one selected analysis with subgroups as in the package (``subgroups=False``: one
     group, e.g. for the rows of a single route).
