@@ -15,7 +15,8 @@ import nbformat
 import pytest
 
 from helpers.core import paths
-from helpers.data.dataset import load_dataset, write_tidy
+from helpers.data.dataset import load_dataset
+from helpers.data.tidy import write_tidy
 
 NOTEBOOKS = ("01_efficacy", "02_small_study_effects", "03_adverse_events", "04_sensitivity", "05_concordance")
 

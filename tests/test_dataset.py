@@ -1,4 +1,4 @@
-"""helpers.data.dataset: package -> validated tidy tables; tidy CSV round trip; data/raw is never written."""
+"""helpers.data.dataset, tidying and tidy: package -> validated tidy tables; tidy CSV round trip; data/raw is never written."""
 
 from __future__ import annotations
 
@@ -11,7 +11,9 @@ import pytest
 
 from fixtures.packages.build import ROWS, ROWS_HEADER, package_files, write_folder, write_outer_zip
 from helpers.core import paths
-from helpers.data.dataset import SYNTHETIC_LABEL, load_dataset, read_tidy, write_tidy
+from helpers.data.dataset import load_dataset
+from helpers.data.tidy import read_tidy, write_tidy
+from helpers.data.tidying import SYNTHETIC_LABEL
 from helpers.data.schema import ValidationError
 
 

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from helpers.data.dataset import Dataset
+from helpers.data.tidy import Dataset
 from helpers.explore import app as ui
 from helpers.explore import reading as rd
 from helpers.explore import selection as ex

@@ -18,7 +18,8 @@ import pytest
 from fixtures.packages.build import ROWS, ROWS_HEADER, STUDIES, package_files, write_folder, zip_bytes
 from helpers.core.errors import DataError
 from helpers.data.archive import read_zip
-from helpers.data.dataset import load_dataset, read_tidy, write_tidy
+from helpers.data.dataset import load_dataset
+from helpers.data.tidy import read_tidy, write_tidy
 from helpers.data.reviewmap import load_review_map
 
 

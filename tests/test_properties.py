@@ -31,7 +31,8 @@ import pytest
 from fixtures.packages.build import package_files, zip_bytes
 from helpers.core import paths
 from helpers.core.errors import DataError, ParameterError
-from helpers.data.dataset import load_dataset, read_tidy, write_tidy
+from helpers.data.dataset import load_dataset
+from helpers.data.tidy import read_tidy, write_tidy
 from helpers.data.reviewmap import load_review_map
 from helpers.run.cli import parse_param
 

@@ -12,7 +12,7 @@ starts in its file (the header is line 1), and every error names the file, that 
 year's disambiguating letter (``2005a``) is dropped: the year is 2005.
 Column names are mapped to tidy names (``COLUMNS``); unknown columns are kept under a slug of their name
 (``"Char: Drug"`` -> ``char_drug``). Placeholders (``0.0`` in columns that do not apply to a row's data
-type) are left as read here; :mod:`helpers.data.dataset` turns them into NaN.
+type) are left as read here; :mod:`helpers.data.tidying` turns them into NaN.
 
 Format reference: Cochrane RevMan knowledge base, "Data package specification" (2023).
 """
@@ -182,7 +182,7 @@ def _tidy_name(key: str, column: str) -> str:
     if column in mapping:
         return mapping[column]
     if key == "risk_of_bias":
-        return column  # domain columns are interpreted by helpers.data.dataset
+        return column  # domain columns are interpreted by helpers.data.tidying
     return slug(column)
 
 

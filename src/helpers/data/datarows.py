@@ -17,7 +17,7 @@ judgement/support columns (``HEADERS`` lists every known header). This module tu
   settings there is an error listing them; nothing is defaulted.
 - study information: study and year from the rows; risk of bias (RoB 2) from the judgement columns, one
   row per distinct judgement set of a study (RoB 2 judges results, so a study can differ between outcomes;
-  :mod:`helpers.data.dataset` then keeps the first and records that it did).
+  :mod:`helpers.data.tidying` then keeps the first and records that it did).
 - one trial may appear twice in an analysis (strata entered separately); both rows are kept, in order.
 
 Format reference: Cochrane RevMan knowledge base, "Data package specification" (2023), data-rows file.
@@ -49,7 +49,7 @@ HEADERS = (*COLUMNS["data_rows"], "Subgroup number",
 ROWS_SUFFIX = "-data-rows.csv"
 DATA_TYPE_LABELS = {"oe": "O-E and variance", "giv": "Generic inverse variance", "continuous": "Continuous",
                     "dichotomous": "Dichotomous"}  # fmt: skip
-# settings codes (as written in the review map) -> the RevMan labels helpers.data.dataset reads
+# settings codes (as written in the review map) -> the RevMan labels helpers.data.tidying reads
 MEASURE_LABELS = {"MD": "Mean difference", "SMD": "Std. mean difference", "RR": "Risk ratio", "OR": "Odds ratio",
                   "RD": "Risk difference"}  # fmt: skip  (Peto odds ratio: measure OR, method Peto)
 METHOD_LABELS = {"IV": "IV", "MH": "MH", "Peto": "Peto"}

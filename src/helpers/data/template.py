@@ -74,7 +74,7 @@ def _template_files(folder: Path) -> list[Path]:
 
 def read_template(path: Path | str):
     """The :class:`~helpers.data.dataset.Dataset` of a filled template (a CSV file or a folder with one)."""
-    from helpers.data.dataset import PUBLISHED_COLUMNS, Dataset
+    from helpers.data.tidy import PUBLISHED_COLUMNS, Dataset
 
     path = Path(path)
     if path.is_dir():

@@ -245,7 +245,7 @@ class Exploration(ResultMixin):
 def explore(dataset, selection: Selection) -> Exploration:
     """Run the engine on the rows chosen by ``selection`` and read the result in plain language.
 
-    ``dataset`` is a :class:`helpers.data.dataset.Dataset` (needs ``rows``, ``studies``, ``synthetic``, ``label``).
+    ``dataset`` is a :class:`helpers.data.tidy.Dataset` (needs ``rows``, ``studies``, ``synthetic``, ``label``).
     Raises ValueError when no study is left after the filters (the message says which filter removed which).
     """
     from helpers.stats.meta import meta_analysis  # engine core; imported here so the reading code stays light

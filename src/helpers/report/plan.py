@@ -37,7 +37,7 @@ import pandas as pd
 
 from helpers.stats import bias
 from helpers.report import summary
-from helpers.data.dataset import Dataset
+from helpers.data.tidy import Dataset
 from helpers.data.schema import DRUGS, HARMS, LIST_SEP, OUTCOME_LABELS, UNKNOWN
 
 #: Notebooks the runner executes once per drug present in the data (``drug=<drug>``); the others run once.

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import textwrap
 
-from helpers.data.dataset import Dataset
+from helpers.data.tidy import Dataset
 from helpers.figures import style
 from helpers.report import summary
 from helpers.report.plan import FigureSpec

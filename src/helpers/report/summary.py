@@ -1,6 +1,6 @@
 """Tables the notebooks show: dataset counts, the analyses to run, summary of findings, bias and sensitivity.
 
-Every function takes a :class:`helpers.data.dataset.Dataset` (or rows of one) and returns a DataFrame; the notebooks
+Every function takes a :class:`helpers.data.tidy.Dataset` (or rows of one) and returns a DataFrame; the notebooks
 only call these and display or save the result. Selection uses the tidy vocabulary (``helpers.data.schema``):
 ``None`` for drug, route or time point means "all".
 
@@ -21,7 +21,7 @@ from helpers.stats import bias
 from helpers.stats import effects
 from helpers.stats import sensitivity
 from helpers.core.checks import CI_METHODS, RATIO_MEASURES, TAU2_METHODS, MetaWarning, check_choice
-from helpers.data.dataset import Dataset
+from helpers.data.tidy import Dataset
 from helpers.stats.meta import meta_analysis
 from helpers.stats.pooling import pool
 from helpers.stats.settings import analysis_arguments, estimator_arguments

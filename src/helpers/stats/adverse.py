@@ -128,7 +128,7 @@ def ae_breakdown(dataset: Any, *, model: str = "random", comparator: str | None 
     if comparator is not None:
         checks.check_choice("comparator", comparator, COMPARATORS)
     if not (hasattr(dataset, "rows") and hasattr(dataset, "label") and hasattr(dataset, "synthetic")):
-        raise TypeError(f"dataset must be a helpers.data.dataset.Dataset; got {type(dataset).__name__}")
+        raise TypeError(f"dataset must be a helpers.data.tidy.Dataset; got {type(dataset).__name__}")
     table, notes = _group_table(dataset, model, comparator)
     for note in notes:
         warnings.warn(note, checks.MetaWarning, stacklevel=2)

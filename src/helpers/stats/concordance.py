@@ -1,6 +1,6 @@
 """Concordance: the package's published RevMan estimates against our recomputation.
 
-For every analysis of a :class:`~helpers.data.dataset.Dataset`, :func:`concordance` re-runs
+For every analysis of a :class:`~helpers.data.tidy.Dataset`, :func:`concordance` re-runs
 :func:`helpers.stats.meta.meta_analysis` with the analysis' own settings (effect measure, statistical method
 MH/IV/Peto, analysis model, subgroups, heterogeneity estimator, CI method, level, swapped events, Applicability:
 :mod:`helpers.stats.settings`) and compares, level
@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core.checks import InputError, check_choice
-from helpers.data.dataset import Dataset, iter_analyses
+from helpers.data.tidy import Dataset, iter_analyses
 from helpers.stats.effects import effect_sizes
 from helpers.stats.meta import meta_analysis
 from helpers.stats.settings import analysis_arguments

@@ -25,7 +25,7 @@ import pandas as pd
 import yaml
 
 from helpers.core.results import ResultMixin
-from helpers.data.dataset import Dataset
+from helpers.data.tidy import Dataset
 from helpers.data.reviewmap import load_review_map
 from helpers.stats.meta import meta_analysis
 from helpers.stats.settings import analysis_arguments

@@ -3,7 +3,7 @@
 RevMan writes, per analysis: statistical method, effect measure, analysis model and (RevMan Web, 2025) the
 heterogeneity estimator, the CI method, whether a prediction interval is shown, the CI/PI level, and "Swap
 event and non-event"; per data row, "Applicability". :func:`analysis_arguments` turns the tidy rows of one
-analysis (:mod:`helpers.data.dataset` copies the settings onto them) into the keyword arguments that
+analysis (:mod:`helpers.data.tidying` copies the settings onto them) into the keyword arguments that
 recompute it exactly so, plus the notes for every setting the engine cannot honour. A setting that cannot be
 honoured is never replaced silently: the note names it and what was used instead, and
 :func:`helpers.stats.concordance.concordance` prints it on every row of that analysis.

@@ -3,7 +3,7 @@
 :func:`arm_tables` lays the trials and the generated rows out as the tables the reader returns (a
 :class:`~helpers.data.datapackage.RawPackage`, estimates empty). :func:`fill_estimates` then computes what
 RevMan would print (study weight, estimate and CI; subgroup and overall estimates, heterogeneity, Z, P, the
-test for subgroup differences) by the same path as any recomputation: :func:`helpers.data.dataset.from_package`
+test for subgroup differences) by the same path as any recomputation: :func:`helpers.data.tidying.from_package`
 reads the arm-level tables into tidy rows and :func:`helpers.stats.meta.meta_analysis` pools each analysis with
 its own settings (DerSimonian-Laird tau², as :mod:`helpers.stats.concordance` does). The concordance of this
 package is therefore a self-consistency check of the engine, not a check against RevMan.
@@ -22,7 +22,8 @@ import pandas as pd
 from helpers.core.checks import InputError
 from helpers.data.datapackage import RawPackage
 from helpers.data.writer import tidy_columns
-from helpers.data.dataset import from_package, iter_analyses
+from helpers.data.tidy import iter_analyses
+from helpers.data.tidying import from_package
 from helpers.stats.meta import meta_analysis
 from helpers.synthetic.trials import ROB_DOMAINS, ROB_LEVELS
 
