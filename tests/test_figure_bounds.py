@@ -56,3 +56,25 @@ def test_fit_width_shrinks_only_what_overflows():
     style.fit_width(fig, short)
     style.fit_width(fig, long)
     assert short.get_fontsize() == 8 and 5.0 <= long.get_fontsize() < 8
+
+
+def test_one_subgroup_draws_its_total_once():
+    import dataclasses
+
+    from helpers.figures.forest_text import build_rows, table_columns
+    from helpers.report import summary
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = load_dataset()
+        sel = next(s for s in summary.select(ds, "pain_intensity", "ketamine") if s.has_subgroups)
+        first = sel.rows["subgroup"].dropna().iloc[0]
+        one = dataclasses.replace(sel, rows=sel.rows[sel.rows["subgroup"] == first])
+        ma = summary.analyse(one)
+    assert len(ma.subgroups) == 1
+    pooled = [r["cells"]["study"] for r in build_rows(ma, table_columns(ma), False) if r["kind"] == "pooled"]
+    assert pooled == ["Total (95% CI)"]
+    both = summary.analyse(sel)
+    assert len(both.subgroups) > 1
+    labels = [r["cells"]["study"] for r in build_rows(both, table_columns(both), False) if r["kind"] == "pooled"]
+    assert labels.count("Subtotal (95% CI)") == len(both.subgroups) and labels[-1] == "Total (95% CI)"

@@ -167,7 +167,7 @@ def build_rows(ma: Any, cols: list, prediction_interval: bool) -> list[dict]:
         for _, r in excluded.iterrows():
             cells = {"study": str(r.get("study", "")), "ci": "Not estimable"} | {k: _num(r.get(k)) for k in arm_keys}
             rows.append(dict(kind="excluded", cells=cells, bold=False))
-        if name is not None:
+        if name is not None and len(groups) > 1:  # one subgroup: its subtotal is the total, drawn once below
             total_rows("Subtotal (95% CI)", studies, pool, float(studies["weight"].sum()))
             rows.append(dict(kind="text", cells={"study": heterogeneity_text(pool, ma.model)}, bold=False, span=True))
             rows.append(dict(kind="text", cells={"study": overall_effect_text(pool)}, bold=False, span=True))
