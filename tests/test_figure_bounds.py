@@ -78,3 +78,33 @@ def test_one_subgroup_draws_its_total_once():
     assert len(both.subgroups) > 1
     labels = [r["cells"]["study"] for r in build_rows(both, table_columns(both), False) if r["kind"] == "pooled"]
     assert labels.count("Subtotal (95% CI)") == len(both.subgroups) and labels[-1] == "Total (95% CI)"
+
+
+def test_ae_markers_at_zero_unclipped_and_empty_rows_say_no_data():
+    import dataclasses
+
+    from helpers.figures.adverse import ae_breakdown_plot
+    from helpers.stats.adverse import ae_breakdown
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ae = ae_breakdown(plan.only_drug(load_dataset(), "ketamine"), comparator=None)
+    table = ae.table
+    keys = ["drug", "route", "comparator"]
+    family = table["family"].iloc[0]
+    group = tuple(table.loc[table["family"] == family, keys].iloc[0])
+    # leave one (family, row) empty: drop that family's rows of the first group; put one proportion at 0
+    keep = ~((table["family"] == family) & (table[keys].apply(tuple, axis=1) == group))
+    cut = table[keep].copy()
+    cut.loc[cut.index[0], "prop_c"] = 0.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig = ae_breakdown_plot(dataclasses.replace(ae, table=cut.reset_index(drop=True)))
+    no_data = [t for t in fig.findobj(matplotlib.text.Text) if t.get_gid() == "no-data"]
+    groups = set(cut[keys].apply(tuple, axis=1))
+    empty = [(f, g) for f in set(cut["family"]) for g in groups
+             if g not in set(cut.loc[cut["family"] == f, keys].apply(tuple, axis=1))]
+    assert empty  # at least one empty panel row
+    assert len(no_data) == 2 * len(empty) and all(t.get_text() == "no data" for t in no_data)  # top and bottom
+    props = [c for ax in fig.axes for c in ax.collections if str(c.get_gid()).startswith("prop_")]
+    assert props and not any(c.get_clip_on() for c in props)

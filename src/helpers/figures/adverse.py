@@ -84,9 +84,11 @@ def _draw(table: pd.DataFrame, footer: str) -> Figure:
                 sns.scatterplot(x=sub["prop_e"].to_numpy(float), y=y, ax=top, s=16, marker="o", color=colour,
                                 edgecolor=colour, zorder=3, legend=False)
                 top.collections[-1].set_gid(f"prop_e:{outcome}")
+                top.collections[-1].set_clip_on(False)  # a proportion of 0 sits on the axis: draw it in full
                 sns.scatterplot(x=sub["prop_c"].to_numpy(float), y=y, ax=top, s=14, marker="s", facecolor="white",
                                 edgecolor=colour, linewidth=0.8, zorder=3, legend=False)
                 top.collections[-1].set_gid(f"prop_c:{outcome}")
+                top.collections[-1].set_clip_on(False)
                 est = sub["rr"].to_numpy(dtype=float)
                 err = np.vstack([est - sub["rr_ci_low"], sub["rr_ci_high"] - est])
                 bottom.errorbar(est, y, xerr=err, fmt="none", ecolor=colour, elinewidth=0.8, capsize=0, zorder=2)
@@ -97,6 +99,11 @@ def _draw(table: pd.DataFrame, footer: str) -> Figure:
                     bottom.annotate(f"k={k}" if np.isfinite(e) else f"k={k}, RR n.e.", xy=(1, yy),
                                     xycoords=("axes fraction", "data"), xytext=(-2, 0), textcoords="offset points",
                                     ha="right", va="center", fontsize=5, color="#444444")
+            filled = {ypos[tuple(g)] for g in table.loc[table["family"] == family, keys].itertuples(index=False)}
+            for b in (b for b in range(n) if b not in filled):  # an empty panel row says so
+                for ax in (top, bottom):
+                    ax.text(0.5, b, "no data", transform=ax.get_yaxis_transform(), ha="center", va="center",
+                            fontsize=5.5, color="#777777", style="italic", gid="no-data")
             pmax = np.nanmax(table.loc[table["family"] == family, ["prop_e", "prop_c"]].to_numpy(dtype=float), initial=0.0)
             top.set_xlim(0, min(1.0, max(0.1, np.ceil(pmax * 1.15 * 10) / 10)))
             top.xaxis.set_major_locator(MaxNLocator(nbins=3, prune="upper"))  # no label clash with the next panel
