@@ -25,13 +25,16 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from helpers.core.checks import MEASURES
 from helpers.core.results import ResultMixin
-from helpers.data.datarows import SETTINGS_KEY, analysis_data_types
+from helpers.data.dataset import read_rows_table
+from helpers.data.datarows import SETTINGS_KEY, analysis_data_types, is_rows_file
+from helpers.data.rdata import is_rda
 from helpers.stats.concordance import revman_precision, revman_tolerance
 from helpers.stats.meta import meta_analysis
 
@@ -212,6 +215,15 @@ def infer_settings(rows: pd.DataFrame, source: str = "<data rows>") -> SettingsI
     )  # fmt: skip
 
 
+def settings_evidence(path) -> SettingsInference | None:
+    """The inference evidence for bare data rows (``.rda``, ``*-data-rows.csv``), whose settings were read off
+    RevMan's values; None for a package that carries its own settings (or the default package: ``path`` None)."""
+    if path is None or not (is_rda(Path(path)) or is_rows_file(Path(path))):
+        return None
+    rows, label = read_rows_table(path)
+    return infer_settings(rows, label)
+
+
 def settings_yaml(result: SettingsInference) -> str:
     """The review map's ``analysis_settings`` block for ``result``: one line per analysis, evidence as comment.
 
@@ -232,7 +244,6 @@ def main(argv=None) -> int:
     import sys
 
     from helpers.core.errors import NmdaError, one_line
-    from helpers.data.dataset import read_rows_table
 
     parser = argparse.ArgumentParser(prog="python -m helpers.stats.infer", description=main.__doc__)
     parser.add_argument("file", help="an R data file (.rda) or a *-data-rows.csv")
