@@ -29,6 +29,14 @@ def is_under_raw(path: Path | str) -> bool:
     return resolved == raw or raw in resolved.parents
 
 
+def display(path: Path | str) -> str:
+    """``path`` as messages and outputs show it: relative to the project when inside it (no machine paths in
+    committed outputs), else as given."""
+    resolved = Path(path).resolve()
+    root = PROJECT_ROOT.resolve()
+    return resolved.relative_to(root).as_posix() if root in resolved.parents else str(path)
+
+
 def ensure_writable_dir(path: Path | str) -> Path:
     """Create ``path`` (and parents) for output and return it; refuse anything under ``data/raw/``."""
     target = Path(path)

@@ -28,6 +28,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from helpers.core import paths
 from helpers.core.errors import DataError
 from helpers.data.archive import ArchiveError, read_zip
 
@@ -304,15 +305,16 @@ def _find(members: dict[str, bytes], where: str) -> dict[str, str]:
 
 def _members(path: Path) -> tuple[dict[str, bytes], str]:
     """Return the members of the innermost data container at ``path`` and the prefix naming a member."""
-    label = str(path)
+    label = paths.display(path)
     if path.is_dir():
         files = sorted(p for p in path.rglob("*") if p.is_file() and not p.is_symlink())
         csvs = {p.relative_to(path).as_posix(): p for p in files if p.suffix.lower() in (".csv", ".ris")}
         if any(n.endswith(suffix) for n in csvs for suffix, _ in FILES.values()):
-            return {n: p.read_bytes() for n, p in csvs.items()}, f"{path / '_'}"[:-1]
+            return {n: p.read_bytes() for n, p in csvs.items()}, f"{label}/"
         zips = [p for p in files if p.name.endswith(DATA_ZIP_SUFFIX)]
         if len(zips) == 1:
-            return read_zip(zips[0], label=str(zips[0])), f"{zips[0]}!"
+            inner = paths.display(zips[0])
+            return read_zip(zips[0], label=inner), f"{inner}!"
         raise PackageError(f"{label}: folder holds neither the package CSV files nor one '*{DATA_ZIP_SUFFIX}'")
     members = read_zip(path, label=label)
     if any(n.endswith(suffix) for n in members for suffix, _ in FILES.values()):

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from helpers.core import paths
 from helpers.core.errors import FetchError
 from helpers.data.datapackage import COLUMNS, PackageError, RawPackage, parse_csv
 from helpers.data.reviewmap import ReviewMapError, load_review_map
@@ -197,5 +198,5 @@ def read_data_rows(path: Path | str, review="cd015373") -> RawPackage:
     source = Path(path)
     if not source.is_file():
         raise PackageError(f"{source}: no such file")
-    rows = parse_csv(source.read_bytes(), str(source), "data_rows")
-    return package_from_rows(rows, source, str(source), review)
+    rows = parse_csv(source.read_bytes(), paths.display(source), "data_rows")
+    return package_from_rows(rows, source, paths.display(source), review)

@@ -61,5 +61,5 @@ def read_rows_table(path: Path | str) -> tuple[pd.DataFrame, str]:
     if is_rda(path):
         return read_rda_rows(path)
     if is_rows_file(path):
-        return parse_csv(path.read_bytes(), str(path), "data_rows"), str(path)
+        return parse_csv(path.read_bytes(), paths.display(path), "data_rows"), paths.display(path)
     raise PackageError(f"{path}: not an R data file ({', '.join(RDA_SUFFIXES)}) or a '*{ROWS_SUFFIX}' file")

@@ -234,12 +234,6 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def _display_source(path: Path) -> str:
-    resolved = path.resolve()
-    root = paths.PROJECT_ROOT.resolve()
-    return resolved.relative_to(root).as_posix() if root in resolved.parents else str(path)
-
-
 def _declared(info: pd.DataFrame, key: str) -> pd.Series:
     """``<key>: <value>`` from 'Char: Interventions' (for studies without data rows; NaN where absent)."""
     text = info["char_interventions"] if "char_interventions" in info else pd.Series(None, index=info.index)
@@ -330,7 +324,7 @@ def from_package(raw: RawPackage, review: str | Path | None = "cd015373") -> Dat
         label=SYNTHETIC_LABEL if synthetic else raw.name,
         synthetic=synthetic,
         review=review_name,
-        source=_display_source(raw.source),
+        source=paths.display(raw.source),
         sha256=_sha256(raw.source),
         rows=rows.reset_index(drop=True),
         studies=studies.reset_index(drop=True),
