@@ -17,14 +17,15 @@ import pytest
 from helpers.core import paths
 from helpers.data.dataset import load_dataset
 from helpers.data.tidy import write_tidy
+from helpers.report import plan
 
 NOTEBOOKS = ("01_efficacy", "02_small_study_effects", "03_adverse_events", "04_sensitivity", "05_concordance")
 
 
 @pytest.fixture(scope="module")
 def datasets(tmp_path_factory):
-    """Tidy folders cut from the default package (ketamine, one analysis per outcome): pain outcomes only,
-    and adverse events only; neither has RevMan's published estimates."""
+    """Tidy folders cut from the default package (ketamine, one analysis per outcome): efficacy outcomes only
+    (what 01 covers), and adverse events only (what 03 covers); neither has RevMan's published estimates."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         ds = load_dataset()
@@ -33,8 +34,8 @@ def datasets(tmp_path_factory):
     rows = ds.rows[ds.rows["drug"] == "ketamine"]
     first = rows.groupby("outcome")["analysis_id"].first()  # one analysis per outcome keeps the test quick
     rows = rows[rows["analysis_id"].isin(first)]
-    for name, keep in (("pain_only", rows["outcome"] == "pain_intensity"),
-                       ("ae_only", rows["outcome"] != "pain_intensity")):
+    for name, keep in (("pain_only", rows["outcome"].isin(plan.EFFICACY_OUTCOMES)),
+                       ("ae_only", rows["outcome"].isin(plan.AE_OUTCOMES))):
         cut = dataclasses.replace(ds, rows=rows[keep], published=ds.published.iloc[0:0])
         out[name] = write_tidy(cut, root / name)
     return out
