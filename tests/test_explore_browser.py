@@ -89,9 +89,10 @@ def test_changing_drug_and_estimator_updates_numbers_and_figure(browser, server)
         shown = {name: _shown(page, name) for name in selection.DATA_FIELDS}
         assert shown["drug"] == "memantine"
         assert page.eval_on_selector(".nmda-drug select", "e => e.options[e.selectedIndex].text") == "memantine"
-        rows = load_dataset().rows
-        for name, value in shown.items():
-            rows = rows[rows[name] == value]
+        # the rows the explorer pools: this comparison's, each study's main analysis once (the review's
+        # subgroup analyses repeat the same trials)
+        picked = selection.select_rows(load_dataset(), selection.Selection(**shown, estimator="PM"))
+        rows = picked.rows
         measure = rows["measure"].iloc[0]
         expected = meta_analysis(rows.reset_index(drop=True), measure, method="IV", model="random",
                                  tau2_method="PM", ci="z").overall
