@@ -265,6 +265,15 @@ def test_synthetic_banner_only_for_synthetic_data():
     assert "SYNTHETIC" not in ex.explore(make_dataset(False), sel()).text
 
 
+def test_banner_folds_the_dataset_notes_instead_of_console_warnings():
+    import dataclasses
+
+    assert "nmda-data-notes" not in ui.banner_html(make_dataset(True))  # no notes, no fold
+    noted = dataclasses.replace(make_dataset(True), warnings=("analysis 2.1: study <X> has 2 rows", "route unknown"))
+    banner = ui.banner_html(noted)
+    assert "<summary>2 data notes" in banner and "<li>analysis 2.1: study &lt;X&gt; has 2 rows</li>" in banner
+
+
 def test_result_has_repr_frame_and_summary(ds):
     result = ex.explore(ds, sel())
     assert "estimate=-0.7145" in repr(result) and "meta" not in repr(result)

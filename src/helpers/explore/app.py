@@ -67,14 +67,26 @@ def pooled_html(result: Exploration) -> str:
             f'{het}{tau} &middot; {ESTIMATOR_WORDS[result.estimator]}, {CI_WORDS[result.ci_method]}</div>')
 
 
+def notes_html(dataset) -> str:
+    """The dataset's recorded warnings (``dataset.warnings``: mapping gaps, repeated studies, ...) folded under
+    one line, so a reader sees that there are notes without a wall of console warnings; empty when none."""
+    notes = tuple(dataset.warnings)
+    if not notes:
+        return ""
+    items = "".join(f"<li>{html.escape(str(n))}</li>" for n in notes)
+    return (f'<details class="nmda-data-notes"><summary>{len(notes)} data note{"s" if len(notes) != 1 else ""} '
+            f'(how the data were read)</summary><ul>{items}</ul></details>')
+
+
 def banner_html(dataset) -> str:
-    """Red synthetic-data banner when ``dataset.synthetic``; otherwise a quiet line naming the dataset."""
+    """Red synthetic-data banner when ``dataset.synthetic``; otherwise a quiet line naming the dataset; then the
+    dataset's notes, folded (:func:`notes_html`)."""
     label = html.escape(str(dataset.label))
     if dataset.synthetic:
         return ('<div class="nmda-synthetic" style="background:#D55E00;color:white;font-weight:bold;'
                 f'padding:6px 10px;border-radius:4px">{label}: these studies are made up to show the tools. '
-                'Do not use these numbers as evidence.</div>')
-    return f'<div class="nmda-dataset">Data: {label}</div>'
+                'Do not use these numbers as evidence.</div>' + notes_html(dataset))
+    return f'<div class="nmda-dataset">Data: {label}</div>' + notes_html(dataset)
 
 
 def forest_png(result: Exploration, dataset) -> bytes:
@@ -121,7 +133,9 @@ class ExplorerApp:
         if dataset is None:
             from helpers.data.dataset import load_dataset
 
-            dataset = load_dataset()
+            with warnings.catch_warnings():  # recorded in dataset.warnings and shown folded by banner_html
+                warnings.simplefilter("ignore")
+                dataset = load_dataset()
         self.dataset = dataset
         self.result: Exploration | None = None
         self.error: str | None = None
