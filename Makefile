@@ -39,7 +39,7 @@ verify: $(STAMP)
 	$(PY) -m helpers.run verify $(OUT) --jobs $(JOBS)
 
 test: $(STAMP)
-	$(PY) -m pytest
+	$(PY) -m pytest -n $(JOBS) --dist loadfile
 
 explore: $(STAMP)
 	$(PY) -m helpers.explore

@@ -197,7 +197,7 @@ def test_real_notebook_set_runs_and_verifies(tmp_path):
     entry = next(e for e in manifest["notebooks"] if e["execution"] == "02_small_study_effects--magnesium.ipynb")
     assert entry["notebook"] == "notebooks/02_small_study_effects.ipynb" and entry["parameters"]["drug"] == "magnesium"
     figures = {k for k in result.outputs if k.startswith("figures/")}
-    for stem in ["forest_ketamine_placebo_pain_intensity_immediate",
+    for stem in ["forest_reanalysis_ketamine_placebo_by_route_pain_intensity_immediate",
                  "forest_ketamine_placebo_intravenous_pain_intensity_immediate",
                  "forest_memantine_placebo_oral_nausea", "funnel_ketamine_placebo_intravenous_pain_intensity_short",
                  "adverse_events_breakdown_ketamine",

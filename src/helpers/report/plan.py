@@ -263,7 +263,7 @@ def forest_plan(ds: Dataset, outcomes: tuple[str, ...], drug: str | None = None,
     the re-analyses across routes; each drawn when it has at least ``min_k`` studies."""
     specs, skipped = [], []
     for outcome in outcomes:
-        sels = list(summary.select(ds, outcome, drug, route, timepoint))
+        sels = list(summary.select(ds, outcome, drug, route, timepoint, estimable_only=False))
         for sel in sels:
             specs += _review_plots(sel)
         if reanalysis and route is None:
@@ -280,7 +280,7 @@ def funnel_plan(ds: Dataset, outcome: str, drug: str | None = None, route: str |
     plot itself notes the low power); the review's subgroup analyses (same studies as their main analysis) get
     none."""
     specs = []
-    for sel in summary.select(ds, outcome, drug, route, timepoint):
+    for sel in summary.select(ds, outcome, drug, route, timepoint, estimable_only=False):
         if _subgroup_by(sel) in REVIEW_SUBGROUPS:
             continue
         split = len(_routes(sel)) > 1
@@ -298,7 +298,7 @@ def _collect(specs: list[FigureSpec], min_k: int) -> FigurePlan:
         if spec.k < min_k:
             skipped.append((spec.stem, f"not drawn: k = {spec.k} < {min_k}"))
         elif why:
-            skipped.append((spec.stem, f"not drawn: {why}"))
+            skipped.append((spec.stem, f"not drawn: not estimable, as in RevMan (every study: {why})"))
         else:
             figures.append(spec)
     return FigurePlan(_unique(figures), tuple(skipped))

@@ -135,9 +135,12 @@ class Selected:
 
 
 def select(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
-           timepoint: str | None = None) -> Iterator[Selected]:
+           timepoint: str | None = None, estimable_only: bool = True) -> Iterator[Selected]:
     """The analyses of ``outcome`` whose rows match drug, route and time point (None = all), in analysis
-    order; rows of other routes are dropped from an analysis when ``route`` is given."""
+    order; rows of other routes are dropped from an analysis when ``route`` is given.
+
+    An analysis no study can enter (RevMan's "Not estimable": :func:`not_estimable`) is left out with a
+    warning; ``estimable_only=False`` yields it too, for callers that list it (the figure plan)."""
     check_choice("outcome", outcome, OUTCOMES)
     for name, value, allowed in (("drug", drug, DRUGS), ("route", route, ROUTES), ("timepoint", timepoint, TIMEPOINTS)):
         if value is not None:
@@ -151,7 +154,7 @@ def select(ds: Dataset, outcome: str, drug: str | None = None, route: str | None
                 keep &= rows[name] == value
         if keep.any():
             sel = Selected(aid, analyses.loc[aid], rows[keep].reset_index(drop=True))
-            reason = not_estimable(sel)
+            reason = not_estimable(sel) if estimable_only else None
             if reason is not None:
                 warnings.warn(f"analysis {aid} ({sel.settings['analysis_name']}): not estimable, as in RevMan "
                               f"(every study: {reason}); no pooled result or plot", MetaWarning, stacklevel=2)
@@ -167,19 +170,6 @@ def not_estimable(sel: Selected) -> str | None:
         es = effects.effect_sizes(rows, kwargs["measure"], study="study")
     reasons = es["excluded_reason"]
     return str(reasons.iloc[0]) if len(reasons) and reasons.notna().all() else None
-
-
-def not_estimable(sel: Selected) -> str | None:
-    """Why no row of ``sel`` can enter its pooled estimate (RevMan: "Not estimable", e.g. a risk ratio when no trial
-    has an event in either arm), or None when at least one row can. The notebooks list such analyses instead of
-    pooling them."""
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        es = effects.effect_sizes(sel.rows, sel.settings["measure"])
-    reasons = es["excluded_reason"]
-    if len(es) and reasons.isna().any():
-        return None
-    return "not estimable: " + ("; ".join(dict.fromkeys(reasons.dropna().astype(str))) or "no rows")
 
 
 def analyse(sel: Selected, estimator: str | None = None, ci_method: str = "z", subgroups: bool = True):
