@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from helpers.data.datarows import ROB2_DOMAINS
 from helpers.synthetic.shape import ReviewShape
 
 DRUG_CODES = {"ketamine": "K", "memantine": "M", "dextromethorphan": "D", "amantadine": "A", "magnesium": "Mg"}
@@ -37,14 +38,7 @@ CONDITIONS = ("Peripheral neuropathic pain", "Complex regional pain syndrome", "
 DIMENSIONS = {"clinical condition": "condition", "duration of administration": "duration",
               "medicine dose": "dose"}  # fmt: skip
 CROSSOVER_P = 0.3
-ROB_DOMAINS = (
-    "Bias arising from the randomization process",
-    "Bias due to deviations from intended interventions",
-    "Bias due to missing outcome data",
-    "Bias in measurement of the outcome",
-    "Bias in selection of the reported result",
-    "Overall bias",
-)
+ROB_DOMAINS = ROB2_DOMAINS  # the RoB 2 domain names as the Cochrane files spell them (one list, in data.datarows)
 ROB_LEVELS = ("Low", "Some concerns", "High")
 ROB_P = (0.6, 0.3, 0.1)  # per domain; overall = worst, so ~22% Low, ~50% Some concerns, ~27% High
 
