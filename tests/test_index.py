@@ -106,3 +106,16 @@ def test_report_page_in_chromium(run_dir):
             page.screenshot(path=str(artifacts / "index.png"), full_page=True)
         finally:
             browser.close()
+
+
+def test_analysis_numbers_keep_their_trailing_zero_and_order(run_dir):
+    # "1.10" read as a float became "1.1" and sorted before 1.2 (seen on the real review's report)
+    extra = ("1.10,Adverse events (total),ketamine,,all,any,RR,random,4,140,3.26,1.05,10.09,0.05,38,0.3,0\n"
+             "1.2,Pain intensity,ketamine,,all,short,MD,random,4,114,-5.32,-15.51,4.87,0.3,0,0,0\n")
+    (run_dir / "tables" / "summary_of_findings_adverse_events_ketamine.csv").write_text(
+        SOF.splitlines(keepends=True)[0] + extra, encoding="utf-8")
+    html = render_index(run_dir, OUTCOMES, _outputs(run_dir), "my package")
+    cells = ("<td>1.1</td>", "<td>1.2</td>", "<td>1.10</td>")
+    positions = [html.find(c) for c in cells]
+    assert all(p >= 0 for p in positions), positions
+    assert positions == sorted(positions)

@@ -84,7 +84,8 @@ def what_was_run(manifest: dict, label: str, outcomes: list) -> str:
 
 def summary_of_findings(run_dir: Path) -> str:
     """The overall row of every analysis in ``tables/summary_of_findings_*.csv``."""
-    frames = [pd.read_csv(p) for p in sorted((run_dir / "tables").glob("summary_of_findings*.csv"))]
+    frames = [pd.read_csv(p, dtype={"analysis_id": str})  # "1.10" is not 1.1
+              for p in sorted((run_dir / "tables").glob("summary_of_findings*.csv"))]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return "<h2>Summary of findings</h2>\n<p>No summary-of-findings table in this run.</p>"
