@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import re
+
 import nbformat
 import pandas as pd
+from fixtures.offline import remote_references
 
+from helpers.core import paths
 from helpers.report import export
 from helpers.report.notebook import display_float
+
+NOTEBOOKS = paths.NOTEBOOKS
+#: TeX math as MathJax would typeset it: $...$, $$...$$, \(...\), \[...\], \begin{...}.
+TEX_MATH = re.compile(r"\$[^$\s][^$]*\$|\\\(|\\\[|\\begin\{")
 
 
 def _notebook(run_dir: str) -> nbformat.NotebookNode:
@@ -52,3 +60,52 @@ def test_whole_numbers_display_as_integers():
         assert "2014.0" not in pd.DataFrame({"year": [2014.0, None]}).to_html()
     finally:
         pd.reset_option("display.float_format")
+
+
+def test_remote_references_finds_what_a_browser_would_fetch():
+    page = ('<html><head><script src="https://cdn.example/require.js"></script>'
+            '<link rel="stylesheet" href="//fonts.example/css"><style>/* https://in.a.comment */'
+            '@import "https://x.example/a.css"; p{background:url(data:image/png;base64,AA)}'
+            ' h1{background:url(\'http://img.example/b.png\')}</style>'
+            '<script type="module">const m = await import("https://cdn.example/mermaid.mjs");</script></head>'
+            '<body><a href="https://cochranelibrary.com/">a link is not loaded</a><img src="figures/x.png">'
+            '<img src="data:image/png;base64,AA"><img srcset="a.png 1x, https://img.example/c.png 2x">'
+            '<iframe src="https://frame.example/"></iframe><div style="background:url(https://d.example/d.png)">'
+            "</div></body></html>")
+    assert remote_references(page) == [
+        "<script src=https://cdn.example/require.js>", "<link href=//fonts.example/css>",
+        "css https://x.example/a.css", "css http://img.example/b.png", "<script> https://cdn.example/mermaid.mjs",
+        "<img srcset=https://img.example/c.png>", "<iframe src=https://frame.example/>",
+        "css https://d.example/d.png"]
+
+
+def test_reader_html_loads_nothing_from_the_network():
+    # nbconvert's lab template loads require.js, MathJax and mermaid from cdnjs.cloudflare.com
+    nb = _notebook("/r")
+    nb.cells[1].outputs.append(nbformat.v4.new_output(
+        "display_data", data={"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}))
+    page = export.reader_html(nb, "../notebooks/x.ipynb")
+    assert remote_references(page) == []
+    assert "<script" not in page and 'src="data:image/png;base64,iVBORw0KGgo="' in page
+    assert export.reader_html(nb, "../notebooks/x.ipynb") == page
+
+
+def test_no_notebook_writes_tex_math():
+    # the reader's page loads no MathJax, so math must be written in plain text (I², tau²)
+    for path in sorted(NOTEBOOKS.glob("*.ipynb")):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "markdown":
+                assert not TEX_MATH.search(cell.source), (path.name, cell.source[:80])
+
+
+def test_reader_html_does_not_depend_on_papermills_random_cell_id():
+    pages = []
+    for random_id in ("5d88318d", "9d272299"):  # papermill draws a new id for its injected cell on every run
+        nb = _notebook("/r")
+        for i, cell in enumerate(nb.cells):
+            cell.id = f"fixed-{i}"
+        injected = nbformat.v4.new_code_cell('drug = "ketamine"', id=random_id)
+        injected.metadata["tags"] = ["injected-parameters"]
+        nb.cells.insert(1, injected)
+        pages.append(export.reader_html(nb, "x.ipynb"))
+    assert pages[0] == pages[1] and 'id="cell-id=injected-parameters"' in pages[0]

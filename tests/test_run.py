@@ -10,6 +10,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from fixtures.offline import remote_references
 from fixtures.packages.build import package_files, write_outer_zip
 from helpers.core import paths
 from helpers.core.errors import RunFolderError
@@ -65,6 +66,10 @@ def test_two_runs_give_identical_hashes_and_manifest(good_run, tmp_path):
     second = runner.run_set(tmp_path / "b", notebooks=OK_SET, jobs=1)
     assert second.outputs == good_run.outputs and len(second.outputs) == 2
     assert (tmp_path / "b" / "manifest.json").read_bytes() == (good_run.run_dir / "manifest.json").read_bytes()
+    pages = sorted(p.relative_to(tmp_path / "b") for p in (tmp_path / "b").rglob("*.html"))
+    assert [str(p) for p in pages] == ["html/fixture_figure.html", "html/fixture_table.html", "index.html"]
+    for page in pages:  # the reader's pages are byte-stable too, though no manifest hashes them
+        assert (tmp_path / "b" / page).read_bytes() == (good_run.run_dir / page).read_bytes(), page
 
 
 def test_parameters_reach_the_notebooks_and_the_manifest(tmp_path):
@@ -192,7 +197,8 @@ def test_real_notebook_set_runs_and_verifies(tmp_path):
                                                                       "03_adverse_events") for d in drugs),
                      "04_sensitivity.ipynb", "05_concordance.ipynb"]
     for name in names:
-        assert (result.run_dir / "html" / name.replace(".ipynb", ".html")).is_file()
+        page = result.run_dir / "html" / name.replace(".ipynb", ".html")
+        assert remote_references(page.read_text(encoding="utf-8")) == [], page.name
     manifest = mf.read_manifest(result.run_dir)
     entry = next(e for e in manifest["notebooks"] if e["execution"] == "02_small_study_effects--magnesium.ipynb")
     assert entry["notebook"] == "notebooks/02_small_study_effects.ipynb" and entry["parameters"]["drug"] == "magnesium"
@@ -249,6 +255,13 @@ def test_help_lists_subcommands_and_allowed_values(capsys):
     for word in ("verify RUN_DIR", "refresh-notebooks", "real [--from FILE]", "estimator: FE, DL, REML, PM or null",
                  "ci_method: z, hksj"):
         assert word in out
+
+
+def test_every_page_of_a_run_loads_nothing_from_the_network(good_run):
+    pages = sorted(good_run.run_dir.rglob("*.html"))
+    assert len(pages) == 3
+    for page in pages:
+        assert remote_references(page.read_text(encoding="utf-8")) == [], page.name
 
 
 def test_executed_notebooks_and_html_carry_no_machine_path(good_run):

@@ -7,7 +7,10 @@ results, not code.
 - :func:`collect_warnings`: the ``SomethingWarning: message`` lines the notebooks print (see
   :func:`helpers.report.notebook.setup`) are taken out of the stream outputs and counted per kind.
 - :func:`reader_html`: the nbconvert HTML export with code cells hidden, a link to the notebook with code,
-  and the warnings as one short table (count per kind, the messages folded in ``<details>``).
+  and the warnings as one short table (count per kind, the messages folded in ``<details>``). The page reads
+  offline: nbconvert's lab template loads require.js, MathJax and mermaid from a CDN; :data:`READER_TEMPLATE`
+  drops those scripts (the notebooks write no TeX math and draw no mermaid), the CSS is inline and figures are
+  ``data:`` URIs, so a browser fetches nothing.
 """
 
 from __future__ import annotations
@@ -19,6 +22,18 @@ from collections import Counter
 
 import nbformat
 
+#: nbconvert's lab template without its scripts (require.js, MathJax, mermaid, the widget loader), plus the
+#: reader's CSS: a readable width, tables that scroll sideways instead of overflowing.
+READER_TEMPLATE = """{%- extends 'index.html.j2' -%}
+{%- block html_head_js -%}{%- endblock html_head_js -%}
+{%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
+{%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
+{%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block extra_css -%}<style type="text/css">READER_CSS</style>{%- endblock extra_css -%}
+"""
+READER_CSS = """
+.reader-note{background:#f2f2f2;padding:.4em .6em;border-left:4px solid #0072B2}
+"""
 #: A warning line as :func:`helpers.report.notebook.setup` prints it: ``<Category>: <message>``.
 WARNING_LINE = re.compile(r"^(?P<kind>[A-Z][A-Za-z]*Warning): (?P<message>.*)$")
 
@@ -88,12 +103,22 @@ def reader_html(nb: nbformat.NotebookNode, notebook_href: str) -> str:
     from nbconvert import HTMLExporter
 
     quiet, found = collect_warnings(nb)
+    for cell in quiet.cells:  # papermill draws a random id for the cell it injects; the page names it by its tag
+        if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
+            cell.id = "injected-parameters"
     head = nbformat.v4.new_markdown_cell(
         f'<p class="reader-note">Code is hidden on this page. <a href="{html.escape(notebook_href)}">'
         f"The notebook with its code</a> holds every cell as executed.</p>\n"
-        f"<h2>Warnings ({len(found)})</h2>\n{warnings_table(found)}"
+        f"<h2>Warnings ({len(found)})</h2>\n{warnings_table(found)}",
+        id="reader-note",  # a fixed id: nbformat draws a random one, and the page would differ on every export
     )
     quiet.cells.insert(1 if quiet.cells and quiet.cells[0].cell_type == "markdown" else 0, head)
-    exporter = HTMLExporter(exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True)
+    from jinja2 import DictLoader
+
+    exporter = HTMLExporter(
+        exclude_input=True, exclude_input_prompt=True, exclude_output_prompt=True,
+        extra_loaders=[DictLoader({"reader.html.j2": READER_TEMPLATE.replace("READER_CSS", READER_CSS)})],
+        template_file="reader.html.j2",
+    )
     body, _ = exporter.from_notebook_node(quiet)
     return body
