@@ -10,7 +10,7 @@ from fixtures.offline import remote_references
 
 from helpers.core import paths
 from helpers.report import export
-from helpers.report.notebook import display_float
+from helpers.report.notebook import Parameters, display_float
 
 NOTEBOOKS = paths.NOTEBOOKS
 #: TeX math as MathJax would typeset it: $...$, $$...$$, \(...\), \[...\], \begin{...}.
@@ -46,11 +46,16 @@ def test_warnings_are_collected_into_one_table_per_kind():
 
 
 def test_reader_html_hides_code_and_links_to_the_notebook():
-    page = export.reader_html(_notebook("/r"), "../notebooks/x.ipynb")
-    assert "secret_code_marker" not in page and "result line" in page
-    assert '<a href="../notebooks/x.ipynb">The notebook with its code</a>' in page
-    assert "Warnings (3)" in page and "MetaWarning: 1.1" not in page
-    assert page.index("Title") < page.index("Warnings (3)")
+    nb = _notebook("/r")
+    nb.cells.insert(1, nbformat.v4.new_markdown_cell("The next cell holds the parameters: about_the_code_marker"))
+    nb.cells[1].metadata["tags"] = [export.CODE_ONLY_TAG]
+    page = export.reader_html(nb, "../notebooks/x.ipynb")
+    assert "secret_code_marker" not in page and "about_the_code_marker" not in page and "result line" in page
+    assert '<a href="../notebooks/x.ipynb">the notebook with its code</a>' in page
+    assert "3 warnings were printed while it ran: <a href=\"#warnings\">" in page
+    assert '<h2 id="warnings">Warnings (3)</h2>' in page and "MetaWarning: 1.1" not in page
+    # the page opens with the notebook's own title and results; the warnings table closes it
+    assert page.index("Title") < page.index("result line") < page.index("Warnings (3)")
 
 
 def test_whole_numbers_display_as_integers():
@@ -109,3 +114,11 @@ def test_reader_html_does_not_depend_on_papermills_random_cell_id():
         nb.cells.insert(1, injected)
         pages.append(export.reader_html(nb, "x.ipynb"))
     assert pages[0] == pages[1] and 'id="cell-id=injected-parameters"' in pages[0]
+
+
+def test_parameters_read_as_one_line_on_the_readers_page(tmp_path):
+    params = Parameters(data_path="/somewhere/pkg.zip", drug="ketamine", route=None, outcome=None, timepoint=None,
+                        estimator=None, ci_method="z", out_dir=tmp_path)
+    assert params._repr_markdown_() == (
+        "**Parameters:** data `pkg.zip`; drug `ketamine`; route all; outcome all; timepoint all; "
+        "estimator the package's settings; CI method `z`.")

@@ -7,7 +7,8 @@ results, not code.
 - :func:`collect_warnings`: the ``SomethingWarning: message`` lines the notebooks print (see
   :func:`helpers.report.notebook.setup`) are taken out of the stream outputs and counted per kind.
 - :func:`reader_html`: the nbconvert HTML export with code cells hidden, a link to the notebook with code,
-  and the warnings as one short table (count per kind, the messages folded in ``<details>``). The page reads
+  and the warnings as one short table (count per kind, the messages folded in ``<details>``); cells tagged
+  ``code-only`` (narrative about the code cells) are left out. The page reads
   offline: nbconvert's lab template loads require.js, MathJax and mermaid from a CDN; :data:`READER_TEMPLATE`
   drops those scripts (the notebooks write no TeX math and draw no mermaid), the CSS is inline and figures are
   ``data:`` URIs, so a browser fetches nothing.
@@ -33,7 +34,11 @@ READER_TEMPLATE = """{%- extends 'index.html.j2' -%}
 """
 READER_CSS = """
 .reader-note{background:#f2f2f2;padding:.4em .6em;border-left:4px solid #0072B2}
+.jp-RenderedMarkdown table{margin-left:0}
+.jp-RenderedMarkdown details ul{margin:.2em 0;padding-left:1.2em;text-align:left;max-width:70em}
 """
+#: Cells tagged so speak about the code ("the next cell holds the parameters"): left out of the reader's page.
+CODE_ONLY_TAG = "code-only"
 #: A warning line as :func:`helpers.report.notebook.setup` prints it: ``<Category>: <message>``.
 WARNING_LINE = re.compile(r"^(?P<kind>[A-Z][A-Za-z]*Warning): (?P<message>.*)$")
 
@@ -99,20 +104,27 @@ def warnings_table(found: list[tuple[str, str]]) -> str:
 
 def reader_html(nb: nbformat.NotebookNode, notebook_href: str) -> str:
     """The HTML a reader opens: results without code, a visible link to the notebook with code
-    (``notebook_href``, relative), the warnings of the whole notebook in one table at the top."""
+    (``notebook_href``, relative) and the number of warnings at the top, the warnings of the whole notebook in
+    one table at the end (the page opens with results, not with warnings)."""
     from nbconvert import HTMLExporter
 
     quiet, found = collect_warnings(nb)
+    quiet.cells = [c for c in quiet.cells if CODE_ONLY_TAG not in c.get("metadata", {}).get("tags", [])]
     for cell in quiet.cells:  # papermill draws a random id for the cell it injects; the page names it by its tag
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell.id = "injected-parameters"
+    was = "1 warning was" if len(found) == 1 else f"{len(found)} warnings were"
+    printed = (f'{was} printed while it ran: <a href="#warnings">counted at the end of the page</a>.' if found
+               else "No warning was printed while it ran.")
     head = nbformat.v4.new_markdown_cell(
-        f'<p class="reader-note">Code is hidden on this page. <a href="{html.escape(notebook_href)}">'
-        f"The notebook with its code</a> holds every cell as executed.</p>\n"
-        f"<h2>Warnings ({len(found)})</h2>\n{warnings_table(found)}",
+        f'<p class="reader-note">Code is hidden on this page: <a href="{html.escape(notebook_href)}">'
+        f"the notebook with its code</a> holds every cell as executed. {printed}</p>",
         id="reader-note",  # a fixed id: nbformat draws a random one, and the page would differ on every export
     )
     quiet.cells.insert(1 if quiet.cells and quiet.cells[0].cell_type == "markdown" else 0, head)
+    if found:
+        quiet.cells.append(nbformat.v4.new_markdown_cell(
+            f'<h2 id="warnings">Warnings ({len(found)})</h2>\n{warnings_table(found)}', id="reader-warnings"))
     from jinja2 import DictLoader
 
     exporter = HTMLExporter(

@@ -92,6 +92,15 @@ class Parameters(ResultMixin):
     def figures(self) -> Path:
         return paths.ensure_writable_dir(self.out_dir / "figures")
 
+    def _repr_markdown_(self) -> str:
+        """One line for the reader's page (the multi-line repr stays for the console): what this run chose."""
+        shown = {"data": "the default package" if self.data_path is None else f"`{Path(self.data_path).name}`",
+                 **{name: "all" if getattr(self, name) is None else f"`{getattr(self, name)}`"
+                    for name in ("drug", "route", "outcome", "timepoint")},
+                 "estimator": "the package's settings" if self.estimator is None else f"`{self.estimator}`",
+                 "CI method": f"`{self.ci_method}`"}
+        return "**Parameters:** " + "; ".join(f"{name} {value}" for name, value in shown.items()) + "."
+
     @property
     def model(self) -> str:
         """Analysis model for helpers that take one: ``fixed`` for estimator FE, else ``random``."""
