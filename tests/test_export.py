@@ -120,5 +120,5 @@ def test_parameters_read_as_one_line_on_the_readers_page(tmp_path):
     params = Parameters(data_path="/somewhere/pkg.zip", drug="ketamine", route=None, outcome=None, timepoint=None,
                         estimator=None, ci_method="z", out_dir=tmp_path)
     assert params._repr_markdown_() == (
-        "**Parameters:** data `pkg.zip`; drug `ketamine`; route all; outcome all; timepoint all; "
-        "estimator the package's settings; CI method `z`.")
+        "**Parameters:** data: `pkg.zip`; drug: `ketamine`; route: all; outcome: all; timepoint: all; "
+        "estimator: the package's settings; CI method: `z`.")

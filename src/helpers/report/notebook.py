@@ -99,7 +99,7 @@ class Parameters(ResultMixin):
                     for name in ("drug", "route", "outcome", "timepoint")},
                  "estimator": "the package's settings" if self.estimator is None else f"`{self.estimator}`",
                  "CI method": f"`{self.ci_method}`"}
-        return "**Parameters:** " + "; ".join(f"{name} {value}" for name, value in shown.items()) + "."
+        return "**Parameters:** " + "; ".join(f"{name}: {value}" for name, value in shown.items()) + "."
 
     @property
     def model(self) -> str:
