@@ -1,7 +1,8 @@
 # nmda-review: two commands on a fresh machine.
 #   make run   - create .venv, install from the pinned lock, run every notebook on the embedded default
 #   make real  - fetch the real review's data rows (pinned, SHA-256 checked) and run every notebook on them
-#   make test  - install, then run the test suite (unit tests, reference comparisons, nbval)
+#   make test  - install, then run the test suite (unit tests, reference comparisons, nbval on the committed set)
+#   make test-slow - the slow end-to-end tier (whole run set + verify, README walk-through, browsers); CI runs it too
 SHELL := /bin/bash
 PYTHON ?= python3
 VENV ?= .venv
@@ -17,7 +18,7 @@ DATA ?=
 # local copy) into runs/cd015373-real.
 FROM ?=
 
-.PHONY: install run real test verify explore lock benchmark benchmark-tests synthetic clean
+.PHONY: install run real test test-slow verify explore lock benchmark benchmark-tests synthetic clean
 
 install: $(STAMP)
 
@@ -38,8 +39,13 @@ real: $(STAMP)
 verify: $(STAMP)
 	$(PY) -m helpers.run verify $(OUT) --jobs $(JOBS)
 
+# Everything but the tests marked slow; the committed notebook set is executed once (nbval, images included).
 test: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) --dist loadfile
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -m "not slow"
+
+# The slow end-to-end tier: still run by CI (.ci/run), after make test.
+test-slow: $(STAMP)
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -m slow
 
 explore: $(STAMP)
 	$(PY) -m helpers.explore
@@ -49,7 +55,7 @@ benchmark: $(STAMP)
 	$(PY) benchmarks/explore.py
 	$(PY) benchmarks/run.py
 
-# Wall time of the whole test suite against the 6-minute aim (run on a quiet machine).
+# Wall time of make test against the 6-minute aim (run on a quiet machine).
 benchmark-tests: $(STAMP)
 	$(PY) benchmarks/test_suite.py
 

@@ -10,6 +10,13 @@ import pytest
 from helpers.core import paths
 
 
+def pytest_collection_modifyitems(items):
+    """The one long item of `make test` (nbval over the committed notebook set, marked ``notebooks``) first:
+    with ``-n 2 --dist loadfile`` one worker runs it while the other works through the rest, instead of
+    starting it last and leaving the other worker idle."""
+    items.sort(key=lambda item: item.get_closest_marker("notebooks") is None)
+
+
 @pytest.fixture(scope="session")
 def shared_sample() -> Path:
     """The real RevMan Web data package in ../shared (skips when that folder is absent)."""

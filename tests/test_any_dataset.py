@@ -60,7 +60,6 @@ def run_cells(notebook: str, data_path, out_dir, monkeypatch) -> list[str]:
     return [s for s in shown if isinstance(s, str)]
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("notebook", NOTEBOOKS)
 @pytest.mark.parametrize("cut", ["pain_only", "ae_only"])
 def test_every_notebook_runs_and_says_what_is_not_available(datasets, notebook, cut, tmp_path, monkeypatch):

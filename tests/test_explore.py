@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers.core.checks import MetaWarning
 from helpers.data.tidy import Dataset
 from helpers.explore import app as ui
 from helpers.explore import reading as rd
@@ -143,7 +144,7 @@ def test_missing_rob_judgement_is_warned_and_recorded(ds):
     studies = ds.studies.copy()
     studies.loc[0, "rob_overall"] = None
     holey = Dataset(**{**ds.__dict__, "studies": studies})
-    with pytest.warns(UserWarning, match="'Aronson 1948' has no rob_overall"):
+    with pytest.warns(MetaWarning, match="'Aronson 1948' has no rob_overall"):
         picked = ex.select_rows(holey, sel(rob="exclude_high"))
     assert ("Aronson 1948", "no overall risk-of-bias judgement") in picked.excluded
     assert len(picked.rows) == 8

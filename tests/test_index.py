@@ -82,7 +82,6 @@ def test_figures_group_by_drug_and_comparison():
     assert figure_group("study_flow") == ("other", "")
 
 
-@pytest.mark.slow
 @pytest.mark.live
 def test_report_page_in_chromium(run_dir):
     chromium = Path("/usr/bin/chromium")

@@ -1,18 +1,20 @@
-"""The committed notebook set: static checks (fast) and nbval against a fresh execution (slow).
+"""The committed notebook set: static checks, and nbval against one fresh execution of the whole set.
 
-nbval re-executes every committed notebook and compares each cell's outputs with the committed ones after
-the substitutions in tests/nbval_sanitize.cfg; nbval does not compare images, so
-``test_committed_images_equal_fresh_execution`` compares every inline PNG byte for byte with a fresh execution.
-Refresh the committed outputs with ``python -m helpers.run refresh-notebooks``.
+nbval re-executes every committed notebook once and compares each cell's outputs with the committed ones after
+the substitutions in tests/nbval_sanitize.cfg. nbval skips images by default; the plugin tests/nbval_images.py
+makes the same comparison cover every inline PNG, byte for byte, so the set is executed once for text and
+figures. Refresh the committed outputs with ``python -m helpers.run refresh-notebooks``.
 """
 
 from __future__ import annotations
 
 import ast
 import base64
+import os
 import struct
 import subprocess
 import sys
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -21,7 +23,9 @@ from helpers.core import paths
 from helpers.run import runner
 from helpers.run.execute import KERNEL_NAME
 
-NBVAL_ARGS = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", "tests/nbval_sanitize.cfg", "-p", "no:xdist"]
+TESTS = Path(__file__).parent
+NBVAL_ARGS = ["--nbval", "--nbval-current-env", "--nbval-sanitize-with", str(TESTS / "nbval_sanitize.cfg"),
+              "-p", "no:xdist", "-p", "no:cacheprovider", "-p", "nbval_images"]
 NOTEBOOKS = runner.default_notebooks()
 
 
@@ -58,13 +62,19 @@ def test_committed_outputs_are_present_and_machine_independent(path):
     assert sum(c.cell_type == "markdown" for c in nb.cells) >= 3, "narrative for the reader"
 
 
-@pytest.mark.slow
+def nbval(*notebooks: Path, cwd: Path = paths.PROJECT_ROOT) -> subprocess.CompletedProcess:
+    """Run nbval (with the image plugin) on ``notebooks`` in a pytest subprocess: one kernel per notebook."""
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([str(TESTS), os.environ.get("PYTHONPATH", "")])}
+    cmd = [sys.executable, "-m", "pytest", "-q", "--rootdir", str(cwd), *NBVAL_ARGS, *map(str, notebooks)]
+    return subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, timeout=1800, env=env)
+
+
+@pytest.mark.notebooks
 def test_nbval_against_fresh_execution():
+    """The committed set, executed once: every cell's text and inline PNGs equal a fresh execution."""
     missing = [p.name for p in NOTEBOOKS if not p.is_file()]
     assert not missing, f"notebooks missing: {missing}"
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", *NBVAL_ARGS,
-           *[f"notebooks/{p.name}" for p in NOTEBOOKS]]
-    done = subprocess.run(cmd, cwd=paths.PROJECT_ROOT, capture_output=True, text=True, timeout=1800)
+    done = nbval(*(paths.NOTEBOOKS.relative_to(paths.PROJECT_ROOT) / p.name for p in NOTEBOOKS))
     assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
 
 
@@ -93,15 +103,30 @@ def test_committed_inline_images_are_small(path):
         assert round(_png_dpi(image)) == INLINE_DPI, f"code cell {cell}: inline PNG not at {INLINE_DPI} dpi"
 
 
-@pytest.mark.slow
-@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_committed_images_equal_fresh_execution(path):
-    """Every inline PNG of the committed notebook equals, byte for byte, the same output of a fresh execution
-    (byte-stable PNGs make this exact): a figure changed by the code shows up here, where nbval looks away."""
-    from helpers.run.verify import execute_fresh
+TINY_PNGS = (  # two 1x1 PNGs (black, white): a committed image and a changed one
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGNgAAAAAgABSK+kcQAAAABJRU5ErkJggg==",
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAAAAAA6fptVAAAACklEQVR4nGP4DwABAQEAsTj2FAAAAABJRU5ErkJggg==",
+)
 
-    committed = _images(_read(path))
-    fresh = _images(execute_fresh(path))
-    assert [c for c, _ in committed] == [c for c, _ in fresh], "images in different cells: refresh-notebooks"
-    differ = [cell for (cell, a), (_, b) in zip(committed, fresh) if a != b]
-    assert not differ, f"inline images of code cells {differ} differ from a fresh execution: refresh-notebooks"
+
+def _image_notebook(path: Path, shown: str, committed: str) -> Path:
+    """A one-cell notebook that displays PNG ``shown`` and whose committed output is PNG ``committed``."""
+    cell = nbformat.v4.new_code_cell(
+        "import base64\nfrom IPython.display import Image, display\n"
+        f"display(Image(data=base64.b64decode({shown!r})))", execution_count=1)
+    cell.outputs = [nbformat.v4.new_output("display_data", data={
+        "image/png": committed, "text/plain": "<IPython.core.display.Image object>"})]
+    nb = nbformat.v4.new_notebook(cells=[cell])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+@pytest.mark.parametrize("committed, expect_pass", [(0, True), (1, False)], ids=["same-image", "changed-image"])
+def test_image_plugin_makes_nbval_compare_inline_pngs(tmp_path, committed, expect_pass):
+    # without the plugin nbval passes a notebook whose committed figure differs from what the code draws
+    nb = _image_notebook(tmp_path / "figure.ipynb", TINY_PNGS[0], TINY_PNGS[committed])
+    done = nbval(nb.relative_to(tmp_path), cwd=tmp_path)
+    assert (done.returncode == 0) is expect_pass, done.stdout[-3000:]
+    if not expect_pass:
+        assert "mismatch 'image/png'" in done.stdout

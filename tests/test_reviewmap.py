@@ -3,6 +3,7 @@
 import pandas as pd
 import pytest
 
+from helpers.core.checks import DataWarning
 from helpers.data.reviewmap import COMPARISON_FIELDS, ReviewMapError, apply_review_map, load_review_map
 from helpers.data.schema import UNKNOWN
 
@@ -62,7 +63,7 @@ def _real_rows():
 
 
 def test_real_analysis_names_map_to_the_review_vocabulary():
-    with pytest.warns(UserWarning, match="route is 'unknown'"):
+    with pytest.warns(DataWarning, match="route is 'unknown'"):
         out, notes = apply_review_map(_real_rows(), load_review_map())
     got = {a: tuple(None if pd.isna(v) else v for v in r) for a, r in zip(out["analysis_id"], out[COLS].itertuples(index=False))}
     assert got == EXPECTED

@@ -9,6 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from helpers.core.checks import MetaWarning
 from helpers.report import summary
 from helpers.data.dataset import load_dataset
 from helpers.report.notebook import parameters, save_table
@@ -83,7 +84,7 @@ def test_subsets_and_leave_one_out(ds):
 
 def test_small_study_groups_below_three_are_warned_not_run(ds):
     groups = summary.bias_groups(ds, "pain_intensity", drug="ketamine")
-    with pytest.warns(UserWarning, match="funnel-plot tests not run"):
+    with pytest.warns(MetaWarning, match="funnel-plot tests not run"):
         table = summary.small_study_table(groups)
     assert (table.loc[table["k"] < 3, "tests"] == "not run (k < 3)").all()
     ran = table[table["k"] >= 3]

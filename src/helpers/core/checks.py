@@ -34,6 +34,11 @@ class MetaWarning(UserWarning):
     """An exclusion, truncation or non-convergence that is also recorded in the result's ``warnings``."""
 
 
+class DataWarning(UserWarning):
+    """A note about the input data (a value left NaN, rows kept apart, a mapping not found or not guessed) that
+    is also recorded in the dataset's ``warnings``."""
+
+
 def check_choice(name: str, value, allowed: Sequence[str]):
     """Return ``value`` if it is one of ``allowed``; else raise ValueError listing the allowed values."""
     if not isinstance(value, str) or value not in allowed:

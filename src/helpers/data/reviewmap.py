@@ -39,6 +39,7 @@ import pandas as pd
 import yaml
 
 from helpers.core import paths
+from helpers.core.checks import DataWarning
 from helpers.core.errors import DataError
 from helpers.data.schema import COMPARATORS, DRUGS, OUTCOMES, ROUTES, SUBGROUP_DIMENSIONS, TIMEPOINTS, UNKNOWN
 
@@ -250,5 +251,5 @@ def apply_review_map(rows: pd.DataFrame, review_map: ReviewMap) -> tuple[pd.Data
             notes.append(f"review map {review_map.path.name}: {fld} is 'unknown' (no source found; not guessed) for "
                          f"analysis {', '.join(unknown)}")  # fmt: skip
     for note in notes:
-        warnings.warn(note, stacklevel=2)
+        warnings.warn(note, DataWarning, stacklevel=2)
     return out, tuple(notes)

@@ -29,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core import paths
+from helpers.core.checks import DataWarning
 from helpers.core.errors import DataError
 from helpers.data.datapackage import PackageError, RawPackage
 from helpers.data.reviewmap import FIELDS, apply_review_map, load_review_map
@@ -319,7 +320,7 @@ def from_package(raw: RawPackage, review: str | Path | None = "cd015373") -> Dat
     studies = validate_studies(studies.reindex(columns=list(STUDIES_COLUMNS)), source=info_file)
     synthetic = bool(studies["synthetic"].any())
     for note in notes:
-        warnings.warn(note, stacklevel=3)
+        warnings.warn(note, DataWarning, stacklevel=3)
     return Dataset(
         label=SYNTHETIC_LABEL if synthetic else raw.name,
         synthetic=synthetic,

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from helpers.core.checks import CI_METHODS, TAU2_METHODS, check_choice
+from helpers.core.checks import CI_METHODS, TAU2_METHODS, MetaWarning, check_choice
 from helpers.core.results import ResultMixin
 from helpers.explore.reading import format_effect, plain_language
 from helpers.stats.settings import estimator_arguments
@@ -156,7 +156,8 @@ def select_rows(dataset, selection: Selection) -> RowSelection:
         judgement = rob.get(study)
         if selection.rob != "all" and (judgement is None or pd.isna(judgement)):
             excluded.append((study, NO_ROB))
-            warnings.warn(f"study {study!r} has no rob_overall: excluded by the risk-of-bias filter", stacklevel=2)
+            warnings.warn(f"study {study!r} has no rob_overall: excluded by the risk-of-bias filter", MetaWarning,
+                          stacklevel=2)
         elif selection.rob == "exclude_high" and judgement == "High":
             excluded.append((study, "high risk of bias"))
         elif selection.rob == "low_only" and judgement != "Low":

@@ -272,7 +272,7 @@ def small_study_tests(sel: Selected, route: str | None, rows: pd.DataFrame, esti
            "measure": measure, "k": len(es), "low_power": len(es) < LOW_POWER_K}  # fmt: skip
     if len(es) < MIN_K_BIAS:
         warnings.warn(f"analysis {sel.analysis_id} ({sel.drug}, {route}): k = {len(es)} < {MIN_K_BIAS}: "
-                      "funnel-plot tests not run", stacklevel=2)
+                      "funnel-plot tests not run", MetaWarning, stacklevel=2)
         return out | {"tests": "not run (k < 3)"}
     eg = bias.egger(es["yi"], es["vi"], labels=es["study"])
     bg = bias.begg(es["yi"], es["vi"], labels=es["study"])
@@ -316,7 +316,7 @@ def restricted(ds: Dataset, rows: pd.DataFrame, measure: str, estimator: str, ci
             rec |= {"estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)),
                     "ci_high": float(show(res.ci_high)), "i2": res.i2}
         else:
-            warnings.warn(f"{label}: no studies in subset '{name}'", stacklevel=2)
+            warnings.warn(f"{label}: no studies in subset '{name}'", MetaWarning, stacklevel=2)
         records.append(rec)
     return pd.DataFrame.from_records(records)
 

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from helpers.core.checks import DataWarning
 from helpers.core.errors import OneLineArgumentParser, cli_main
 from helpers.core.results import ResultMixin
 from helpers.data import writer
@@ -124,7 +125,7 @@ def generate(seed: int = SEED) -> SyntheticPackage:
     analyses = _analyses(shape, trials, rng, calibrations)
     raw, notes = fill_estimates(arm_tables(PACKAGE_ID, PACKAGE_NAME, trials, analyses, int(seed)))
     for note in notes:
-        warnings.warn(note, stacklevel=2)
+        warnings.warn(note, DataWarning, stacklevel=2)
     return SyntheticPackage(
         seed=int(seed),
         package_id=PACKAGE_ID,
