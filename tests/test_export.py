@@ -122,3 +122,13 @@ def test_parameters_read_as_one_line_on_the_readers_page(tmp_path):
     assert params._repr_markdown_() == (
         "**Parameters:** data: `pkg.zip`; drug: `ketamine`; route: all; outcome: all; timepoint: all; "
         "estimator: the package's settings; CI method: `z`.")
+
+
+def test_a_published_figure_links_to_its_full_resolution_file():
+    nb = _notebook("/r")
+    nb.cells[1].outputs.append(nbformat.v4.new_output("display_data", data={"image/png": "iVBORw0KGgo="},
+                                                      metadata={"image/png": {"saved": "figures/forest_x.png"}}))
+    page = export.reader_html(nb, "../notebooks/x.ipynb")
+    assert '<a href="../figures/forest_x.png">figures/forest_x.png</a>' in page
+    assert page.index('src="data:image/png;base64,iVBORw0KGgo="') < page.index('href="../figures/forest_x.png"')
+    assert remote_references(page) == []

@@ -30,11 +30,20 @@ READER_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block jupyter_widgets -%}{%- endblock jupyter_widgets -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
+{%- block data_png scoped -%}
+{{ super() }}
+{%- set saved = output | get_metadata('saved', 'image/png') -%}
+{%- if saved %}
+<p class="reader-figure"><a href="{{ resources.run_root }}{{ saved | escape_html }}">{{ saved | escape_html }}</a>
+(full resolution; SVG and PDF beside it)</p>
+{%- endif -%}
+{%- endblock data_png -%}
 {%- block extra_css -%}<style type="text/css">READER_CSS</style>{%- endblock extra_css -%}
 """
 READER_CSS = """
 .reader-note{background:#f2f2f2;padding:.4em .6em;border-left:4px solid #0072B2}
 .jp-RenderedMarkdown table{margin-left:0}
+.jp-OutputArea-child:has(> .reader-figure){display:block}.reader-figure{margin:0 0 1em .4em;font-size:.85em;font-family:var(--jp-content-font-family)}
 .jp-RenderedMarkdown details ul{margin:.2em 0;padding-left:1.2em;text-align:left;max-width:70em}
 """
 #: Cells tagged so speak about the code ("the next cell holds the parameters"): left out of the reader's page.
@@ -102,10 +111,12 @@ def warnings_table(found: list[tuple[str, str]]) -> str:
             + "".join(rows) + "</tbody></table>")
 
 
-def reader_html(nb: nbformat.NotebookNode, notebook_href: str) -> str:
+def reader_html(nb: nbformat.NotebookNode, notebook_href: str, run_root: str = "../") -> str:
     """The HTML a reader opens: results without code, a visible link to the notebook with code
     (``notebook_href``, relative) and the number of warnings at the top, the warnings of the whole notebook in
-    one table at the end (the page opens with results, not with warnings)."""
+    one table at the end (the page opens with results, not with warnings). A figure shown by
+    :func:`helpers.report.notebook.publish` (a reduced preview) links to the saved full-resolution PNG, relative
+    to ``run_root`` (the run folder as seen from the page)."""
     from nbconvert import HTMLExporter
 
     quiet, found = collect_warnings(nb)
@@ -132,5 +143,5 @@ def reader_html(nb: nbformat.NotebookNode, notebook_href: str) -> str:
         extra_loaders=[DictLoader({"reader.html.j2": READER_TEMPLATE.replace("READER_CSS", READER_CSS)})],
         template_file="reader.html.j2",
     )
-    body, _ = exporter.from_notebook_node(quiet)
+    body, _ = exporter.from_notebook_node(quiet, resources={"run_root": run_root})
     return body

@@ -158,7 +158,8 @@ def publish(fig, params: Parameters, stem: str) -> None:
         from IPython.display import Image, display
     except ImportError:  # plain Python: nothing to show
         return
-    display(Image(data=inline_png(written["png"])))
+    # the reader's page (helpers.report.export) links the preview to the saved file, relative to the run folder
+    display(Image(data=inline_png(written["png"]), metadata={"saved": f"figures/{stem}.png"}))
 
 
 def inline_png(png: Path, factor: int = INLINE_REDUCE) -> bytes:
