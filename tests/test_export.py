@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import warnings
 
 import nbformat
 import pandas as pd
@@ -10,7 +11,7 @@ from fixtures.offline import remote_references
 
 from helpers.core import paths
 from helpers.report import export
-from helpers.report.notebook import Parameters, display_float
+from helpers.report.notebook import Parameters, display_float, setup
 
 NOTEBOOKS = paths.NOTEBOOKS
 #: TeX math as MathJax would typeset it: $...$, $$...$$, \(...\), \[...\], \begin{...}.
@@ -132,3 +133,20 @@ def test_a_published_figure_links_to_its_full_resolution_file():
     assert '<a href="../figures/forest_x.png">figures/forest_x.png</a>' in page
     assert page.index('src="data:image/png;base64,iVBORw0KGgo="') < page.index('href="../figures/forest_x.png"')
     assert remote_references(page) == []
+
+
+def test_notebook_tables_show_names_whole():
+    # pandas cut text at 50 characters: two different figure stems of notebook 02 read the same ('..._inten...')
+    stems = ["funnel_ketamine_placebo_intravenous_pain_intensity_immediate",
+             "funnel_ketamine_placebo_intravenous_pain_intensity_short"]
+    saved = warnings.formatwarning, warnings.showwarning
+    options = ("display.width", "display.max_columns", "display.max_rows", "display.max_colwidth",
+               "display.precision", "display.float_format")
+    with pd.option_context(*(x for name in options for x in (name, pd.get_option(name)))):
+        try:
+            setup()
+            shown = pd.DataFrame({"stem": stems})._repr_html_()
+        finally:
+            warnings.formatwarning, warnings.showwarning = saved
+    assert pd.get_option("display.max_colwidth") == 50
+    assert all(f"<td>{s}</td>" in shown for s in stems)

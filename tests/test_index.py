@@ -64,6 +64,9 @@ def test_page_opens_with_what_ran_then_findings_verdict_skips_figures_tables_not
     assert page.index("<h3>ketamine versus active (1)</h3>") < page.index("<h3>ketamine versus placebo (1)</h3>") \
         < page.index("<h3>memantine versus placebo (1)</h3>") < page.index("<h3>other (1)</h3>")
     assert '<img src="figures/study_flow.png"' in page and 'href="figures/study_flow.svg">svg</a>' in page
+    # the name may break anywhere (it has no spaces), the svg/pdf links never ("sv|g" was split in chromium)
+    assert ('<span class="stem">study_flow</span> <span class="nowrap"><a href="figures/study_flow.svg">svg</a>'
+            '</span>') in page
     assert 'href="html/03_adverse_events--ketamine.html"' in page
 
 

@@ -34,7 +34,7 @@ table{border-collapse:collapse;margin:.5em 0;font-size:.92em}th,td{border:1px so
 text-align:left;vertical-align:top}th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .banner{background:#D55E00;color:#fff;padding:.5em;font-weight:bold}
 .ok{color:#1a7f37;font-weight:bold}.fail{color:#b3261e;font-weight:bold}
-.grid{display:flex;flex-wrap:wrap;gap:.8em}.fig{width:15em;font-size:.8em;word-break:break-all}
+.grid{display:flex;flex-wrap:wrap;gap:.8em}.fig{width:15em;font-size:.8em}.fig .stem{overflow-wrap:anywhere}
 .fig img{width:15em;height:11em;object-fit:contain;border:1px solid #ddd;background:#fff}
 code{background:#f5f5f5;padding:0 .2em}.nowrap{white-space:nowrap}
 """
@@ -159,7 +159,8 @@ def figures(outputs: dict[str, str]) -> str:
             extra = " ".join(f'<a href="figures/{_e(stem)}.{ext}">{ext}</a>' for ext in ("svg", "pdf")
                              if f"figures/{stem}.{ext}" in outputs)
             cards.append(f'<div class="fig"><a href="figures/{_e(stem)}.png"><img src="figures/{_e(stem)}.png" '
-                         f'alt="{_e(stem)}" decoding="async"></a><br>{_e(stem)} {extra}</div>')
+                         f'alt="{_e(stem)}" decoding="async"></a><br><span class="stem">{_e(stem)}</span> '
+                         f'<span class="nowrap">{extra}</span></div>')
         parts.append(f"<h3>{_e(title)} ({len(cards)})</h3>\n<div class=\"grid\">{''.join(cards)}</div>")
     return "\n".join(parts)
 

@@ -66,6 +66,7 @@ def setup() -> None:
     pd.set_option("display.width", 160)
     pd.set_option("display.max_columns", 30)
     pd.set_option("display.max_rows", 200)
+    pd.set_option("display.max_colwidth", None)  # analysis names and figure stems whole, not cut at 50 characters
     pd.set_option("display.precision", DISPLAY_DECIMALS)
     pd.set_option("display.float_format", display_float)
     try:
