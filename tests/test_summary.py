@@ -100,7 +100,7 @@ def test_parameters_checked_and_tables_written(tmp_path):
     with pytest.raises(FileNotFoundError, match="no-such.zip"):
         parameters(data_path=tmp_path / "no-such.zip", out_dir=tmp_path)
     params = parameters(estimator="FE", out_dir=tmp_path)
-    assert params.model == "fixed" and "out_dir" not in repr(params)
+    assert params.estimator == "FE" and "out_dir" not in repr(params)
     rel = save_table(pd.DataFrame({"x": [1 / 3, np.nan]}), params, "t")
     assert rel == "tables/t.csv"
     assert (tmp_path / "tables" / "t.csv").read_bytes() == b'x\n0.3333333333\n""\n'  # NaN: empty field, quoted so the line is not blank

@@ -2,8 +2,11 @@
 the other harms beside them, by drug and route (each comparison one row), drawn from a
 :class:`helpers.stats.adverse.AEBreakdown`. One column per family (``helpers.stats.adverse.FAMILIES``); top row:
 crude event proportions per arm (filled circle experimental, open square control, joined by a line), bottom row:
-Mantel-Haenszel RR [95% CI] on a log axis; within a panel each outcome of the family has its colour and its own
-line inside the comparison's band. The breakdown's table holds every number drawn; nothing random is drawn.
+the pooled ratio [95% CI] on a log axis, each pooled with the settings the breakdown's table names (its analysis'
+own); the axis label names the measure, method and model most rows share (``*`` when not all), and a row pooled
+otherwise is marked ``*`` beside its ``k`` and a note at the top names those settings. A risk difference has no place on a ratio axis: its row
+says "RD, in the table" instead. Within a panel each outcome of the family has its colour and its own line inside
+the comparison's band. The breakdown's table holds every number drawn; nothing random is drawn.
 """
 
 from __future__ import annotations
@@ -14,12 +17,14 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FuncFormatter, LogLocator, MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator
 
 from helpers.figures import style
 import seaborn as sns
 
+from helpers.core.checks import RATIO_MEASURES
 from helpers.data.schema import OUTCOME_LABELS
+from helpers.figures.forest_text import METHOD_LABELS
 from helpers.stats.adverse import FAMILIES, AEBreakdown
 
 ROUTE_SHORT = {"intravenous": "IV", "oral": "oral", "topical": "topical", "intramuscular": "IM", "other": "other",
@@ -47,6 +52,39 @@ def _label(drug, route, comparator, several: bool) -> str:
     return text + (f" vs {str(comparator).replace('_', ' ')}" if several else "")
 
 
+def _decades(lo: float, hi: float) -> list[float]:
+    """Major ticks of the ratio axis: powers of ten inside [lo, hi] that include 1, every second one when the axis
+    spans more than three decades (a narrow panel has room for three labels)."""
+    first, last = int(np.ceil(np.log10(lo) - 1e-9)), int(np.floor(np.log10(hi) + 1e-9))
+    step = 1 if last - first <= 3 else 2
+    return [10.0**k for k in range(first, last + 1) if k % step == 0]
+
+
+def _how(row) -> tuple:
+    return (row.measure, row.method, row.model)
+
+
+def _axis_label(table: pd.DataFrame) -> tuple[str, tuple | None]:
+    """The ratio axis label and the (measure, method, model) it names: the one most rows share (None: no row)."""
+    hows = [_how(r) for r in table.itertuples(index=False) if r.measure in RATIO_MEASURES]
+    if not hows:
+        return "Ratio, log", None
+    common = max(dict.fromkeys(hows), key=hows.count)
+    measure, method, model = common
+    marked = "*" if len(set(hows)) > 1 else ""
+    return f"{measure} ({METHOD_LABELS[method]}, {model}){marked}, log", common
+
+
+def _marker_text(row, common) -> str:
+    """The text beside a row's pooled estimate: k, and how it was pooled when not as the axis says."""
+    text = f"k={row.k}"
+    if row.measure not in RATIO_MEASURES:
+        return f"{text}, {row.measure}, in the table"
+    if _how(row) != common:
+        text += "*"
+    return text + ("" if np.isfinite(row.estimate) else f", {row.measure} n.e.")
+
+
 def _draw(table: pd.DataFrame, footer: str) -> Figure:
     keys = ["drug", "route", "comparator"]
     groups = [tuple(g) for g in table[keys].drop_duplicates().sort_values(keys).itertuples(index=False)]
@@ -65,7 +103,9 @@ def _draw(table: pd.DataFrame, footer: str) -> Figure:
         axes = fig.subplots(2, len(families), sharey=True, squeeze=False)
         fig.subplots_adjust(left=0.24, right=0.98, top=1 - top_in / fig_h, bottom=bottom_in / fig_h,
                             hspace=gap_in / panel_h, wspace=0.12)
-        finite_ci = table[["rr_ci_low", "rr_ci_high"]].to_numpy(dtype=float)
+        ratio = table["measure"].isin(RATIO_MEASURES).to_numpy()
+        axis_label, common = _axis_label(table)
+        finite_ci = table.loc[ratio, ["ci_low", "ci_high"]].to_numpy(dtype=float)
         finite_ci = finite_ci[np.isfinite(finite_ci) & (finite_ci > 0)]
         lo = min(0.1, finite_ci.min() / 1.3) if finite_ci.size else 0.1
         hi = max(10.0, finite_ci.max() * 1.3) if finite_ci.size else 10.0
@@ -89,14 +129,15 @@ def _draw(table: pd.DataFrame, footer: str) -> Figure:
                                 edgecolor=colour, linewidth=0.8, zorder=3, legend=False)
                 top.collections[-1].set_gid(f"prop_c:{outcome}")
                 top.collections[-1].set_clip_on(False)
-                est = sub["rr"].to_numpy(dtype=float)
-                err = np.vstack([est - sub["rr_ci_low"], sub["rr_ci_high"] - est])
+                on_axis = sub["measure"].isin(RATIO_MEASURES).to_numpy()
+                est = np.where(on_axis, sub["estimate"].to_numpy(dtype=float), np.nan)
+                err = np.vstack([est - sub["ci_low"], sub["ci_high"] - est])
                 bottom.errorbar(est, y, xerr=err, fmt="none", ecolor=colour, elinewidth=0.8, capsize=0, zorder=2)
                 sns.scatterplot(x=est, y=y, ax=bottom, s=14, marker="D", color=colour, edgecolor=colour, zorder=3,
                                 legend=False)
                 bottom.collections[-1].set_gid(f"rr:{outcome}")
-                for yy, k, e in zip(y, sub["k"], est, strict=True):
-                    bottom.annotate(f"k={k}" if np.isfinite(e) else f"k={k}, RR n.e.", xy=(1, yy),
+                for yy, row in zip(y, sub.itertuples(index=False), strict=True):
+                    bottom.annotate(_marker_text(row, common), xy=(1, yy),
                                     xycoords=("axes fraction", "data"), xytext=(-2, 0), textcoords="offset points",
                                     ha="right", va="center", fontsize=5, color="#444444")
             filled = {ypos[tuple(g)] for g in table.loc[table["family"] == family, keys].itertuples(index=False)}
@@ -111,10 +152,13 @@ def _draw(table: pd.DataFrame, footer: str) -> Figure:
             bottom.set_xscale("log")
             bottom.set_xlim(lo, hi)
             bottom.axvline(1, color="#777777", lw=0.6, zorder=0)
-            bottom.set_xlabel("Risk ratio (M-H), log")
-            bottom.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0,)))
+            bottom.set_xlabel(axis_label)
+            bottom.xaxis.set_major_locator(FixedLocator(_decades(lo, hi)))
             bottom.xaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
-            bottom.xaxis.set_major_formatter(FuncFormatter(lambda t, _: f"{t:g}"))
+            # a tick label within half a decade of the right end would run into the next panel's first label
+            last = j == len(families) - 1
+            bottom.xaxis.set_major_formatter(FuncFormatter(lambda t, _, last=last: "" if t > hi / 10**0.5 and not last
+                                                           else f"{t:g}"))
             for ax in (top, bottom):
                 for b in range(n - 1):
                     ax.axhline(b + 0.5, color="#dddddd", lw=0.5, zorder=0)
@@ -129,5 +173,10 @@ def _draw(table: pd.DataFrame, footer: str) -> Figure:
                 Line2D([], [], color="#444444", marker="s", markerfacecolor="white", lw=0, ms=4, label="Control")]
         fig.legend(handles=arms, loc="upper left", ncol=1, frameon=False, fontsize=6.5, handletextpad=0.2,
                    bbox_to_anchor=(0.01, 1 - 0.05 / fig_h))
+        others = sorted({_how(r) for r in table.itertuples(index=False) if r.measure in RATIO_MEASURES} - {common})
+        if others:  # rows pooled otherwise than the axis label says: name their settings (the table says which)
+            fig.text(0.98, 1 - 0.05 / fig_h, "* pooled with its analysis' own settings: "
+                     + "; ".join(f"{m}, {METHOD_LABELS[meth]}, {mod}" for m, meth, mod in others)
+                     + " (table: settings)", ha="right", va="top", fontsize=5.5, color="#444444", gid="settings-note")
         style.draw_footer(fig, footer)
     return fig

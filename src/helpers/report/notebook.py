@@ -103,11 +103,6 @@ class Parameters(ResultMixin):
         return "**Parameters:** " + "; ".join(f"{name}: {value}" for name, value in shown.items()) + "."
 
     @property
-    def model(self) -> str:
-        """Analysis model for helpers that take one: ``fixed`` for estimator FE, else ``random``."""
-        return "fixed" if self.estimator == "FE" else "random"
-
-    @property
     def tables(self) -> Path:
         return paths.ensure_writable_dir(self.out_dir / "tables")
 
