@@ -222,14 +222,6 @@ def test_verify_notes_a_changed_input_package(tmp_path):
     assert len(result.notes) == 1 and "changed since the run" in result.notes[0]
 
 
-def test_per_drug_notebooks_not_run_for_unmapped_data_are_warned_about(tmp_path, shared_sample):
-    # The Fleiss 1993 sample maps to no drug of the CD015373 review map: 01 has nothing to run per drug.
-    with pytest.warns(UserWarning, match=r"not executed: 01_efficacy\.ipynb .* no analysis .* mapped to a drug"):
-        result = runner.run_set(tmp_path / "run", notebooks=[paths.NOTEBOOKS / "01_efficacy.ipynb"],
-                                data_path=shared_sample, progress=False)
-    assert result.ok and result.outcomes == ()
-
-
 def test_parameters_are_checked_before_any_kernel_starts(tmp_path):
     # a kernel that does not exist: the parameter error must come first, from the same check as the notebooks
     from helpers.core.errors import ParameterError

@@ -13,6 +13,7 @@ import pandas as pd
 
 from helpers.core import paths
 from helpers.data.datapackage import PackageError, parse_csv, read_package
+from helpers.data.mapmode import DEFAULT_MODE, settings_review
 from helpers.data.datarows import ROWS_SUFFIX, is_rows_file, read_data_rows
 from helpers.data.rdata import SUFFIXES as RDA_SUFFIXES, is_rda, read_rda, read_rda_rows
 from helpers.data.template import is_template, read_template
@@ -22,15 +23,16 @@ from helpers.data.tidying import from_package
 DEFAULT_PACKAGE = paths.DATA_RAW / "synthetic-cd015373"
 
 
-def load_dataset(path: Path | str | None = None, review: str | Path | None = "cd015373") -> Dataset:
+def load_dataset(path: Path | str | None = None, review: str | Path | None = DEFAULT_MODE) -> Dataset:
     """Load a review's data in one call.
 
     ``path``: a Cochrane data package (outer zip, inner data zip or unpacked folder), bare data rows (an R data
     file ``.rda`` or a ``*-data-rows.csv``; settings from the review map, see :mod:`helpers.data.datarows`) or
     a tidy folder written by :func:`write_tidy`, or one's own data in the CSV template
     (``data/templates/nmda-template.csv``, :mod:`helpers.data.template`; the file or a folder with it); None = the default synthetic package ``data/raw/synthetic-cd015373`` (folder or
-    ``.zip``). ``review``: the review map in ``data/reviews/`` (or a YAML path); None = no mapping (drug,
-    route, comparator, outcome and time point left empty, as for non-NMDA packages).
+    ``.zip``). ``review``: ``auto`` (the default review map when it applies to the package, else the generic
+    mode), ``none`` or None (the generic mode: drug, route, comparator, outcome and time point left empty, the
+    package's own names kept), a review map in ``data/reviews/`` or a YAML path (:mod:`helpers.data.mapmode`).
     """
     if path is None:
         candidates = [DEFAULT_PACKAGE, DEFAULT_PACKAGE.with_suffix(".zip")]
@@ -44,9 +46,9 @@ def load_dataset(path: Path | str | None = None, review: str | Path | None = "cd
     if path.is_dir() and (path / "dataset.json").is_file():
         return read_tidy(path)
     if is_rda(path):
-        return from_package(read_rda(path, review=review), review=review)
+        return from_package(read_rda(path, review=settings_review(review)), review=review)
     if is_rows_file(path):
-        return from_package(read_data_rows(path, review=review), review=review)
+        return from_package(read_data_rows(path, review=settings_review(review)), review=review)
     if is_template(path):
         return read_template(path)
     return from_package(read_package(path), review=review)

@@ -37,12 +37,15 @@ class Dataset(ResultMixin):
     studies: pd.DataFrame = field(compare=False)
     published: pd.DataFrame = field(compare=False)
     warnings: tuple = ()
+    #: None: the analyses are mapped to drug, route, outcome... (a review map, or one's own template); else the
+    #: generic mode was used (helpers.data.mapmode) and this says why
+    generic: str | None = None
 
     def __repr__(self) -> str:
         return (
             f"Dataset({self.label!r}: {self.studies.shape[0]} studies, {self.rows['analysis_id'].nunique()} "
             f"analyses, {len(self.rows)} rows; review={self.review!r}, sha256={self.sha256[:12]}..., "
-            f"warnings={len(self.warnings)})"
+            f"warnings={len(self.warnings)}{', generic mode' if self.generic else ''})"
         )
 
     def to_frame(self) -> pd.DataFrame:
@@ -92,7 +95,7 @@ def write_tidy(dataset: Dataset, folder: Path | str) -> Path:
     _write_csv(dataset.published, out / "published.csv")
     meta = {"format": TIDY_FORMAT, "label": dataset.label, "synthetic": dataset.synthetic,
             "review": dataset.review, "source": dataset.source, "sha256": dataset.sha256,
-            "warnings": list(dataset.warnings)}  # fmt: skip
+            "warnings": list(dataset.warnings), "generic": dataset.generic}  # fmt: skip
     (out / "dataset.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return out
 
@@ -141,6 +144,8 @@ def _read_meta(path: Path) -> dict:
             raise PackageError(f"{path}: key {key!r} missing (needs {', '.join(TIDY_META)})")
         if not isinstance(meta[key], kind):
             raise PackageError(f"{path}: key {key!r}: {meta[key]!r} is not of the expected type")
+    if not isinstance(meta.get("generic"), (str, type(None))):  # optional: older tidy folders lack it
+        raise PackageError(f"{path}: key 'generic': {meta['generic']!r} is not of the expected type")
     if not all(isinstance(w, str) for w in meta["warnings"]):
         raise PackageError(f"{path}: key 'warnings': expected a list of strings")
     return meta
@@ -164,4 +169,5 @@ def read_tidy(folder: Path | str) -> Dataset:
         label=meta["label"], synthetic=bool(meta["synthetic"]), review=meta["review"], source=meta["source"],
         sha256=meta["sha256"], rows=rows.reset_index(drop=True), studies=studies.reset_index(drop=True),
         published=published.reset_index(drop=True), warnings=tuple(meta.get("warnings", ())),
+        generic=meta.get("generic"),
     )  # fmt: skip

@@ -32,7 +32,7 @@ from helpers.core import paths
 from helpers.core.checks import DataWarning
 from helpers.core.errors import DataError
 from helpers.data.datapackage import PackageError, RawPackage
-from helpers.data.reviewmap import FIELDS, apply_review_map, load_review_map
+from helpers.data.mapmode import DEFAULT_MODE, map_rows
 from helpers.data.schema import LIST_SEP, ROB_COLUMNS, ROWS_COLUMNS, STUDIES_COLUMNS, validate_rows, validate_studies
 from helpers.data.tidy import Dataset, PUBLISHED_COLUMNS
 
@@ -284,8 +284,9 @@ def _check_repeated_rows(raw: RawPackage, d: pd.DataFrame, notes: list) -> None:
                      f"{', '.join(map(str, lines))}); kept as separate entries (strata or arms of one trial)")
 
 
-def from_package(raw: RawPackage, review: str | Path | None = "cd015373") -> Dataset:
-    """Build a validated :class:`Dataset` from a :class:`RawPackage` (see the module docstring)."""
+def from_package(raw: RawPackage, review: str | Path | None = DEFAULT_MODE) -> Dataset:
+    """Build a validated :class:`Dataset` from a :class:`RawPackage` (see the module docstring); ``review``:
+    the review map or mode (:mod:`helpers.data.mapmode`: ``auto``, ``none`` = None, a map name or YAML path)."""
     notes: list[str] = []
     settings = _settings(raw)
     d = _tidy_rows(raw, settings, notes)
@@ -296,17 +297,9 @@ def from_package(raw: RawPackage, review: str | Path | None = "cd015373") -> Dat
     missing = sorted(set(d["study"]) - set(info["study"]))
     if missing:
         raise PackageError(f"{info_file}: studies in the data rows have no study information: {missing}")
-    review_name = None
-    if review is not None:
-        rmap = load_review_map(review)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            d, unmapped = apply_review_map(d, rmap)
-        notes.extend(unmapped)
-        review_name = rmap.review
-    else:
-        for col in FIELDS:
-            d[col] = None
+    mapped = map_rows(d, raw.name, review)
+    d = mapped.rows
+    notes.extend(mapped.notes)
     per_study = info.set_index("study")
     d["condition"] = d["study"].map(per_study["condition"])
     d["design"] = d["study"].map(per_study["design"])
@@ -324,11 +317,12 @@ def from_package(raw: RawPackage, review: str | Path | None = "cd015373") -> Dat
     return Dataset(
         label=SYNTHETIC_LABEL if synthetic else raw.name,
         synthetic=synthetic,
-        review=review_name,
+        review=mapped.review,
         source=paths.display(raw.source),
         sha256=_sha256(raw.source),
         rows=rows.reset_index(drop=True),
         studies=studies.reset_index(drop=True),
         published=_published(raw, settings, d),
         warnings=tuple(notes),
+        generic=mapped.generic,
     )

@@ -15,6 +15,7 @@ from __future__ import annotations
 import html
 import json
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -26,6 +27,8 @@ SYNTHETIC_BANNER = "SYNTHETIC DATA - not evidence: the default package is made u
 #: Statuses of tables/concordance.csv that count against the verdict (as helpers.stats.concordance.all_ok).
 CONCORDANCE_FAILURES = ("mismatch", "not recomputed")
 OTHER = "other"
+#: Stems of the generic mode's figures (helpers.report.generic): ``forest_analysis_<n>_<m>_...``.
+GENERIC_STEM = re.compile(r"^(?:forest|funnel)_analysis_(\d+)_\d+(?:_|$)")
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:72em;padding:1em 2em;
 color:#222;line-height:1.4}
@@ -33,6 +36,7 @@ h1{margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin
 table{border-collapse:collapse;margin:.5em 0;font-size:.92em}th,td{border:1px solid #ccc;padding:.25em .6em;
 text-align:left;vertical-align:top}th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .banner{background:#D55E00;color:#fff;padding:.5em;font-weight:bold}
+.generic{background:#fff4ce;border-left:6px solid #E69F00;padding:.5em .8em}
 .ok{color:#1a7f37;font-weight:bold}.fail{color:#b3261e;font-weight:bold}
 .grid{display:flex;flex-wrap:wrap;gap:.8em}.fig{width:15em;font-size:.8em}.fig .stem{overflow-wrap:anywhere}
 .fig img{width:15em;height:11em;object-fit:contain;border:1px solid #ddd;background:#fff}
@@ -65,8 +69,9 @@ def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozens
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
-def what_was_run(manifest: dict, label: str, outcomes: list) -> str:
-    """Data label, input SHA-256, commit, the parameters of the executions and how many ran ok."""
+def what_was_run(manifest: dict, label: str, outcomes: list, generic: str | None = None) -> str:
+    """Data label, input SHA-256, commit, the parameters of the executions and how many ran ok; in the generic
+    mode, a row saying no review map applied and why."""
     inp, git = manifest.get("input", {}), manifest.get("git") or {}
     commit = git.get("commit") if isinstance(git, dict) else git
     params = sorted({f"{k}={v}" for e in manifest.get("notebooks", []) for k, v in e.get("parameters", {}).items()
@@ -78,33 +83,44 @@ def what_was_run(manifest: dict, label: str, outcomes: list) -> str:
             ["parameters", _e(", ".join(params)) if params else "the package's own RevMan settings"],
             ["notebooks", f"{ok} of {len(outcomes)} executions ran without error"],
             ["hashes of every output", '<a href="manifest.json">manifest.json</a>']]  # fmt: skip
+    if generic is not None:
+        rows.insert(1, ["review map", f"none applied: <strong>generic mode</strong> ({_e(generic)})"])
     body = "".join(f"<tr><th>{k}</th><td>{v}</td></tr>" for k, v in rows)
     return f"<h2>What was run</h2>\n<table><tbody>{body}</tbody></table>"
 
 
 def summary_of_findings(run_dir: Path) -> str:
     """The overall row of every analysis in ``tables/summary_of_findings_*.csv``."""
-    frames = [pd.read_csv(p, dtype={"analysis_id": str})  # "1.10" is not 1.1
-              for p in sorted((run_dir / "tables").glob("summary_of_findings*.csv"))]
+    frames = [_read_table(p) for p in sorted((run_dir / "tables").glob("summary_of_findings*.csv"))]
     frames = [f for f in frames if not f.empty]
     if not frames:
         return "<h2>Summary of findings</h2>\n<p>No summary-of-findings table in this run.</p>"
     sof = pd.concat(frames, ignore_index=True)
     if "subgroup" in sof:
         sof = sof[sof["subgroup"].isna() | (sof["subgroup"] == "all")]
+    by = "drug" if "drug" in sof else "comparison"  # the generic mode names the package's comparison
     rank = {d: i for i, d in enumerate(DRUGS)}
-    sof = sof.assign(_d=sof["drug"].map(rank).fillna(len(DRUGS)),
+    sof = sof.assign(_d=sof[by].map(rank).fillna(len(DRUGS)) if by == "drug" else 0,
                      _a=sof["analysis_id"].astype(str).map(lambda a: tuple(int(x) for x in a.split(".") if x.isdigit())))
     sof = sof.sort_values(["_d", "_a"], kind="stable")
     rows = []
     for r in sof.itertuples(index=False):
-        rows.append([_e(r.drug), _e(r.analysis_id), _e(r.analysis), _e(r.measure), _num(r.k, whole=True), _num(r.participants, whole=True),
+        rows.append([_e(getattr(r, by)), _e(r.analysis_id), _e(r.analysis), _e(r.measure), _num(r.k, whole=True), _num(r.participants, whole=True),
                      f'<span class="nowrap">{_num(r.estimate)} [{_num(r.ci_low)}, {_num(r.ci_high)}]</span>',
                      _num(r.i2, 0)])
     return ("<h2>Summary of findings</h2>\n<p>Overall pooled estimate of each analysis (display scale; I² in %). "
             "Per-route and per-subgroup rows are in the tables below.</p>\n"
-            + _table(["drug", "analysis", "name", "measure", "studies", "participants", "estimate [95% CI]", "I²"],
+            + _table([by, "analysis", "name", "measure", "studies", "participants", "estimate [95% CI]", "I²"],
                      rows, {4, 5, 6, 7}))
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    """A run's CSV table (``analysis_id`` as text: "1.10" is not 1.1); an empty file (no rows, no header) is
+    an empty table."""
+    try:
+        return pd.read_csv(path, dtype={"analysis_id": str})
+    except pd.errors.EmptyDataError:
+        return pd.DataFrame()
 
 
 def concordance_verdict(run_dir: Path) -> str:
@@ -132,8 +148,13 @@ def skipped_and_failed(outcomes: list, skipped: tuple[str, ...]) -> str:
     return "<h2>Skipped or failed</h2>\n" + _table(["what", "why"], rows)
 
 
-def figure_group(stem: str) -> tuple[str, str]:
-    """(drug, comparison) of a figure stem such as ``forest_ketamine_placebo_oral_pain_intensity_short``."""
+def figure_group(stem: str, comparisons: dict[str, str] | None = None) -> tuple[str, str]:
+    """(drug, comparison) of a figure stem such as ``forest_ketamine_placebo_oral_pain_intensity_short``; a
+    generic-mode stem (``forest_analysis_1_2_...``) gives ``("Comparison 1", <its name in comparisons>)``."""
+    generic = GENERIC_STEM.match(stem)
+    if generic:
+        number = generic.group(1)
+        return f"Comparison {number}", (comparisons or {}).get(number, "")
     words = stem.split("_")
     drug = next((d for d in DRUGS if d in words), OTHER)
     if drug == OTHER:
@@ -142,18 +163,32 @@ def figure_group(stem: str) -> tuple[str, str]:
     return drug, (rest[0].replace("-", " ") if rest else "")
 
 
-def figures(outputs: dict[str, str]) -> str:
-    """Thumbnails of every PNG figure, grouped by drug and comparison (SVG and PDF linked under each)."""
+def comparison_names(run_dir: Path) -> dict[str, str]:
+    """Analysis group number -> the package's comparison name, from ``tables/analyses.csv`` (notebook 00)."""
+    table = _read_table(run_dir / "tables" / "analyses.csv")
+    if table.empty or not {"analysis_id", "comparison"} <= set(table.columns):
+        return {}
+    table = table.dropna(subset=["comparison"])
+    return {str(a).split(".")[0]: str(c) for a, c in zip(table["analysis_id"], table["comparison"])}
+
+
+def figures(outputs: dict[str, str], comparisons: dict[str, str] | None = None) -> str:
+    """Thumbnails of every PNG figure, grouped by drug and comparison (SVG and PDF linked under each); the
+    generic mode's figures by the package's comparison (``comparisons``: its names by group number)."""
     stems = sorted(Path(name).stem for name in outputs if name.startswith("figures/") and name.endswith(".png"))
     if not stems:
         return "<h2>Figures</h2>\n<p>No figures in this run.</p>"
     groups: dict[tuple[str, str], list[str]] = {}
     for stem in stems:
-        groups.setdefault(figure_group(stem), []).append(stem)
-    order = sorted(groups, key=lambda g: (DRUGS.index(g[0]) if g[0] in DRUGS else len(DRUGS), g[1]))
+        groups.setdefault(figure_group(stem, comparisons), []).append(stem)
+    order = sorted(groups, key=lambda g: (DRUGS.index(g[0]) if g[0] in DRUGS else len(DRUGS),
+                                          int(g[0].split()[1]) if g[0].startswith("Comparison ") else 0, g[1]))
     parts = [f"<h2>Figures ({len(stems)})</h2>"]
     for drug, comparison in order:
-        title = drug if drug == OTHER else f"{drug}" + (f" versus {comparison}" if comparison else "")
+        if drug.startswith("Comparison "):
+            title = f"{drug}: {comparison}" if comparison else drug
+        else:
+            title = drug if drug == OTHER else f"{drug}" + (f" versus {comparison}" if comparison else "")
         cards = []
         for stem in groups[(drug, comparison)]:
             extra = " ".join(f'<a href="figures/{_e(stem)}.{ext}">{ext}</a>' for ext in ("svg", "pdf")
@@ -182,24 +217,37 @@ def notebooks(outcomes: list) -> str:
     return f"<h2>Notebooks</h2>\n<ul>{items}</ul>"
 
 
+def generic_note(generic: str | None) -> str:
+    """The generic mode's paragraph under the title ('' when a review map applied)."""
+    if generic is None:
+        return ""
+    return (f'<p class="generic"><strong>Generic mode: no review map applied.</strong> Why: {_e(generic)}. '
+            "The analyses are run and drawn per comparison and outcome as RevMan groups them (one forest plot per "
+            "analysis, titled with the package's own names, with the package's own settings); drug, route, "
+            "comparator, outcome and time point are not mapped, so sections that need them say they are not "
+            "available. Run with <code>--review-map &lt;map&gt;</code> to force a review map.</p>\n")
+
+
 def render_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: str, banner: str | None = None,
-                 skipped: tuple[str, ...] = ()) -> str:
-    """The page's HTML (see the module docstring)."""
+                 skipped: tuple[str, ...] = (), generic: str | None = None) -> str:
+    """The page's HTML (see the module docstring); ``generic``: why the generic mode was used, else None."""
     manifest = _read_json(run_dir / "manifest.json")
+    comparisons = comparison_names(run_dir) if generic is not None else None
     sections = [
-        what_was_run(manifest, label, outcomes), summary_of_findings(run_dir), concordance_verdict(run_dir),
-        skipped_and_failed(outcomes, skipped), figures(outputs), tables(outputs), notebooks(outcomes),
+        what_was_run(manifest, label, outcomes, generic), summary_of_findings(run_dir), concordance_verdict(run_dir),
+        skipped_and_failed(outcomes, skipped), figures(outputs, comparisons), tables(outputs), notebooks(outcomes),
     ]  # fmt: skip
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>nmda-review run: "
             f"{_e(label)}</title>\n<style>{CSS}</style></head><body>\n<h1>nmda-review run report</h1>\n"
-            + (f'<p class="banner">{_e(banner)}</p>\n' if banner else "")
+            + (f'<p class="banner">{_e(banner)}</p>\n' if banner else "") + generic_note(generic)
             + "\n".join(sections) + "\n</body></html>\n")
 
 
 def write_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: str,
-                banner: str | None = None, skipped: tuple[str, ...] = ()) -> None:
+                banner: str | None = None, skipped: tuple[str, ...] = (), generic: str | None = None) -> None:
     """Write ``run_dir/index.html``. ``outcomes`` are the run's notebook outcomes (``notebook``, ``ok`` and
     ``message`` attributes, in plan order); ``outputs`` the hashed outputs by relative path; ``label`` names the
-    input; ``skipped`` says what the plan left out and why."""
-    page = render_index(Path(run_dir), outcomes, outputs, label, banner, skipped)
+    input; ``skipped`` says what the plan left out and why; ``generic`` why the data were read in the generic
+    mode (no review map applied), None when a map applied."""
+    page = render_index(Path(run_dir), outcomes, outputs, label, banner, skipped, generic)
     (Path(run_dir) / "index.html").write_text(page, encoding="utf-8")

@@ -88,6 +88,7 @@ class Parameters(ResultMixin):
     estimator: str | None
     ci_method: str
     out_dir: Path = field(repr=False)  # machine-specific: kept out of repr and summary
+    review_map: str = "auto"  # helpers.data.mapmode: auto, none, a review map name or a .yaml path
 
     @property
     def figures(self) -> Path:
@@ -99,7 +100,7 @@ class Parameters(ResultMixin):
                  **{name: "all" if getattr(self, name) is None else f"`{getattr(self, name)}`"
                     for name in ("drug", "route", "outcome", "timepoint")},
                  "estimator": "the package's settings" if self.estimator is None else f"`{self.estimator}`",
-                 "CI method": f"`{self.ci_method}`"}
+                 "CI method": f"`{self.ci_method}`", "review map": f"`{self.review_map}`"}
         return "**Parameters:** " + "; ".join(f"{name}: {value}" for name, value in shown.items()) + "."
 
     @property
@@ -108,23 +109,25 @@ class Parameters(ResultMixin):
 
 
 def parameters(data_path=None, drug=None, route=None, outcome=None, timepoint=None, estimator="REML",
-               ci_method="z", out_dir=None) -> Parameters:
+               ci_method="z", out_dir=None, review_map="auto") -> Parameters:
     """Check the values of a notebook's ``parameters`` cell against the tidy vocabulary and return them.
 
     Allowed values (``helpers.report.params.CHOICES``, matched case-insensitively): drug in ``schema.DRUGS``,
     route in ``schema.ROUTES``, outcome in ``schema.OUTCOMES``, timepoint in ``schema.TIMEPOINTS`` (each also
     None = all), estimator in ``checks.TAU2_METHODS`` or None (= the package's own RevMan analysis settings),
-    ci_method in ``checks.CI_METHODS``. ``out_dir`` None = ``runs/interactive``.
+    ci_method in ``checks.CI_METHODS``. ``out_dir`` None = ``runs/interactive``. ``review_map``: ``auto`` (the
+    review map when it applies to the data, else the generic mode), ``none`` (the generic mode), a review map
+    name or a ``.yaml`` path (:mod:`helpers.data.mapmode`).
     """
     checked = check_parameters({"drug": drug, "route": route, "outcome": outcome, "timepoint": timepoint,
-                                "estimator": estimator, "ci_method": ci_method})
+                                "estimator": estimator, "ci_method": ci_method, "review_map": review_map})
     drug, route, outcome, timepoint = (checked[k] for k in ("drug", "route", "outcome", "timepoint"))
     estimator, ci_method = checked["estimator"], checked["ci_method"]
     if data_path is not None and not Path(data_path).exists():
         raise FileNotFoundError(f"data_path: no such file or folder: {data_path}")
     out = Path(out_dir) if out_dir is not None else INTERACTIVE_OUT
     return Parameters(None if data_path is None else str(data_path), drug, route, outcome, timepoint, estimator,
-                      ci_method, paths.ensure_writable_dir(out))
+                      ci_method, paths.ensure_writable_dir(out), checked["review_map"])
 
 
 def save_table(table: pd.DataFrame, params: Parameters, stem: str) -> str:

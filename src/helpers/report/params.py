@@ -15,6 +15,7 @@ from types import MappingProxyType
 
 from helpers.core.checks import CI_METHODS, TAU2_METHODS
 from helpers.core.errors import ParameterError
+from helpers.data import mapmode
 from helpers.data.schema import DRUGS, OUTCOMES, ROUTES, TIMEPOINTS
 
 #: Allowed values of each analysis parameter (None, meaning "all" or "the package's settings", is allowed
@@ -33,18 +34,26 @@ ALIASES = MappingProxyType({
 })  # fmt: skip
 #: Parameters that may not be None.
 REQUIRED = ("ci_method",)
+#: Parameters whose values are not a fixed list: name -> (check returning the canonical value, allowed text).
+#: ``review_map``: auto, none, a review map name or a .yaml path (helpers.data.mapmode; None means none).
+OPEN = MappingProxyType({"review_map": (mapmode.check_review_map, mapmode.allowed_text)})
+NAMES = (*CHOICES, *OPEN)
 
 
 def allowed_text(name: str) -> str:
     """``"FE, DL, REML, PM"`` (plus ``" or null"`` when None is allowed): the allowed values of ``name``."""
+    if name in OPEN:
+        return OPEN[name][1]()
     text = ", ".join(CHOICES[name])
     return text if name in REQUIRED else f"{text} or null"
 
 
 def canonical(name: str, value):
     """The allowed spelling of ``value`` for parameter ``name``; ParameterError listing the allowed values."""
+    if name in OPEN:
+        return OPEN[name][0](value)
     if name not in CHOICES:
-        raise ParameterError(f"unknown parameter {name!r}; allowed: {', '.join(CHOICES)}")
+        raise ParameterError(f"unknown parameter {name!r}; allowed: {', '.join(NAMES)}")
     if value is None and name not in REQUIRED:
         return None
     allowed = CHOICES[name]
@@ -64,7 +73,7 @@ def check_parameters(values: dict) -> dict:
     Keys that are not analysis parameters (``data_path``, ``out_dir``) pass through unchanged.
     """
     out, problems = dict(values), []
-    for name in CHOICES:
+    for name in NAMES:
         if name in values:
             try:
                 out[name] = canonical(name, values[name])
@@ -77,4 +86,4 @@ def check_parameters(values: dict) -> dict:
 
 def help_text() -> str:
     """One line per parameter with its allowed values, for ``--help``."""
-    return "\n".join(f"  {name}: {allowed_text(name)}" for name in CHOICES)
+    return "\n".join(f"  {name}: {allowed_text(name)}" for name in NAMES)

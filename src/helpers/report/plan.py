@@ -270,7 +270,7 @@ def forest_plan(ds: Dataset, outcomes: tuple[str, ...], drug: str | None = None,
             more, why = _reanalyses(sels)
             specs += more
             skipped += why
-    plan_ = _collect(specs, min_k)
+    plan_ = collect(specs, min_k)
     return FigurePlan(plan_.figures, plan_.skipped + tuple(skipped))
 
 
@@ -287,10 +287,10 @@ def funnel_plan(ds: Dataset, outcome: str, drug: str | None = None, route: str |
         for r, rows in summary.route_groups(sel):
             part = replace(sel, rows=rows)
             specs.append(FigureSpec("funnel", stem_for("funnel", part, r), _words(part, r, split, False), part, r, False))
-    return _collect(specs, min_k)
+    return collect(specs, min_k)
 
 
-def _collect(specs: list[FigureSpec], min_k: int) -> FigurePlan:
+def collect(specs: list[FigureSpec], min_k: int) -> FigurePlan:
     """A plan of the figures with k >= ``min_k``; the others are listed as skipped."""
     figures, skipped = [], []
     for spec in specs:

@@ -41,12 +41,18 @@ LOW_POWER_K = 10
 
 
 def dataset_banner(ds: Dataset) -> str:
-    """Markdown banner: a loud warning for synthetic data, else the package name and short hash."""
+    """Markdown banner: a loud warning for synthetic data, else the package name and short hash, and in the
+    generic mode (``Dataset.generic``) that no review map applied, and why."""
     if ds.synthetic:
         return (f"> **{ds.label}.** These numbers come from a seeded synthetic package shaped like the review "
                 "(67 trials, 2,309 participants); they demonstrate the pipeline and are not evidence. "
                 "Run with `--data` on the real data package to re-run the review.")
-    return f"> Data: **{ds.label}** (SHA-256 `{ds.sha256[:12]}`)."
+    banner = f"> Data: **{ds.label}** (SHA-256 `{ds.sha256[:12]}`)."
+    if getattr(ds, "generic", None):  # helpers.data.mapmode: no review map applied
+        banner += (f"\n>\n> **Generic mode: no review map applied** ({ds.generic}). The analyses are run per "
+                   "comparison and outcome as RevMan groups them, with the package's own names and settings; "
+                   "sections that need a drug, route or outcome of the review say they are not available.")
+    return banner
 
 
 def available(ds: Dataset, outcomes: tuple[str, ...], drug: str | None = None) -> bool:

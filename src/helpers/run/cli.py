@@ -2,7 +2,7 @@
 
 Usage::
 
-    python -m helpers.run [--out DIR] [--jobs N] [--data PATH] [--notebooks NB ...] [-p NAME=VALUE ...]
+    python -m helpers.run [--out DIR] [--jobs N] [--data PATH] [--review-map MAP] [--notebooks NB ...] [-p NAME=VALUE ...]
     python -m helpers.run verify RUN_DIR        # re-execute with the manifest's parameters, compare every output
     python -m helpers.run refresh-notebooks     # re-execute notebooks/0*.ipynb in place (outputs for nbval)
     python -m helpers.run real [--from FILE]    # fetch the real review's pinned data rows, run the set on them
@@ -24,7 +24,7 @@ import yaml
 from helpers.core import paths
 from helpers.core.errors import OneLineArgumentParser, ParameterError, cli_main
 from helpers.data.fetch import fetch, review_source
-from helpers.report.params import help_text
+from helpers.report.params import allowed_text, help_text
 from helpers.run.execute import KERNEL_NAME
 from helpers.run.runner import SETTABLE_PARAMETERS, run_set
 from helpers.run.verify import refresh_notebooks, verify, verify_quick
@@ -69,6 +69,10 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--out", type=Path, default=paths.RUNS / "default", help="run folder (default runs/default)")
     parser.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel (default 1)")
     parser.add_argument("--data", type=Path, default=None, help="data package to analyse (default: synthetic data/raw)")
+    parser.add_argument("--review-map", default=None, metavar="MAP",
+                        help=f"how analyses map to drug, route and outcome: {allowed_text('review_map')} (default "
+                             "auto: the review map when it applies to the data, else the generic mode, per comparison "
+                             "and outcome as the package groups them; none: the generic mode); same as -p review_map=MAP")
     parser.add_argument("--notebooks", nargs="+", type=Path, default=None,
                         help="notebooks to run: paths or names of the set, e.g. 00_data (default: the set)")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
@@ -131,6 +135,10 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     args = _parser().parse_args(argv[1:] if argv[:1] == ["run"] else argv)
     params = dict(parse_param(p) for p in args.param)
+    if args.review_map is not None:
+        if "review_map" in params:
+            raise ParameterError("review_map given twice (--review-map and -p review_map=...); give it once")
+        params["review_map"] = args.review_map
     default_set = args.notebooks is None
     result = run_set(
         args.out, notebooks=args.notebooks, data_path=args.data, parameters=params, jobs=args.jobs,

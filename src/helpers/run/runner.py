@@ -48,7 +48,7 @@ NOTEBOOK_SET = (
     "05_concordance.ipynb",
 )
 #: Parameters every notebook's ``parameters`` cell declares; ``-p`` may only set these.
-PARAMETERS = ("data_path", "drug", "route", "outcome", "timepoint", "estimator", "ci_method", "out_dir")
+PARAMETERS = ("data_path", "drug", "route", "outcome", "timepoint", "estimator", "ci_method", "out_dir", "review_map")
 #: Parameters the runner sets itself (``--data`` and ``--out``), so ``-p`` may not.
 RUNNER_PARAMETERS = ("data_path", "out_dir")
 #: What ``-p`` (and ``run_set(parameters=...)``) may set.
@@ -136,24 +136,30 @@ def check_notebooks(notebooks: list[Path]) -> list[Path]:
     return resolved
 
 
-def _drugs_and_costs(data: Path | None, notebooks: list[Path], drug: str | None) -> tuple[tuple[str, ...], dict]:
-    """Drugs present in the data and the expected figure count of each (notebook name, drug)."""
+def _drugs_and_costs(data: Path | None, notebooks: list[Path], drug: str | None,
+                     review_map: str = "auto") -> tuple[tuple, dict, str | None]:
+    """Drugs present in the data, the expected figure count of each (notebook name, drug) and, when the data
+    are read in the generic mode (no review map applies), why; the per-drug notebooks then run once, drug None."""
     from helpers.data.dataset import load_dataset
 
     with warnings.catch_warnings():  # the notebooks show these; here only the drug list is needed
         warnings.simplefilter("ignore")
-        ds = load_dataset(data)
-    drugs = (drug,) if drug is not None else figure_plan.drugs_present(ds)
+        ds = load_dataset(data, review_map)
+    if ds.generic is not None and drug is None:
+        drugs = (None,)
+    else:
+        drugs = (drug,) if drug is not None else figure_plan.drugs_present(ds)
     costs = {}
     for nb in notebooks:
         for d in drugs if nb.name in figure_plan.PER_DRUG_NOTEBOOKS else (drug,):
             costs[(nb.name, d)] = figure_plan.expected_figures(ds, nb.name, d)
-    return drugs, costs
+    return drugs, costs, ds.generic
 
 
 def plan_executions(notebooks: list[Path], parameters: dict, drugs: tuple[str, ...]) -> list[Execution]:
     """One execution per notebook, or per drug for ``plan.PER_DRUG_NOTEBOOKS`` (``drug`` given in
-    ``parameters``: that drug only), in notebook order."""
+    ``parameters``: that drug only; ``drugs`` ``(None,)``: once for all, as in the generic mode), in notebook
+    order."""
     out = []
     for nb in notebooks:
         if nb.name in figure_plan.PER_DRUG_NOTEBOOKS and parameters.get("drug") is None:
@@ -201,7 +207,11 @@ def run_set(
         raise FileNotFoundError(f"--data: no such file or folder: {data_path}")
     target = folder.check_target(out)
     check_kernel(kernel_name)
-    drugs, costs = _drugs_and_costs(data, notebooks, params.get("drug"))  # loads (validates) the input
+    drugs, costs, generic = _drugs_and_costs(data, notebooks, params.get("drug"),
+                                             params.get("review_map", "auto"))  # loads (validates) the input
+    if generic is not None:
+        warnings.warn(f"generic mode: {generic}; the analyses are run per comparison and outcome as the package "
+                      "groups them (see index.html)", stacklevel=2)
     skipped = ()
     if not drugs and any(nb.name in figure_plan.PER_DRUG_NOTEBOOKS for nb in notebooks):
         names = ", ".join(nb.name for nb in notebooks if nb.name in figure_plan.PER_DRUG_NOTEBOOKS)
@@ -213,7 +223,7 @@ def run_set(
     previous = folder.has_previous_run(target)
     staging = folder.stage(target)
     try:
-        result = run_plan(staging, executions, data, jobs, kernel_name, progress, costs, skipped)
+        result = run_plan(staging, executions, data, jobs, kernel_name, progress, costs, skipped, generic)
     except NotebookFailure as exc:
         kept = staging if previous else folder.commit(staging, target)
         where = (f"partial executed notebook(s) kept in {kept}: "
@@ -237,10 +247,11 @@ def run_set(
 
 
 def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs: int, kernel_name: str,
-             progress: bool, costs: dict, skipped: tuple[str, ...] = ()) -> RunResult:
+             progress: bool, costs: dict, skipped: tuple[str, ...] = (), generic: str | None = None) -> RunResult:
     """Execute ``executions`` into ``run_dir`` (a fresh :func:`helpers.run.folder.stage` folder; longest ``costs``
     first), write the manifest, the run log and index.html; what :func:`run_set` and
-    :func:`helpers.run.verify.verify` share."""
+    :func:`helpers.run.verify.verify` share. ``generic``: why the data were read in the generic mode (recorded
+    in the manifest as ``generic_mode`` and shown in index.html), None when a review map applied."""
     names = [e.name for e in executions]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -285,6 +296,8 @@ def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs
         "git": mf.git_commit(),
         "outputs": outputs,
     }
+    if generic is not None:  # only then, so that a mapped run's manifest is as before
+        manifest["generic_mode"] = generic
     mf.write_json(run_dir / mf.MANIFEST_NAME, manifest)
     mf.write_json(run_dir / mf.RUN_LOG_NAME, {
         "started_unix": round(started, 3),
@@ -293,7 +306,7 @@ def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs
         "execution_order": [tasks[i]["name"] for i in order],
         "notebook_seconds": {o.notebook: round(o.seconds, 3) for o in outcomes},
     })
-    write_index(run_dir, outcomes, outputs, label, banner, skipped)
+    write_index(run_dir, outcomes, outputs, label, banner, skipped, generic)
     result = RunResult(run_dir, tuple(outcomes), outputs)
     if not result.ok:
         raise NotebookFailure("\n".join(o.message for o in result.failures),

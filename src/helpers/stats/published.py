@@ -80,6 +80,8 @@ class PublishedConcordance(ResultMixin):
         return self.table.copy()
 
     def summary(self) -> str:
+        if not self.compared and self.table.empty:
+            return f"{self.review}: no published results to compare: {self.source}"
         if not self.compared:
             return f"{self.review}: published results not compared: {self.table['detail'].iloc[0]}"
         lines = [f"{self.review}: {self.n_reproduced} of {self.n_results} published results reproduced to the "
@@ -88,6 +90,10 @@ class PublishedConcordance(ResultMixin):
             lines.append(f"  {r.analysis_id} {r.label}: published {r.published}; recomputed {r.recomputed}: "
                          f"{r.status}{'; ' + r.detail if r.detail else ''}")  # fmt: skip
         return "\n".join(lines)
+
+
+#: What the generic mode's empty result says in place of a source.
+GENERIC_SOURCE = "the generic mode applies no review map, so no review's printed results are listed"
 
 
 def _recompute(rows: pd.DataFrame) -> dict:
@@ -101,7 +107,13 @@ def _recompute(rows: pd.DataFrame) -> dict:
 
 
 def published_concordance(dataset: Dataset, review: str | Path = "cd015373") -> PublishedConcordance:
-    """Each published result of ``review`` against its recomputation from ``dataset`` (see module doc)."""
+    """Each published result of ``review`` against its recomputation from ``dataset`` (see module doc).
+
+    A dataset read in the generic mode (``dataset.generic``: no review map applies to it) has no published
+    results of a review to compare: an empty result, named after the dataset's own review label."""
+    if getattr(dataset, "generic", None):
+        return PublishedConcordance(review=str(dataset.review), source=GENERIC_SOURCE, n_results=0, n_reproduced=0,
+                                    compared=False, table=pd.DataFrame(columns=list(COLUMNS)))  # fmt: skip
     entries, source, sha = review_published(review)
     name = str(review).upper() if not str(review).endswith((".yaml", ".yml")) else Path(review).stem
     records = []
