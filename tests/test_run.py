@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import shutil
 from pathlib import Path
 
@@ -77,7 +78,9 @@ def test_parameters_reach_the_notebooks_and_the_manifest(tmp_path):
     result = runner.run_set(tmp_path / "p", notebooks=[TABLE_NB], data_path=data, parameters={"estimator": "DL"})
     assert "DL" in (result.run_dir / "tables" / "fixture_table.csv").read_text()
     manifest = mf.read_manifest(result.run_dir)
-    assert manifest["notebooks"][0]["parameters"] == {"estimator": "DL", "data_path": str(data.resolve())}
+    recorded = manifest["notebooks"][0]["parameters"]["data_path"]
+    assert recorded == os.path.relpath(data.resolve(), paths.PROJECT_ROOT.resolve())  # no machine path
+    assert mf.resolve_portable(recorded).resolve() == data.resolve()
     assert manifest["input"]["sha256"] == hashlib.sha256(data.read_bytes()).hexdigest()
 
 
@@ -159,6 +162,14 @@ def test_refresh_notebooks_executes_in_place_without_volatile_metadata(tmp_path)
     assert last.outputs and "ketamine" in last.outputs[0]["data"]["text/plain"]
     assert all("execution" not in c.metadata for c in nb.cells)
     assert "papermill" not in nb.metadata
+
+
+def test_inputs_beside_the_project_are_recorded_relative_to_it():
+    # a package in ../shared was recorded (manifest, run report's "data" row) as this machine's absolute path
+    beside = paths.PROJECT_ROOT.parent / "shared" / "fixtures" / "package.zip"
+    assert mf.portable_path(beside) == "../shared/fixtures/package.zip"
+    assert mf.portable_path(paths.DATA_RAW / "x") == "data/raw/x"
+    assert mf.resolve_portable("../shared/fixtures/package.zip").resolve() == beside.resolve()
 
 
 def test_sha256_path_of_folder_depends_on_names_and_contents(tmp_path):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import platform
 import re
 import subprocess
@@ -76,14 +77,16 @@ def hash_outputs(run_dir: Path | str) -> dict[str, str]:
 
 
 def portable_path(path: Path | str | None) -> str | None:
-    """``path`` relative to the project root when it lies inside it (posix), else absolute; None stays None."""
+    """``path`` relative to the project root, posix (``data/raw/...`` inside it, ``../shared/...`` beside it): no
+    machine path in a manifest or run report, and a clone with the same neighbours resolves it again. None stays
+    None; a path on another drive (Windows), which has no relative form, stays absolute."""
     if path is None:
         return None
     resolved = Path(path).resolve()
-    root = paths.PROJECT_ROOT.resolve()
-    if resolved == root or root in resolved.parents:
-        return resolved.relative_to(root).as_posix()
-    return str(resolved)
+    try:
+        return Path(os.path.relpath(resolved, paths.PROJECT_ROOT.resolve())).as_posix()
+    except ValueError:
+        return str(resolved)
 
 
 def resolve_portable(path: str | None) -> Path | None:
