@@ -163,3 +163,27 @@ def test_rows_without_a_route_are_a_recorded_warning(ds):
                                          rf"{rows.loc[0, 'study']}"):
         groups = list(summary.route_groups(replace(sel, rows=rows)))
     assert sum(len(g) for _, g in groups) == len(rows) - 1
+
+
+def test_findings_view_reads_as_a_reader_reads_it():
+    sof = pd.DataFrame({"analysis_id": ["1.1", "1.10"], "analysis": ["Pain", "Adverse events (total)"],
+                        "drug": "ketamine", "route": ["intravenous", None], "subgroup": [None, "all"],
+                        "timepoint": ["immediate", None], "measure": ["MD", "RR"], "model": "random",
+                        "k": [3.0, 4.0], "participants": [173.0, float("nan")], "estimate": [-15.7911, 3.2634],
+                        "ci_low": [-32.0875, 1.0512], "ci_high": [0.5053, 10.0917], "p": 0.05, "i2": [68.9, float("nan")],
+                        "tau2": 1.0, "warnings": 0})
+    view = summary.findings_view(sof)
+    assert view.data.to_dict("records") == [
+        {"analysis": "1.1", "name": "Pain", "route": "intravenous", "subgroup": "", "time point": "immediate",
+         "measure": "MD", "studies": "3", "participants": "173", "estimate [95% CI]": "-15.79 [-32.09, 0.51]",
+         "I² (%)": "69"},
+        {"analysis": "1.10", "name": "Adverse events (total)", "route": "", "subgroup": "all", "time point": "",
+         "measure": "RR", "studies": "4", "participants": "", "estimate [95% CI]": "3.26 [1.05, 10.09]",
+         "I² (%)": ""}]
+    page = view.to_html()
+    assert page == summary.findings_view(sof).to_html() and "NaN" not in page and ">0<" not in page
+    assert summary.findings_view(pd.DataFrame()).empty  # a dataset without these outcomes
+    generic = sof.drop(columns=["drug", "route", "timepoint"]).assign(comparison="Drug versus placebo")
+    assert list(summary.findings_view(generic).data.columns) == [
+        "analysis", "name", "comparison", "subgroup", "measure", "studies", "participants", "estimate [95% CI]",
+        "I² (%)"]

@@ -228,6 +228,30 @@ def summary_of_findings(results: list[tuple[Selected, object]]) -> pd.DataFrame:
     return pd.DataFrame.from_records(records)
 
 
+def findings_view(sof: pd.DataFrame):
+    """:func:`summary_of_findings` as a reader reads it: the estimate and its 95% CI in one column (two
+    decimals), studies and participants as integers, I² in %; the engine's columns (model, P, tau², warnings)
+    stay in the saved CSV. A blank subgroup is the analysis without subgroups. A pandas Styler without the row
+    index, with a fixed id (its HTML is byte-stable)."""
+    def number(x, fmt: str) -> str:
+        return "" if pd.isna(x) else format(x, fmt)
+
+    if sof.empty:  # nothing pooled: the notebook says what is not available
+        return sof
+
+    text = {label: sof[name].fillna("") for name, label in (("comparison", "comparison"), ("route", "route"),
+                                                             ("subgroup", "subgroup"), ("timepoint", "time point"))
+            if name in sof}  # the generic mode has a comparison and no route or time point
+    return pd.DataFrame({
+        "analysis": sof["analysis_id"], "name": sof["analysis"], **text, "measure": sof["measure"],
+        "studies": [number(k, ".0f") for k in sof["k"]], "participants": [number(n, ".0f") for n in sof["participants"]],
+        "estimate [95% CI]": [f"{number(e, '.2f')} [{number(lo, '.2f')}, {number(hi, '.2f')}]"
+                              for e, lo, hi in zip(sof["estimate"], sof["ci_low"], sof["ci_high"])],
+        "I² (%)": [number(i2, ".0f") for i2 in sof["i2"]],
+    }).style.hide(axis="index").set_uuid("findings").set_properties(subset=["estimate [95% CI]"],
+                                                                      **{"white-space": "nowrap"})
+
+
 def yi_vi(rows: pd.DataFrame, measure: str) -> pd.DataFrame:
     """Study effects (analysis scale) of ``rows`` with excluded rows dropped (each already warned by
     ``effect_sizes`` and listed in its ``excluded_reason``)."""
