@@ -48,7 +48,7 @@ NOTEBOOK_SET = (
     "05_concordance.ipynb",
 )
 #: Parameters every notebook's ``parameters`` cell declares; ``-p`` may only set these.
-PARAMETERS = ("data_path", "drug", "route", "outcome", "timepoint", "estimator", "ci_method", "out_dir", "review_map")
+PARAMETERS = ("data_path", "drug", "route", "outcome", "timepoint", "estimator", "ci_method", "review_map", "out_dir")
 #: Parameters the runner sets itself (``--data`` and ``--out``), so ``-p`` may not.
 RUNNER_PARAMETERS = ("data_path", "out_dir")
 #: What ``-p`` (and ``run_set(parameters=...)``) may set.
