@@ -121,3 +121,27 @@ def test_analysis_numbers_keep_their_trailing_zero_and_order(run_dir):
     positions = [html.find(c) for c in cells]
     assert all(p >= 0 for p in positions), positions
     assert positions == sorted(positions)
+
+
+def test_figure_grid_shows_small_previews_that_link_to_the_full_figure(run_dir):
+    # the grid loaded every full-resolution PNG (126 files, 39 MB on the default run) to show it 15 em wide
+    big = "forest_ketamine_placebo_intravenous_pain_intensity_immediate"
+    Image.new("RGB", (3000, 1800), (250, 250, 250)).save(run_dir / "figures" / f"{big}.png")
+    write_index(run_dir, OUTCOMES, _outputs(run_dir), "my package")
+    html = (run_dir / "index.html").read_text(encoding="utf-8")
+    assert f'<a href="figures/{big}.png"><img src="thumbnails/{big}.png"' in html
+    with Image.open(run_dir / "thumbnails" / f"{big}.png") as thumb:
+        assert thumb.size == (480, 288)
+    with Image.open(run_dir / "thumbnails" / "study_flow.png") as small:  # never scaled up
+        assert small.size == (60, 40)
+    first = {p.name: p.read_bytes() for p in (run_dir / "thumbnails").iterdir()}
+    write_index(run_dir, OUTCOMES, _outputs(run_dir), "my package")
+    assert {p.name: p.read_bytes() for p in (run_dir / "thumbnails").iterdir()} == first  # byte-stable
+    assert set(first) == {f"{stem}.png" for stem in FIGURES}
+
+
+def test_a_figure_pillow_cannot_read_is_shown_as_itself(run_dir):
+    (run_dir / "figures" / "study_flow.png").write_bytes(b"not a png")
+    write_index(run_dir, OUTCOMES, _outputs(run_dir), "my package")
+    assert '<img src="figures/study_flow.png"' in (run_dir / "index.html").read_text(encoding="utf-8")
+    assert not (run_dir / "thumbnails" / "study_flow.png").exists()

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.data.schema import DRUGS
+from helpers.report.thumbnails import THUMBNAIL_DIR, write_thumbnails
 
 #: Shown at the top of index.html when the run used the default (synthetic) package.
 SYNTHETIC_BANNER = "SYNTHETIC DATA - not evidence: the default package is made up to show the tools."
@@ -172,9 +173,11 @@ def comparison_names(run_dir: Path) -> dict[str, str]:
     return {str(a).split(".")[0]: str(c) for a, c in zip(table["analysis_id"], table["comparison"])}
 
 
-def figures(outputs: dict[str, str], comparisons: dict[str, str] | None = None) -> str:
+def figures(outputs: dict[str, str], comparisons: dict[str, str] | None = None,
+            thumbnails: frozenset[str] = frozenset()) -> str:
     """Thumbnails of every PNG figure, grouped by drug and comparison (SVG and PDF linked under each); the
-    generic mode's figures by the package's comparison (``comparisons``: its names by group number)."""
+    generic mode's figures by the package's comparison (``comparisons``: its names by group number). Stems in
+    ``thumbnails`` show their small preview (report.thumbnails), the others the full PNG."""
     stems = sorted(Path(name).stem for name in outputs if name.startswith("figures/") and name.endswith(".png"))
     if not stems:
         return "<h2>Figures</h2>\n<p>No figures in this run.</p>"
@@ -193,7 +196,8 @@ def figures(outputs: dict[str, str], comparisons: dict[str, str] | None = None) 
         for stem in groups[(drug, comparison)]:
             extra = " ".join(f'<a href="figures/{_e(stem)}.{ext}">{ext}</a>' for ext in ("svg", "pdf")
                              if f"figures/{stem}.{ext}" in outputs)
-            cards.append(f'<div class="fig"><a href="figures/{_e(stem)}.png"><img src="figures/{_e(stem)}.png" '
+            src = f"{THUMBNAIL_DIR if stem in thumbnails else 'figures'}/{_e(stem)}.png"
+            cards.append(f'<div class="fig"><a href="figures/{_e(stem)}.png"><img src="{src}" '
                          f'alt="{_e(stem)}" decoding="async"></a><br><span class="stem">{_e(stem)}</span> '
                          f'<span class="nowrap">{extra}</span></div>')
         parts.append(f"<h3>{_e(title)} ({len(cards)})</h3>\n<div class=\"grid\">{''.join(cards)}</div>")
@@ -235,7 +239,7 @@ def render_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: 
     comparisons = comparison_names(run_dir) if generic is not None else None
     sections = [
         what_was_run(manifest, label, outcomes, generic), summary_of_findings(run_dir), concordance_verdict(run_dir),
-        skipped_and_failed(outcomes, skipped), figures(outputs, comparisons), tables(outputs), notebooks(outcomes),
+        skipped_and_failed(outcomes, skipped), figures(outputs, comparisons, _thumbnails(run_dir)), tables(outputs), notebooks(outcomes),
     ]  # fmt: skip
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>nmda-review run: "
             f"{_e(label)}</title>\n<style>{CSS}</style></head><body>\n<h1>nmda-review run report</h1>\n"
@@ -243,11 +247,18 @@ def render_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: 
             + "\n".join(sections) + "\n</body></html>\n")
 
 
+def _thumbnails(run_dir: Path) -> frozenset[str]:
+    """Stems with a preview in ``run_dir/thumbnails``."""
+    return frozenset(p.stem for p in (Path(run_dir) / THUMBNAIL_DIR).glob("*.png"))
+
+
 def write_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: str,
                 banner: str | None = None, skipped: tuple[str, ...] = (), generic: str | None = None) -> None:
-    """Write ``run_dir/index.html``. ``outcomes`` are the run's notebook outcomes (``notebook``, ``ok`` and
+    """Write ``run_dir/index.html`` (and the figures' previews in ``run_dir/thumbnails/``). ``outcomes`` are the run's notebook outcomes (``notebook``, ``ok`` and
     ``message`` attributes, in plan order); ``outputs`` the hashed outputs by relative path; ``label`` names the
     input; ``skipped`` says what the plan left out and why; ``generic`` why the data were read in the generic
     mode (no review map applied), None when a map applied."""
+    write_thumbnails(Path(run_dir), sorted(Path(n).stem for n in outputs if n.startswith("figures/")
+                                           and n.endswith(".png")))
     page = render_index(Path(run_dir), outcomes, outputs, label, banner, skipped, generic)
     (Path(run_dir) / "index.html").write_text(page, encoding="utf-8")

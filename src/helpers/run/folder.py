@@ -28,7 +28,7 @@ from helpers.core import paths
 from helpers.core.errors import RunFolderError
 from helpers.run import manifest as mf
 
-RUN_SUBDIRS = ("notebooks", "html", "figures", "tables")
+RUN_SUBDIRS = ("notebooks", "html", "figures", "tables", "thumbnails")
 RUN_FILES = ("index.html", mf.MANIFEST_NAME, mf.RUN_LOG_NAME)
 RUN_ENTRIES = RUN_SUBDIRS + RUN_FILES
 #: project folders a run folder may never be (or be inside), relative to the project root
