@@ -102,7 +102,8 @@ def test_mapped_dataset_plans_as_before():
         ds = load_dataset()
         assert [f.stem for f in generic.forest_plan(ds, plan.EFFICACY_OUTCOMES, "ketamine").figures] == [
             f.stem for f in plan.forest_plan(ds, plan.EFFICACY_OUTCOMES, "ketamine").figures]
-        assert generic.sof_stem(ds, "summary_of_findings_efficacy") == "summary_of_findings_efficacy"
+        assert generic.table_stem(ds, "summary_of_findings", "summary_of_findings_efficacy") == \
+            "summary_of_findings_efficacy"
 
 
 def test_tidy_folder_keeps_the_generic_mode(fleiss, tmp_path):
@@ -126,6 +127,15 @@ def test_notebook_01_draws_and_pools_every_fleiss_analysis_with_the_package_sett
     # RevMan's own result in the package: MH fixed OR 0.896866 [0.840514, 0.956995]
     assert (row["model"], row["k"], row["participants"]) == ("fixed", 7, 28003)
     assert [round(row[c], 6) for c in ("estimate", "ci_low", "ci_high")] == [0.896866, 0.840514, 0.956995]
+
+
+def test_notebook_02_names_its_table_for_every_analysis_not_an_outcome(fleiss, tmp_path, monkeypatch):
+    # the generic run's table was small_study_effects_pain_intensity.csv although no outcome is mapped
+    run_cells("02_small_study_effects", paths.SHARED_SAMPLE_PACKAGE, tmp_path, monkeypatch)
+    assert [p.name for p in (tmp_path / "tables").glob("small_study_effects*.csv")] == [
+        "small_study_effects_analyses.csv"]
+    with pytest.raises(ValueError, match="kind must be one of summary_of_findings, small_study_effects"):
+        generic.table_stem(fleiss[0], "forest", "x")
 
 
 def test_notebook_05_lists_no_other_reviews_results(fleiss, tmp_path, monkeypatch, capsys):

@@ -22,8 +22,10 @@ from helpers.report import plan, summary
 
 #: Words of the analysis name kept in a generic figure's file stem.
 STEM_WORDS = 6
-#: Table stem of the summary of findings of every analysis (generic mode).
-SOF_STEM = "summary_of_findings_analyses"
+#: Table stems in the generic mode, by the table's kind: one table covers every analysis of the package (the
+#: mapped stems name an outcome and a drug, which a generic package does not have).
+GENERIC_TABLE_STEMS = {"summary_of_findings": "summary_of_findings_analyses",
+                       "small_study_effects": "small_study_effects_analyses"}
 
 
 def is_generic(ds: Dataset) -> bool:
@@ -97,6 +99,9 @@ def summary_of_findings(ds: Dataset, results: list) -> pd.DataFrame:
     return sof
 
 
-def sof_stem(ds: Dataset, stem_: str) -> str:
-    """The summary-of-findings table stem of notebook 01: ``SOF_STEM`` in the generic mode, else ``stem_``."""
-    return SOF_STEM if is_generic(ds) else stem_
+def table_stem(ds: Dataset, kind: str, stem_: str) -> str:
+    """The stem of a table of ``kind`` (a key of ``GENERIC_TABLE_STEMS``): ``stem_`` when a review map applied,
+    else the generic mode's stem for that kind."""
+    if kind not in GENERIC_TABLE_STEMS:
+        raise ValueError(f"kind must be one of {', '.join(GENERIC_TABLE_STEMS)}; got {kind!r}")
+    return GENERIC_TABLE_STEMS[kind] if is_generic(ds) else stem_
