@@ -82,11 +82,11 @@ def portable_path(path: Path | str | None) -> str | None:
     None; a path on another drive (Windows), which has no relative form, stays absolute."""
     if path is None:
         return None
-    resolved = Path(path).resolve()
+    absolute = os.path.abspath(path)  # symlinks kept: a ../shared that is a link stays ../shared
     try:
-        return Path(os.path.relpath(resolved, paths.PROJECT_ROOT.resolve())).as_posix()
+        return Path(os.path.relpath(absolute, os.path.abspath(paths.PROJECT_ROOT))).as_posix()
     except ValueError:
-        return str(resolved)
+        return absolute
 
 
 def resolve_portable(path: str | None) -> Path | None:
