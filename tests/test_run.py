@@ -172,6 +172,18 @@ def test_inputs_beside_the_project_are_recorded_relative_to_it():
     assert mf.resolve_portable("../shared/fixtures/package.zip").resolve() == beside.resolve()
 
 
+def test_data_through_a_link_is_recorded_as_given(tmp_path):
+    # make real FROM=../shared/... on a clone whose ../shared is a link recorded ../../../work/shared/...
+    (tmp_path / "real").mkdir()
+    package = write_outer_zip(tmp_path / "real" / "package.zip", package_files())
+    (tmp_path / "link").symlink_to(tmp_path / "real")
+    result = runner.run_set(tmp_path / "r", notebooks=[TABLE_NB], data_path=tmp_path / "link" / "package.zip")
+    given = os.path.relpath(tmp_path / "link" / "package.zip", paths.PROJECT_ROOT)
+    manifest = mf.read_manifest(result.run_dir)
+    assert manifest["input"]["path"] == given and manifest["notebooks"][0]["parameters"]["data_path"] == given
+    assert manifest["input"]["sha256"] == hashlib.sha256(package.read_bytes()).hexdigest()
+
+
 def test_sha256_path_of_folder_depends_on_names_and_contents(tmp_path):
     (tmp_path / "a.txt").write_text("1")
     first = mf.sha256_path(tmp_path)

@@ -23,6 +23,7 @@ must be new, empty or a previous run folder (:mod:`helpers.run.folder`).
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import time
 import warnings
@@ -202,7 +203,7 @@ def run_set(
                          f"allowed: {', '.join(SETTABLE_PARAMETERS)}")
     params = check_parameters(params)  # every value, before any kernel starts; canonical spelling
     notebooks = check_notebooks(notebooks if notebooks is not None else default_notebooks())
-    data = Path(data_path).resolve() if data_path is not None else None
+    data = Path(os.path.abspath(data_path)) if data_path is not None else None  # links kept: ../shared stays
     if data is not None and not data.exists():
         raise FileNotFoundError(f"--data: no such file or folder: {data_path}")
     target = folder.check_target(out)
