@@ -118,6 +118,10 @@ def map_rows(rows: pd.DataFrame, package_name: str, mode) -> Mapped:
     if why is None:
         return Mapped(mapped, tuple(notes), rmap.review, None)
     reason = f"review_map=auto: {why}"
-    note = (f"generic mode: {reason}; the analyses are run per comparison and outcome as the package groups "
+    return Mapped(generic_rows(rows), (generic_note(reason),), package_name, reason)
+
+
+def generic_note(reason: str) -> str:
+    """The note recorded (and warned) when the generic mode is used for ``reason`` (``Dataset.generic``)."""
+    return (f"generic mode: {reason}; the analyses are run per comparison and outcome as the package groups "
             "them (review_map=<map name> forces a map)")
-    return Mapped(generic_rows(rows), (note,), package_name, reason)

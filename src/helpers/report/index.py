@@ -173,12 +173,17 @@ def comparison_names(run_dir: Path) -> dict[str, str]:
     return {str(a).split(".")[0]: str(c) for a, c in zip(table["analysis_id"], table["comparison"])}
 
 
+def figure_stems(outputs: dict[str, str]) -> list[str]:
+    """Stems of the run's PNG figures (``figures/<stem>.png`` among the hashed outputs), sorted."""
+    return sorted(Path(name).stem for name in outputs if name.startswith("figures/") and name.endswith(".png"))
+
+
 def figures(outputs: dict[str, str], comparisons: dict[str, str] | None = None,
             thumbnails: frozenset[str] = frozenset()) -> str:
     """Thumbnails of every PNG figure, grouped by drug and comparison (SVG and PDF linked under each); the
     generic mode's figures by the package's comparison (``comparisons``: its names by group number). Stems in
     ``thumbnails`` show their small preview (report.thumbnails), the others the full PNG."""
-    stems = sorted(Path(name).stem for name in outputs if name.startswith("figures/") and name.endswith(".png"))
+    stems = figure_stems(outputs)
     if not stems:
         return "<h2>Figures</h2>\n<p>No figures in this run.</p>"
     groups: dict[tuple[str, str], list[str]] = {}
@@ -258,7 +263,6 @@ def write_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: s
     ``message`` attributes, in plan order); ``outputs`` the hashed outputs by relative path; ``label`` names the
     input; ``skipped`` says what the plan left out and why; ``generic`` why the data were read in the generic
     mode (no review map applied), None when a map applied."""
-    write_thumbnails(Path(run_dir), sorted(Path(n).stem for n in outputs if n.startswith("figures/")
-                                           and n.endswith(".png")))
+    write_thumbnails(Path(run_dir), figure_stems(outputs))
     page = render_index(Path(run_dir), outcomes, outputs, label, banner, skipped, generic)
     (Path(run_dir) / "index.html").write_text(page, encoding="utf-8")

@@ -32,6 +32,7 @@ from pathlib import Path
 
 from helpers.core import paths
 from helpers.core.errors import NmdaError
+from helpers.data import mapmode
 from helpers.report import plan as figure_plan
 from helpers.report.index import SYNTHETIC_BANNER, write_index
 from helpers.report.params import check_parameters
@@ -211,8 +212,7 @@ def run_set(
     drugs, costs, generic = _drugs_and_costs(data, notebooks, params.get("drug"),
                                              params.get("review_map", "auto"))  # loads (validates) the input
     if generic is not None:
-        warnings.warn(f"generic mode: {generic}; the analyses are run per comparison and outcome as the package "
-                      "groups them (see index.html)", stacklevel=2)
+        warnings.warn(f"{mapmode.generic_note(generic)}; see index.html", stacklevel=2)
     skipped = ()
     if not drugs and any(nb.name in figure_plan.PER_DRUG_NOTEBOOKS for nb in notebooks):
         names = ", ".join(nb.name for nb in notebooks if nb.name in figure_plan.PER_DRUG_NOTEBOOKS)
