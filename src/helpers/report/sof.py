@@ -1,0 +1,167 @@
+"""Certainty of the evidence and the summary-of-findings table as GRADEpro lays it out.
+
+:func:`assess_all` runs the GRADE assist (:func:`helpers.stats.certainty.assess`) on every analysis with at least
+``MIN_K`` studies; :func:`certainty_table` is the saved CSV (one column per domain, its reason beside it, then
+``certainty``); :func:`sof_table` is the summary of findings (outcome; anticipated absolute effects per 1,000 with
+the assumed control risk of the control arms for ratio measures; relative effect (95% CI); participants
+(studies); certainty with GRADE's symbols; comments with the reasons for downgrading); :func:`sof_note` is what
+is printed with it (the label, the MIDs and the authors' judgements used). Every rating is *proposed by the
+assist from the data* (``certainty.ASSIST``), never the review's own.
+
+Absolute effects (Cochrane Handbook ch. 14, 14.1.5.1; Handbook 5.1, 11.5.5): assumed control risk ACR = control
+events / control participants summed over the studies that entered; risk with the intervention = ACR x RR, or
+OR x ACR / (1 - ACR + OR x ACR) for odds ratios, the same for each CI limit; per 1,000, rounded half up.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from helpers.data.judgements import DOMAINS, CertaintyInputs, load_certainty_inputs
+from helpers.data.tidy import Dataset
+from helpers.report import generic, plan, summary
+from helpers.stats.certainty import ASSIST, DOMAIN_WORDS, SYMBOLS, Certainty, assess
+from helpers.stats.precision import threshold_words, thresholds
+
+MIN_K = 2  # studies that entered the analysis: a single trial has no body of evidence to rate across
+STEM = "certainty"
+SOF_COLUMNS = ("Outcome", "Risk with comparator", "Risk with intervention", "Relative effect (95% CI)",
+               "Participants (studies)", "Certainty of the evidence (GRADE)", "Comments")
+
+
+def corresponding_risk(acr: float, ratio: float, measure: str) -> float:
+    """Risk with the intervention for an assumed control risk ``acr`` and a ratio (RR or OR) on the display
+    scale (Handbook 14.1.5.1); capped at 1."""
+    if measure == "RR":
+        return min(acr * ratio, 1.0)
+    if measure == "OR":
+        return ratio * acr / (1 - acr + ratio * acr)
+    raise ValueError(f"measure must be one of RR, OR; got {measure!r}")
+
+
+def per_1000(risk: float) -> int:
+    """A risk as events per 1,000, rounded half up."""
+    return int(np.floor(risk * 1000 + 0.5))
+
+
+def _entered(ma) -> pd.DataFrame:
+    return ma.studies.dropna(subset=["weight"])
+
+
+def _participants(ma) -> int:
+    st = _entered(ma)
+    return int(np.nansum(st["n_e"]) + np.nansum(st["n_c"]))
+
+
+def assess_all(ds: Dataset, drug: str | None = None, inputs: CertaintyInputs | None = None) -> list[tuple]:
+    """``(selected, meta-analysis, Certainty)`` for every analysis of ``ds`` (restricted to ``drug``; all
+    outcomes) in which at least ``MIN_K`` studies entered, with the package's own settings."""
+    inputs = inputs if inputs is not None else load_certainty_inputs(ds.review)
+    scoped = plan.only_drug(ds, drug)
+    out = []
+    for sel in generic.analyses(scoped):
+        if sel.rows["study"].nunique() < MIN_K or summary.not_estimable(sel) is not None:
+            continue
+        ma = summary.analyse(sel)
+        if ma.overall.k < MIN_K:
+            continue
+        mid = inputs.mid.get(sel.settings["outcome"])
+        out.append((sel, ma, assess(ma, sel.analysis_id, ds.studies, inputs, mid)))
+    return out
+
+
+def _threshold(ma, inputs: CertaintyInputs, outcome) -> str:
+    mid = inputs.mid.get(outcome)
+    t = thresholds(ma.measure, mid)
+    if t is None:
+        return "null only (no MID for this outcome)"
+    source = "MID, review map" if mid is not None else ("GRADE 6 rough guide" if ma.measure in ("RR", "OR")
+                                                          else "0.5 SD, GRADE handbook")
+    return f"{threshold_words(ma.measure, t)} ({source})"
+
+
+def certainty_table(assessed: list[tuple], inputs: CertaintyInputs) -> pd.DataFrame:
+    """One row per assessed analysis: its names, k, participants, the threshold used, each domain's rating and
+    reason, ``certainty`` (words), its symbols, the trace of downgrades and the label ``ASSIST``."""
+    rows = []
+    for sel, ma, cert in assessed:
+        frame = cert.to_frame().iloc[0].to_dict()
+        rows.append({"analysis_id": sel.analysis_id, "analysis": sel.settings["analysis_name"],
+                     "comparison": ", ".join(map(str, sel.rows["comparison"].dropna().unique())) or None,
+                     "outcome": sel.settings["outcome"], "timepoint": sel.settings["timepoint"],
+                     "measure": ma.measure, "k": cert.k,
+                     "participants": _participants(ma),
+                     "threshold": _threshold(ma, inputs, sel.settings["outcome"]),
+                     **{key: frame[key] for d in DOMAINS for key in (d, f"{d}_reason")},
+                     "certainty": cert.certainty, "symbols": cert.symbols, "trace": cert.trace, "label": ASSIST})
+    return pd.DataFrame.from_records(rows)
+
+
+def _difference_words(x: float) -> str:
+    return f"{abs(x):.2f} {'lower' if x < 0 else 'higher'}" if x != 0 else "0.00"
+
+
+def _effects(ma) -> tuple[str, str, str]:
+    """(risk with comparator, risk with intervention, relative effect) as GRADEpro writes them."""
+    res, st = ma.overall, _entered(ma)
+    if ma.measure in ("RR", "OR"):
+        acr = float(np.nansum(st["events_c"]) / np.nansum(st["n_c"]))
+        est, lo, hi = (float(np.exp(x)) for x in (res.estimate, res.ci_low, res.ci_high))
+        relative = f"{ma.measure} {est:.2f} ({lo:.2f} to {hi:.2f})"
+        if acr == 0:  # no control events: a ratio says nothing per 1,000
+            return "0 per 1,000 (no events in the control arms)", "not estimable (no control events)", relative
+        risk = [per_1000(corresponding_risk(acr, r, ma.measure)) for r in (est, lo, hi)]
+        return f"{per_1000(acr)} per 1,000", f"{risk[0]} per 1,000 ({risk[1]} to {risk[2]})", relative
+    if ma.measure in ("MD", "SMD"):
+        comparator = ("—" if ma.measure == "SMD" or "mean_c" not in st else
+                      f"control means {np.nanmin(st['mean_c']):.1f} to {np.nanmax(st['mean_c']):.1f}")
+        return (comparator, f"{ma.measure} {_difference_words(res.estimate)} ({_difference_words(res.ci_low)} to "
+                f"{_difference_words(res.ci_high)})", "—")
+    return ("—", f"{ma.measure} {res.estimate:.3f} ({res.ci_low:.3f} to {res.ci_high:.3f})", "—")
+
+
+def _comments(cert: Certainty) -> str:
+    down = [f"{DOMAIN_WORDS[d.domain]} {d.rating}{' (authors)' if d.by == 'authors' else ''}: {d.reason}"
+            for d in cert.domains if d.downgrade]
+    return "Downgraded for " + "; ".join(down) if down else "Not downgraded"
+
+
+def sof_table(assessed: list[tuple], main_only: bool = True) -> pd.DataFrame:
+    """The summary of findings, one row per analysis (``main_only``: the review's subgroup analyses, which
+    repeat their main analysis's studies, left out), columns ``SOF_COLUMNS``."""
+    rows = []
+    for sel, ma, cert in assessed:
+        if main_only and set(sel.rows["subgroup_by"].dropna()) & set(plan.REVIEW_SUBGROUPS):
+            continue
+        comparator, intervention, relative = _effects(ma)
+        rows.append({"Outcome": f"{sel.analysis_id} {sel.settings['analysis_name']}",
+                     "Risk with comparator": comparator, "Risk with intervention": intervention,
+                     "Relative effect (95% CI)": relative,
+                     "Participants (studies)": f"{_participants(ma)} ({cert.k})",
+                     "Certainty of the evidence (GRADE)": f"{cert.symbols} {cert.certainty.capitalize()}",
+                     "Comments": _comments(cert)})
+    return pd.DataFrame.from_records(rows, columns=list(SOF_COLUMNS))
+
+
+def sof_note(inputs: CertaintyInputs, ds: Dataset) -> str:
+    """Markdown printed with the table: what the ratings are, the MIDs and authors' judgements used."""
+    mids = "; ".join(f"{o.replace('_', ' ')} {v:g}" for o, v in inputs.mid.items()) or "none given"
+    lines = [f"> **Certainty {ASSIST}**, not the review's own rating: each domain's reason is in the comments "
+             f"and in the saved table. Data: {ds.label}.",
+             f"> MID (review map): {mids}" + (f". Source: {inputs.mid_source.rstrip('.')}" if inputs.mid_source else "") + ".",
+             "> Ratio measures: thresholds RR/OR 0.75 and 1.25 (GRADE guidance 6); SMD 0.5 SD unless a MID is given.",
+             ("> Authors' judgements used: " + f"{sum(len(v) for v in inputs.judgements.values())} "
+              f"from {inputs.judgements_path} ({inputs.judgements_source})." if inputs.judgements else
+              "> Authors' judgements: none given" + (f" ({inputs.judgements_path} holds none)" if
+                                                       inputs.judgements_path else "") +
+              "; indirectness is therefore not assessed."),
+             "> " + ", ".join(f"{s} {w}" for w, s in SYMBOLS.items()) + ". Analyses with fewer than "
+             f"{MIN_K} studies are not rated."]
+    return "\n".join(lines)
+
+
+def certainty_stem(ds: Dataset, drug: str | None) -> str:
+    """``certainty_<drug>`` (``certainty`` for all drugs); ``certainty_analyses`` in the generic mode."""
+    return f"{STEM}_analyses" if generic.is_generic(ds) else plan.scoped(STEM, drug)
+
