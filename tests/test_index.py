@@ -53,7 +53,8 @@ def test_page_opens_with_what_ran_then_findings_verdict_skips_figures_tables_not
     page = render_index(run_dir, OUTCOMES, _outputs(run_dir), "my package", None,
                         ("02_small_study_effects.ipynb: no drug mapped",))
     heads = re.findall(r"<h2>([^<(]+)", page)
-    assert [h.strip() for h in heads] == ["What was run", "Summary of findings", "Concordance with the published review",
+    assert [h.strip() for h in heads] == ["What was run", "Summary of findings", "Certainty of the evidence",
+                                          "Concordance with the published review",
                                           "Skipped or failed", "Figures", "Tables", "Notebooks"]
     assert "ab" * 32 in page and "c0ffee" in page and "estimator=REML" in page and "my package" in page
     # the overall row only, estimate and CI to two decimals, counts as integers

@@ -21,6 +21,7 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.data.schema import DRUGS
+from helpers.report.certainty_page import certainty_section
 from helpers.report.thumbnails import THUMBNAIL_DIR, write_thumbnails
 
 #: Shown at the top of index.html when the run used the default (synthetic) package.
@@ -243,7 +244,7 @@ def render_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: 
     manifest = _read_json(run_dir / "manifest.json")
     comparisons = comparison_names(run_dir) if generic is not None else None
     sections = [
-        what_was_run(manifest, label, outcomes, generic), summary_of_findings(run_dir), concordance_verdict(run_dir),
+        what_was_run(manifest, label, outcomes, generic), summary_of_findings(run_dir), certainty_section(run_dir), concordance_verdict(run_dir),
         skipped_and_failed(outcomes, skipped), figures(outputs, comparisons, _thumbnails(run_dir)), tables(outputs), notebooks(outcomes),
     ]  # fmt: skip
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>nmda-review run: "

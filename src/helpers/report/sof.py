@@ -26,13 +26,14 @@ from helpers.stats.precision import threshold_words, thresholds
 
 MIN_K = 2  # studies that entered the analysis: a single trial has no body of evidence to rate across
 STEM = "certainty"
+CERTAINTY_COLUMN = f"Certainty of the evidence (GRADE), {ASSIST}"
 SOF_COLUMNS = ("Outcome", "Risk with comparator", "Risk with intervention", "Relative effect (95% CI)",
-               "Participants (studies)", "Certainty of the evidence (GRADE)", "Comments")
+               "Participants (studies)", CERTAINTY_COLUMN, "Comments")
 
 
 def corresponding_risk(acr: float, ratio: float, measure: str) -> float:
     """Risk with the intervention for an assumed control risk ``acr`` and a ratio (RR or OR) on the display
-    scale (Handbook 14.1.5.1); capped at 1."""
+    scale (Handbook 14.1.5.1); for RR capped at 1 (the table then says "capped")."""
     if measure == "RR":
         return min(acr * ratio, 1.0)
     if measure == "OR":
@@ -94,7 +95,8 @@ def certainty_table(assessed: list[tuple], inputs: CertaintyInputs) -> pd.DataFr
                      "participants": _participants(ma),
                      "threshold": _threshold(ma, inputs, sel.settings["outcome"]),
                      **{key: frame[key] for d in DOMAINS for key in (d, f"{d}_reason")},
-                     "certainty": cert.certainty, "symbols": cert.symbols, "trace": cert.trace, "label": ASSIST})
+                     "certainty": cert.certainty, "symbols": cert.symbols, "trace": cert.trace, "label": ASSIST,
+                     "mid_source": inputs.mid_source, "judgements_source": inputs.judgements_source})
     return pd.DataFrame.from_records(rows)
 
 
@@ -111,7 +113,8 @@ def _effects(ma) -> tuple[str, str, str]:
         relative = f"{ma.measure} {est:.2f} ({lo:.2f} to {hi:.2f})"
         if acr == 0:  # no control events: a ratio says nothing per 1,000
             return "0 per 1,000 (no events in the control arms)", "not estimable (no control events)", relative
-        risk = [per_1000(corresponding_risk(acr, r, ma.measure)) for r in (est, lo, hi)]
+        risk = [f"{per_1000(corresponding_risk(acr, r, ma.measure))}" + (" (capped)" if acr * r > 1 and
+                ma.measure == "RR" else "") for r in (est, lo, hi)]
         return f"{per_1000(acr)} per 1,000", f"{risk[0]} per 1,000 ({risk[1]} to {risk[2]})", relative
     if ma.measure in ("MD", "SMD"):
         comparator = ("—" if ma.measure == "SMD" or "mean_c" not in st else
@@ -139,7 +142,7 @@ def sof_table(assessed: list[tuple], main_only: bool = True) -> pd.DataFrame:
                      "Risk with comparator": comparator, "Risk with intervention": intervention,
                      "Relative effect (95% CI)": relative,
                      "Participants (studies)": f"{_participants(ma)} ({cert.k})",
-                     "Certainty of the evidence (GRADE)": f"{cert.symbols} {cert.certainty.capitalize()}",
+                     CERTAINTY_COLUMN: f"{cert.symbols} {cert.certainty.capitalize()}",
                      "Comments": _comments(cert)})
     return pd.DataFrame.from_records(rows, columns=list(SOF_COLUMNS))
 
@@ -148,7 +151,7 @@ def sof_note(inputs: CertaintyInputs, ds: Dataset) -> str:
     """Markdown printed with the table: what the ratings are, the MIDs and authors' judgements used."""
     mids = "; ".join(f"{o.replace('_', ' ')} {v:g}" for o, v in inputs.mid.items()) or "none given"
     lines = [f"> **Certainty {ASSIST}**, not the review's own rating: each domain's reason is in the comments "
-             f"and in the saved table. Data: {ds.label}.",
+             f"and in the saved table. Data: {ds.label}; every analysis pooled with the package's own settings.",
              f"> MID (review map): {mids}" + (f". Source: {inputs.mid_source.rstrip('.')}" if inputs.mid_source else "") + ".",
              "> Ratio measures: thresholds RR/OR 0.75 and 1.25 (GRADE guidance 6); SMD 0.5 SD unless a MID is given.",
              ("> Authors' judgements used: " + f"{sum(len(v) for v in inputs.judgements.values())} "
@@ -159,6 +162,14 @@ def sof_note(inputs: CertaintyInputs, ds: Dataset) -> str:
              "> " + ", ".join(f"{s} {w}" for w, s in SYMBOLS.items()) + ". Analyses with fewer than "
              f"{MIN_K} studies are not rated."]
     return "\n".join(lines)
+
+
+def sof_view(table: pd.DataFrame):
+    """:func:`sof_table` for a notebook: a Styler without the row index, with a fixed id (byte-stable HTML)."""
+    if table.empty:
+        return table
+    return table.style.hide(axis="index").set_uuid("sof_grade").set_properties(
+        subset=[CERTAINTY_COLUMN], **{"white-space": "nowrap"})
 
 
 def certainty_stem(ds: Dataset, drug: str | None) -> str:
