@@ -283,3 +283,11 @@ def test_real_rows_every_analysis_with_two_studies_is_rated_with_reasons(real_ro
     row = table.set_index("analysis_id").loc["1.1"]  # the review's IV ketamine pain result, MD -15.79 (-32.09, 0.51)
     assert "95% CI -32.09 to 0.51" in row["imprecision_reason"] and row["threshold"] == "±10 (MID, review map)"
     assert "partial" in row["risk_of_bias"]
+
+
+def test_unrated_domains_make_the_level_an_upper_bound():
+    domains = [certainty.DomainRating(d, "no concern", "r") for d in DOMAINS[:-2]]
+    domains += [certainty.DomainRating("imprecision", "serious", "r"),
+                certainty.DomainRating("publication_bias", "not assessable (k < 10)", "r")]
+    level, trace = certainty.overall_certainty(domains)
+    assert level == "moderate" and trace.endswith("= moderate; at most moderate: publication bias not rated")

@@ -32,7 +32,8 @@ def test_sof_table_has_gradepro_columns_and_every_row_names_its_evidence(assesse
     main = [sel.analysis_id for sel, _, _ in rows if not set(sel.rows["subgroup_by"].dropna()) & {"duration", "condition", "dose"}]
     assert [o.split(" ")[0] for o in table["Outcome"]] == main  # the review's subgroup analyses left out
     for text, cert in zip(table[sof.CERTAINTY_COLUMN], [c for s, _, c in rows if s.analysis_id in main]):
-        assert text.startswith(cert.symbols) and text.lower().endswith(cert.certainty)
+        assert text.startswith(f"{cert.symbols} {cert.certainty.capitalize()}")
+        assert ("at most" in text) == (bool(cert.unrated) and cert.certainty != "very low")
     ratio = table[table["Relative effect (95% CI)"].str.startswith("RR")]
     assert not ratio.empty and ratio["Risk with comparator"].str.endswith("per 1,000").all()
 

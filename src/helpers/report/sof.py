@@ -142,7 +142,9 @@ def sof_table(assessed: list[tuple], main_only: bool = True) -> pd.DataFrame:
                      "Risk with comparator": comparator, "Risk with intervention": intervention,
                      "Relative effect (95% CI)": relative,
                      "Participants (studies)": f"{_participants(ma)} ({cert.k})",
-                     CERTAINTY_COLUMN: f"{cert.symbols} {cert.certainty.capitalize()}",
+                     CERTAINTY_COLUMN: f"{cert.symbols} {cert.certainty.capitalize()}"
+                     + (f" (at most: {len(cert.unrated)} domains not rated)" if cert.unrated and
+                        cert.certainty != "very low" else ""),
                      "Comments": _comments(cert)})
     return pd.DataFrame.from_records(rows, columns=list(SOF_COLUMNS))
 

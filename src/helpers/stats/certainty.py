@@ -105,6 +105,11 @@ class Certainty(ResultMixin):
     def symbols(self) -> str:
         return SYMBOLS[self.certainty]
 
+    @property
+    def unrated(self) -> tuple[str, ...]:
+        """Domains the data could not rate (not assessed / not assessable): the level is then an upper bound."""
+        return tuple(d.domain for d in self.domains if d.rating.startswith((NOT_ASSESSED, NOT_ASSESSABLE)))
+
     def domain(self, name: str) -> DomainRating:
         return next(d for d in self.domains if d.domain == name)
 
@@ -128,13 +133,17 @@ class Certainty(ResultMixin):
 
 def overall_certainty(domains) -> tuple[str, str]:
     """``(level, trace)``: randomised trials start ``high``, minus one level per serious and two per very
-    serious domain, floor ``very low`` (Balshem et al. 2011; Handbook 14.2.1)."""
+    serious domain, floor ``very low`` (Balshem et al. 2011; Handbook 14.2.1). Domains not rated (not assessed
+    or not assessable) cost nothing, so the level is then an upper bound, and the trace says so."""
     steps = [f"{DOMAIN_WORDS[d.domain]} {d.rating}{' (authors)' if d.by == 'authors' else ''} -{d.downgrade}"
              for d in domains if d.downgrade]
     total = sum(d.downgrade for d in domains)
     level = LEVELS[min(total, len(LEVELS) - 1)]
     floor = " (floor)" if total >= len(LEVELS) else ""
     trace = "start high (randomised trials)" + "".join(f"; {s}" for s in steps) + f" = {level}{floor}"
+    open_ = [DOMAIN_WORDS[d.domain] for d in domains if d.rating.startswith(("not assessed", "not assessable"))]
+    if open_ and level != LEVELS[-1]:
+        trace += f"; at most {level}: {', '.join(open_)} not rated"
     return level, trace
 
 
