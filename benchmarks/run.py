@@ -35,10 +35,11 @@ def kernel_floor(n: int, kernel: str, workdir: Path) -> float:
     return time.perf_counter() - start
 
 
-def full_run(jobs: int, workdir: Path) -> float:
+def full_run(jobs: int, workdir: Path) -> tuple[float, int]:
+    """(seconds, number of executions) of the default run set."""
     start = time.perf_counter()
-    runner.run_set(workdir / "run", jobs=jobs)
-    return time.perf_counter() - start
+    result = runner.run_set(workdir / "run", jobs=jobs)
+    return time.perf_counter() - start, len(result.outcomes)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -46,14 +47,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--repeat", type=int, default=1, help="repetitions; the median is reported")
     args = parser.parse_args(argv)
-    notebooks = runner.default_notebooks()
-    drugs, _ = runner._drugs_and_costs(None, notebooks, None)
-    n = len(runner.plan_executions(notebooks, {}, drugs))
     floors, fulls = [], []
     for _ in range(args.repeat):
         with tempfile.TemporaryDirectory(prefix="nmda-bench-") as tmp:
+            seconds, n = full_run(args.jobs, Path(tmp))  # n: the executions of the plan, as run
+            fulls.append(seconds)
             floors.append(kernel_floor(n, runner.KERNEL_NAME, Path(tmp)))
-            fulls.append(full_run(args.jobs, Path(tmp)))
     floor, full = statistics.median(floors), statistics.median(fulls)
     print(f"floor ({n} kernel starts in sequence, {floor / n:.2f} s each): {floor:6.1f} s")
     print(f"full run (--jobs {args.jobs}):            {full:6.1f} s")
