@@ -68,6 +68,8 @@ def test_run_report_section_reads_the_certainty_tables(assessed, tmp_path):
     assert f"<td>{first['analysis_id']}</td>" in page
     assert f'title="{first["trace"]}"' in page
     assert page.count("<tr>") == len(table) + 1
+    bounded = table[table["trace"].str.contains("; at most ")]
+    assert page.count("(at most: some domains not rated)") == len(bounded) > 0
 
 
 def test_run_report_lists_the_certainty_section_after_the_findings(tmp_path):
@@ -76,3 +78,10 @@ def test_run_report_lists_the_certainty_section_after_the_findings(tmp_path):
     (tmp_path / "tables").mkdir()
     page = render_index(tmp_path, [], {}, "my package")
     assert page.index("<h2>Summary of findings</h2>") < page.index("Certainty of the evidence (GRADE assist)")
+
+
+def test_nothing_to_rate_is_said_not_shown_as_an_empty_table(assessed):
+    ds, inputs, _ = assessed
+    note = sof.sof_note(inputs, ds, [])
+    assert note.startswith("> **Not available in this dataset.**") and "at least 2 studies" in note
+    assert sof.sof_table([]).empty

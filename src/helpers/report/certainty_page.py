@@ -44,7 +44,8 @@ def certainty_section(run_dir: Path) -> str:
         cells = [_cell(r["analysis_id"]), _cell(r["analysis"]), _cell(r["k"]), _cell(r["participants"]),
                  _cell(r["threshold"])]
         cells += [_cell(r[d], r[f"{d}_reason"]) for d in DOMAINS]
-        cells.append(_cell(f"{SYMBOLS[r['certainty']]} {r['certainty']}", r["trace"]))
+        bound = " (at most: some domains not rated)" if "; at most " in str(r["trace"]) else ""
+        cells.append(_cell(f"{SYMBOLS[r['certainty']]} {r['certainty']}{bound}", r["trace"]))
         rows.append("<tr>" + "".join(cells) + "</tr>")
     mids = sorted({s for s in table.get("mid_source", pd.Series(dtype=object)).dropna()})
     judged = sorted({s for s in table.get("judgements_source", pd.Series(dtype=object)).dropna()})
@@ -52,7 +53,7 @@ def certainty_section(run_dir: Path) -> str:
              "domains rated by the rules of <code>helpers.stats.certainty</code> (hover a rating for its reason in "
              "words and numbers; the full reasons are in the <code>tables/certainty*.csv</code> files). Analyses "
              "with fewer than two studies are not rated.</p>",
-             "<p>MID used: " + (html.escape("; ".join(mids)) if mids else "none given (imprecision of MD outcomes "
+             "<p>MID used: " + (html.escape("; ".join(m.rstrip(".") for m in mids)) if mids else "none given (imprecision of MD outcomes "
                                 "rated against the null only)") + ". Ratio measures: RR/OR 0.75 and 1.25 "
              "(GRADE guidance 6).</p>",
              "<p>Authors' judgements used: " + (html.escape("; ".join(judged)) + " (marked &quot;authors&quot;)"

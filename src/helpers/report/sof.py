@@ -149,8 +149,12 @@ def sof_table(assessed: list[tuple], main_only: bool = True) -> pd.DataFrame:
     return pd.DataFrame.from_records(rows, columns=list(SOF_COLUMNS))
 
 
-def sof_note(inputs: CertaintyInputs, ds: Dataset) -> str:
-    """Markdown printed with the table: what the ratings are, the MIDs and authors' judgements used."""
+def sof_note(inputs: CertaintyInputs, ds: Dataset, assessed: list | None = None) -> str:
+    """Markdown printed with the table: what the ratings are, the MIDs and authors' judgements used; with
+    ``assessed`` empty, that no analysis has enough studies to rate."""
+    if assessed is not None and not assessed:
+        return (f"> **Not available in this dataset.** {ds.label} has no analysis with at least {MIN_K} studies "
+                "for this selection, so there is no certainty of evidence to rate.")
     mids = "; ".join(f"{o.replace('_', ' ')} {v:g}" for o, v in inputs.mid.items()) or "none given"
     lines = [f"> **Certainty {ASSIST}**, not the review's own rating: each domain's reason is in the comments "
              f"and in the saved table. Data: {ds.label}; every analysis pooled with the package's own settings.",
