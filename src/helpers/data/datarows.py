@@ -154,16 +154,27 @@ def _risk_of_bias(rows: pd.DataFrame) -> pd.DataFrame:
 
 def _pinned_label(source: Path, review) -> str | None:
     """The review map's ``source: label`` when ``source`` is the pinned file (same SHA-256), so every figure and
-    table names the review, the data rows and the pinned commit; else None (the file's own name is used)."""
+    table names the review, the data rows and the pinned commit; a file of the pinned file's name whose bytes
+    differ is ``derived from <review> data rows, modified (SHA-256 ...)`` (helpers.data.provenance); else None
+    (the file's own name is used)."""
     from helpers.data.fetch import review_source, sha256_of  # fetch imports the review map too; keep this light
+    from helpers.data.provenance import derived_label, review_citation
 
     try:
         pinned = review_source(review)
     except (FetchError, ReviewMapError):
         return None
-    if not pinned.label or not source.is_file() or sha256_of(source) != pinned.sha256:
+    if not pinned.label or not source.is_file():
         return None
-    return pinned.label
+    digest = sha256_of(source)
+    if digest == pinned.sha256:
+        return pinned.label
+    if source.name == pinned.file:
+        try:
+            return derived_label(review_citation(review), digest)
+        except ReviewMapError:
+            return None
+    return None
 
 
 def package_from_rows(rows: pd.DataFrame, source: Path, file: str, review="cd015373") -> RawPackage:

@@ -1,11 +1,18 @@
 """The tidy dataset and its CSV folder: :class:`Dataset` (``rows``, one per study x analysis x subgroup;
 ``studies``; ``published``), :func:`iter_analyses`, and :func:`write_tidy` / :func:`read_tidy` (rows.csv,
 studies.csv, published.csv, dataset.json; byte-identical for the same dataset, every table validated on read).
+
+Provenance follows the bytes: ``dataset.json`` records the SHA-256 of the three tables as written
+(``tables_sha256``, :func:`tables_sha256`); a folder whose tables were edited since (a row appended by hand) is
+read with the label ``derived from <label>, modified (SHA-256 <its tables' hash>)`` and that hash as its
+``sha256`` (``derived from CD015373.pub2 data rows, ...`` for the review's pinned rows,
+:func:`helpers.data.provenance.derived_label`), never the label and hash of the data it was written from.
 """
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -83,19 +90,33 @@ def iter_analyses(dataset: Dataset):
         yield aid, settings, dataset.analysis(aid)
 
 
-def _write_csv(df: pd.DataFrame, target: Path) -> None:
-    target.write_text(df.to_csv(index=False, lineterminator="\n"), encoding="utf-8")
+def _csv_bytes(df: pd.DataFrame) -> bytes:
+    return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
+
+
+def _tables_digest(contents: list[bytes]) -> str:
+    digest = hashlib.sha256()
+    for name, data in zip(TIDY_FILES, contents):
+        digest.update(f"{name}\0{len(data)}\0".encode() + data)
+    return digest.hexdigest()
+
+
+def tables_sha256(dataset: Dataset) -> str:
+    """SHA-256 of the tables :func:`write_tidy` writes for ``dataset`` (rows.csv, studies.csv, published.csv:
+    each file's name, length and bytes in that order); what ``dataset.json`` records as ``tables_sha256``."""
+    return _tables_digest([_csv_bytes(t) for t in (dataset.rows, dataset.studies, dataset.published)])
 
 
 def write_tidy(dataset: Dataset, folder: Path | str) -> Path:
     """Write rows.csv, studies.csv, published.csv and dataset.json; byte-identical for the same dataset."""
     out = paths.ensure_writable_dir(folder)
-    _write_csv(dataset.rows, out / "rows.csv")
-    _write_csv(dataset.studies, out / "studies.csv")
-    _write_csv(dataset.published, out / "published.csv")
+    contents = [_csv_bytes(t) for t in (dataset.rows, dataset.studies, dataset.published)]
+    for name, data in zip(TIDY_FILES, contents):
+        (out / name).write_bytes(data)
     meta = {"format": TIDY_FORMAT, "label": dataset.label, "synthetic": dataset.synthetic,
             "review": dataset.review, "source": dataset.source, "sha256": dataset.sha256,
-            "warnings": list(dataset.warnings), "generic": dataset.generic}  # fmt: skip
+            "warnings": list(dataset.warnings), "generic": dataset.generic,
+            "tables_sha256": _tables_digest(contents)}  # fmt: skip
     (out / "dataset.json").write_text(json.dumps(meta, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
     return out
 
@@ -165,9 +186,25 @@ def read_tidy(folder: Path | str) -> Dataset:
                           {"level", "analysis_id", "subgroup", "study", "status"})  # fmt: skip
     rows = validate_rows(rows, source=str(folder / "rows.csv"))
     studies = validate_studies(studies, source=str(folder / "studies.csv"))
+    label, sha256 = _provenance(folder, meta)
     return Dataset(
-        label=meta["label"], synthetic=bool(meta["synthetic"]), review=meta["review"], source=meta["source"],
-        sha256=meta["sha256"], rows=rows.reset_index(drop=True), studies=studies.reset_index(drop=True),
+        label=label, synthetic=bool(meta["synthetic"]), review=meta["review"], source=meta["source"],
+        sha256=sha256, rows=rows.reset_index(drop=True), studies=studies.reset_index(drop=True),
         published=published.reset_index(drop=True), warnings=tuple(meta.get("warnings", ())),
         generic=meta.get("generic"),
     )  # fmt: skip
+
+
+def _provenance(folder: Path, meta: dict) -> tuple[str, str]:
+    """(label, sha256) of a tidy folder: as recorded while its tables are the bytes written (or the folder
+    predates ``tables_sha256``), else the derived label and the tables' own hash (see the module docstring)."""
+    recorded = meta.get("tables_sha256")
+    if not isinstance(recorded, str):
+        return meta["label"], meta["sha256"]
+    now = _tables_digest([(folder / name).read_bytes() for name in TIDY_FILES[:3]])
+    if now == recorded:
+        return meta["label"], meta["sha256"]
+    from helpers.data.provenance import derived_label, pinned_citation  # the review map is read only here
+
+    citation = pinned_citation(meta["review"], meta["sha256"])
+    return derived_label(citation if citation is not None else meta["label"], now), now

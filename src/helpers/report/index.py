@@ -12,9 +12,7 @@ byte-identical for identical runs.
 
 from __future__ import annotations
 
-import html
 import json
-import math
 import re
 from pathlib import Path
 
@@ -22,12 +20,13 @@ import pandas as pd
 
 from helpers.data.schema import DRUGS
 from helpers.report.certainty_page import certainty_section
+from helpers.report.htmlparts import e as _e, num as _num, table as _table
 from helpers.report.thumbnails import THUMBNAIL_DIR, write_thumbnails
+from helpers.report.verdict import Verdict
+from helpers.report.verdict_html import concordance_counts, concordance_words, departure_banner, verdict_html
 
 #: Shown at the top of index.html when the run used the default (synthetic) package.
 SYNTHETIC_BANNER = "SYNTHETIC DATA - not evidence: the default package is made up to show the tools."
-#: Statuses of tables/concordance.csv that count against the verdict (as helpers.stats.concordance.all_ok).
-CONCORDANCE_FAILURES = ("mismatch", "not recomputed")
 OTHER = "other"
 #: Stems of the generic mode's figures (helpers.report.generic): ``forest_analysis_<n>_<m>_...``.
 GENERIC_STEM = re.compile(r"^(?:forest|funnel)_analysis_(\d+)_\d+(?:_|$)")
@@ -38,6 +37,10 @@ h1{margin-bottom:.2em}h2{border-bottom:2px solid #ddd;padding-bottom:.2em;margin
 table{border-collapse:collapse;margin:.5em 0;font-size:.92em}th,td{border:1px solid #ccc;padding:.25em .6em;
 text-align:left;vertical-align:top}th{background:#f2f2f2}td.num{text-align:right;font-variant-numeric:tabular-nums}
 .banner{background:#D55E00;color:#fff;padding:.5em;font-weight:bold}
+.departure{background:#fde7e7;border-left:6px solid #b3261e;padding:.4em .8em}.departure ul{margin:.2em 0}
+.verdict h2{margin-top:.4em}.review{margin:.2em 0 .5em}.review .title{font-size:1.25em;font-weight:bold}
+table.facts{width:100%}table.facts>tbody>tr>th{width:12em}table.results{margin:.3em 0 0;font-size:1em}.verdict ul{margin:.2em 0;padding-left:1.2em}
+.headline{font-size:1.1em;margin:.3em 0}table.results td:nth-child(2){min-width:12em}
 .generic{background:#fff4ce;border-left:6px solid #E69F00;padding:.5em .8em}
 .ok{color:#1a7f37;font-weight:bold}.fail{color:#b3261e;font-weight:bold}
 .grid{display:flex;flex-wrap:wrap;gap:.8em}.fig{width:15em;font-size:.8em}.fig .stem{overflow-wrap:anywhere}
@@ -46,29 +49,8 @@ code{background:#f5f5f5;padding:0 .2em}.nowrap{white-space:nowrap}
 """
 
 
-def _e(value) -> str:
-    return html.escape(str(value))
-
-
 def _read_json(path: Path) -> dict:
     return json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
-
-
-def _num(value, digits: int = 2, whole: bool = False) -> str:
-    try:
-        x = float(value)
-    except (TypeError, ValueError):
-        return ""
-    if math.isnan(x):
-        return ""
-    return f"{x:.0f}" if whole and x.is_integer() else f"{x:.{digits}f}"
-
-
-def _table(header: list[str], rows: list[list[str]], numeric: set[int] = frozenset()) -> str:
-    head = "".join(f"<th>{_e(h)}</th>" for h in header)
-    body = "".join("<tr>" + "".join(f'<td class="num">{c}</td>' if i in numeric else f"<td>{c}</td>"
-                                    for i, c in enumerate(r)) + "</tr>" for r in rows)
-    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
 def what_was_run(manifest: dict, label: str, outcomes: list, generic: str | None = None) -> str:
@@ -91,12 +73,17 @@ def what_was_run(manifest: dict, label: str, outcomes: list, generic: str | None
     return f"<h2>What was run</h2>\n<table><tbody>{body}</tbody></table>"
 
 
-def summary_of_findings(run_dir: Path) -> str:
-    """The overall row of every analysis in ``tables/summary_of_findings_*.csv``."""
+def summary_of_findings(run_dir: Path, verdict: Verdict | None = None) -> str:
+    """The overall row of every analysis in ``tables/summary_of_findings_*.csv``; the analyses not pooled
+    (``verdict.not_pooled``) named under it."""
     frames = [_read_table(p) for p in sorted((run_dir / "tables").glob("summary_of_findings*.csv"))]
     frames = [f for f in frames if not f.empty]
+    missing = ""
+    if verdict is not None and verdict.not_pooled:
+        missing = ("<p>Not pooled, so not in this table: " + "; ".join(f"{_e(a)} {_e(n)}" for a, n, _ in verdict.not_pooled)
+                   + " (no study can enter them; see the verdict above).</p>\n")
     if not frames:
-        return "<h2>Summary of findings</h2>\n<p>No summary-of-findings table in this run.</p>"
+        return "<h2>Summary of findings</h2>\n<p>No summary-of-findings table in this run.</p>\n" + missing
     sof = pd.concat(frames, ignore_index=True)
     if "subgroup" in sof:
         sof = sof[sof["subgroup"].isna() | (sof["subgroup"] == "all")]
@@ -110,8 +97,8 @@ def summary_of_findings(run_dir: Path) -> str:
         rows.append([_e(getattr(r, by)), _e(r.analysis_id), _e(r.analysis), _e(r.measure), _num(r.k, whole=True), _num(r.participants, whole=True),
                      f'<span class="nowrap">{_num(r.estimate)} [{_num(r.ci_low)}, {_num(r.ci_high)}]</span>',
                      _num(r.i2, 0)])
-    return ("<h2>Summary of findings</h2>\n<p>Overall pooled estimate of each analysis (display scale; I² in %). "
-            "Per-route and per-subgroup rows are in the tables below.</p>\n"
+    return ("<h2>Summary of findings</h2>\n<p>Overall pooled estimate of each pooled analysis (display scale; I² "
+            "in %). Per-route and per-subgroup rows are in the tables below.</p>\n" + missing
             + _table([by, "analysis", "name", "measure", "studies", "participants", "estimate [95% CI]", "I²"],
                      rows, {4, 5, 6, 7}))
 
@@ -125,21 +112,17 @@ def _read_table(path: Path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def concordance_verdict(run_dir: Path) -> str:
-    """Whether every published quantity was reproduced within half a unit of its last printed digit."""
-    path = run_dir / "tables" / "concordance.csv"
-    table = pd.read_csv(path, usecols=["status"]) if path.is_file() else pd.DataFrame({"status": []})
-    if table.empty:
-        return ("<h2>Concordance with the published review</h2>\n<p>Not available in this run (no published "
-                "estimates in the data, or 05_concordance did not run).</p>")
-    counts = table["status"].value_counts().sort_index()
-    bad = int(counts[counts.index.isin(CONCORDANCE_FAILURES)].sum())
-    verdict = (f'<p class="ok">Concordance held: every published quantity compared was reproduced within '
-               f"tolerance ({len(table)} quantities).</p>" if not bad else
-               f'<p class="fail">Concordance did NOT hold: {bad} of {len(table)} published quantities were not '
-               "reproduced within tolerance (see tables/concordance.csv).</p>")
+def concordance_verdict(run_dir: Path, synthetic: bool = False) -> str:
+    """Whether every value RevMan printed was reproduced within half a unit of its last printed digit; values
+    not published or not estimable on either side are counted apart, never as reproduced."""
+    counts = concordance_counts(run_dir)
+    held, words = concordance_words(counts, synthetic)
+    if counts is None:
+        return f"<h2>Concordance with the published review</h2>\n<p>{_e(words[:1].upper() + words[1:])}.</p>"
+    verdict = (f'<p class="{"ok" if held else "fail"}">Concordance {"held" if held else "did NOT hold"}: '
+               f"{_e(words)} (see tables/concordance.csv).</p>" if held is not None else f"<p>{_e(words)}.</p>")
     return ("<h2>Concordance with the published review</h2>\n" + verdict
-            + _table(["status", "quantities"], [[_e(s), str(int(n))] for s, n in counts.items()], {1}))
+            + _table(["status", "quantities"], [[_e(s), str(n)] for s, n in counts.items()], {1}))
 
 
 def skipped_and_failed(outcomes: list, skipped: tuple[str, ...]) -> str:
@@ -239,17 +222,22 @@ def generic_note(generic: str | None) -> str:
 
 
 def render_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: str, banner: str | None = None,
-                 skipped: tuple[str, ...] = (), generic: str | None = None) -> str:
-    """The page's HTML (see the module docstring); ``generic``: why the generic mode was used, else None."""
+                 skipped: tuple[str, ...] = (), generic: str | None = None, verdict: Verdict | None = None) -> str:
+    """The page's HTML (see the module docstring); ``generic``: why the generic mode was used, else None;
+    ``verdict``: what the page opens with (:mod:`helpers.report.verdict`; None: no verdict block)."""
     manifest = _read_json(run_dir / "manifest.json")
     comparisons = comparison_names(run_dir) if generic is not None else None
+    synthetic = bool(verdict is not None and verdict.synthetic)
     sections = [
-        what_was_run(manifest, label, outcomes, generic), summary_of_findings(run_dir), certainty_section(run_dir), concordance_verdict(run_dir),
-        skipped_and_failed(outcomes, skipped), figures(outputs, comparisons, _thumbnails(run_dir)), tables(outputs), notebooks(outcomes),
+        what_was_run(manifest, label, outcomes, generic), summary_of_findings(run_dir, verdict),
+        certainty_section(run_dir), concordance_verdict(run_dir, synthetic), skipped_and_failed(outcomes, skipped),
+        figures(outputs, comparisons, _thumbnails(run_dir)), tables(outputs), notebooks(outcomes),
     ]  # fmt: skip
+    opening = (departure_banner(verdict) + verdict_html(verdict, concordance_counts(run_dir), label) + "\n"
+               if verdict is not None else "")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>nmda-review run: "
             f"{_e(label)}</title>\n<style>{CSS}</style></head><body>\n<h1>nmda-review run report</h1>\n"
-            + (f'<p class="banner">{_e(banner)}</p>\n' if banner else "") + generic_note(generic)
+            + (f'<p class="banner">{_e(banner)}</p>\n' if banner else "") + generic_note(generic) + opening
             + "\n".join(sections) + "\n</body></html>\n")
 
 
@@ -259,11 +247,12 @@ def _thumbnails(run_dir: Path) -> frozenset[str]:
 
 
 def write_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: str,
-                banner: str | None = None, skipped: tuple[str, ...] = (), generic: str | None = None) -> None:
+                banner: str | None = None, skipped: tuple[str, ...] = (), generic: str | None = None,
+                verdict: Verdict | None = None) -> None:
     """Write ``run_dir/index.html`` (and the figures' previews in ``run_dir/thumbnails/``). ``outcomes`` are the run's notebook outcomes (``notebook``, ``ok`` and
     ``message`` attributes, in plan order); ``outputs`` the hashed outputs by relative path; ``label`` names the
     input; ``skipped`` says what the plan left out and why; ``generic`` why the data were read in the generic
-    mode (no review map applied), None when a map applied."""
+    mode (no review map applied), None when a map applied; ``verdict`` the block the page opens with."""
     write_thumbnails(Path(run_dir), figure_stems(outputs))
-    page = render_index(Path(run_dir), outcomes, outputs, label, banner, skipped, generic)
+    page = render_index(Path(run_dir), outcomes, outputs, label, banner, skipped, generic, verdict)
     (Path(run_dir) / "index.html").write_text(page, encoding="utf-8")

@@ -36,6 +36,7 @@ from helpers.data import mapmode
 from helpers.report import plan as figure_plan
 from helpers.report.index import SYNTHETIC_BANNER, write_index
 from helpers.report.params import check_parameters
+from helpers.report.verdict import Verdict, run_verdict
 from helpers.run import folder
 from helpers.run import manifest as mf
 from helpers.run.execute import KERNEL_ENV, KERNEL_NAME, NotebookOutcome, check_kernel, execute_tasks
@@ -247,6 +248,21 @@ def run_set(
     return result
 
 
+def verdict_of(data: Path | None, parameters: dict) -> Verdict | None:
+    """The run report's verdict (:func:`helpers.report.verdict.run_verdict`) of the input ``data`` run with
+    ``parameters``; None, with a warning saying why, when it cannot be formed (the rest of the page stands)."""
+    from helpers.data.dataset import load_dataset
+
+    try:
+        with warnings.catch_warnings():  # the notebooks show the data's warnings
+            warnings.simplefilter("ignore")
+            ds = load_dataset(data, parameters.get("review_map", "auto"))
+            return run_verdict(ds, parameters)
+    except (NmdaError, ValueError, KeyError) as exc:
+        warnings.warn(f"index.html: no verdict block ({type(exc).__name__}: {exc})", stacklevel=2)
+        return None
+
+
 def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs: int, kernel_name: str,
              progress: bool, costs: dict, skipped: tuple[str, ...] = (), generic: str | None = None) -> RunResult:
     """Execute ``executions`` into ``run_dir`` (a fresh :func:`helpers.run.folder.stage` folder; longest ``costs``
@@ -307,7 +323,8 @@ def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs
         "execution_order": [tasks[i]["name"] for i in order],
         "notebook_seconds": {o.notebook: round(o.seconds, 3) for o in outcomes},
     })
-    write_index(run_dir, outcomes, outputs, label, banner, skipped, generic)
+    params = {k: v for k, v in (executions[0].parameters if executions else {}).items() if k != "drug"}
+    write_index(run_dir, outcomes, outputs, label, banner, skipped, generic, verdict_of(data, params))
     result = RunResult(run_dir, tuple(outcomes), outputs)
     if not result.ok:
         raise NotebookFailure("\n".join(o.message for o in result.failures),

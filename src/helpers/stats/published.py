@@ -36,7 +36,8 @@ COLUMNS = ("analysis_id", "label", "measure", "published", "recomputed", "studie
 LIMITS = ("estimate", "ci_low", "ci_high")
 
 
-def _decimals(text: str) -> int:
+def printed_decimals(text: str) -> int:
+    """Decimals printed in ``text`` (``"-15.79"``: 2)."""
     exponent = Decimal(text).as_tuple().exponent
     return max(-int(exponent), 0)
 
@@ -131,7 +132,7 @@ def published_concordance(dataset: Dataset, review: str | Path = "cd015373") -> 
             continue
         rows = dataset.analysis(aid)
         ours = _recompute(rows)
-        shown = {k: rounded(ours[k], _decimals(published[k])) for k in LIMITS}
+        shown = {k: rounded(ours[k], printed_decimals(published[k])) for k in LIMITS}
         problems = [f"{k} {shown[k]} vs {published[k]}" for k in LIMITS if shown[k] != published[k]]
         if ours["measure"] != e["measure"]:
             problems.append(f"measure {ours['measure']} vs {e['measure']}")
