@@ -26,12 +26,10 @@ FLEISS_STEMS = ["forest_analysis_1_1_aspirin_for_preventing_death_after_myocardi
 
 
 @pytest.fixture(scope="module")
-def fleiss():
-    if not paths.SHARED_SAMPLE_PACKAGE.exists():
-        pytest.skip(f"shared sample package not present at {paths.SHARED_SAMPLE_PACKAGE}")
+def fleiss(shared_sample):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        ds = load_dataset(paths.SHARED_SAMPLE_PACKAGE)
+        ds = load_dataset(shared_sample)
     return ds, [str(w.message) for w in caught]
 
 

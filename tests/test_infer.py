@@ -72,9 +72,9 @@ def test_cli_prints_summary_and_block(real_rows, tmp_path, capsys):
     assert "missing.rda: no such file" in capsys.readouterr().err
 
 
-def test_settings_evidence_only_for_bare_rows(real_rows, inferred):
+def test_settings_evidence_only_for_bare_rows(real_rows, shared_sample, inferred):
     from helpers.stats.infer import settings_evidence
 
     assert settings_evidence(None) is None  # the default package carries its settings
-    assert settings_evidence(paths.SHARED_SAMPLE_PACKAGE) is None
+    assert settings_evidence(shared_sample) is None
     assert settings_evidence(real_rows).n_reproduced == inferred.n_reproduced == 91

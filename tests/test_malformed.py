@@ -247,16 +247,11 @@ def test_review_map_sections_of_the_wrong_shape(tmp_path, text, message):
     _refused(rf"shape.yaml: {message}", load_review_map, path)
 
 
-def test_real_rows_keep_both_dadabayev_strata_with_a_warning():
+def test_real_rows_keep_both_dadabayev_strata_with_a_warning(real_rows):
     """CD015373 enters Dadabayev 2020 twice per analysis (with and without PTSD): accepted, and recorded."""
-    from helpers.core import paths
-
-    rda = paths.SHARED / "fixtures" / "cd015373-real" / "CD015373_pub2_data.rda"
-    if not rda.is_file():
-        pytest.skip(f"real CD015373 rows not present at {rda}")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds = load_dataset(rda)
+        ds = load_dataset(real_rows)
     twice = [w for w in ds.warnings if "study 'Dadabayev 2020' has 2 rows with different data" in w]
     assert [w.split(": analysis ")[1].split(":")[0] for w in twice] == ["2.1", "2.2"]
     assert (ds.rows["study"] == "Dadabayev 2020").sum() == 4

@@ -28,6 +28,7 @@ from pathlib import Path
 
 import pytest
 
+from conftest import need_shared
 from fixtures.packages.build import package_files, zip_bytes
 from helpers.core import paths
 from helpers.core.errors import DataError, ParameterError
@@ -49,20 +50,16 @@ def _folder_files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
 
 
-def _seeds() -> dict[str, dict[str, bytes]]:
-    seeds = {"tiny": {k: v.encode("utf-8") for k, v in package_files().items()}}
-    synthetic = paths.DATA_RAW / "synthetic-cd015373"
-    if synthetic.is_dir():
-        seeds["synthetic"] = _folder_files(synthetic)
-    if paths.SHARED_SAMPLE_PACKAGE.is_file():
-        outer = zipfile.ZipFile(paths.SHARED_SAMPLE_PACKAGE)
-        inner_name = next(n for n in outer.namelist() if n.endswith("-data.zip"))
-        inner = zipfile.ZipFile(io.BytesIO(outer.read(inner_name)))
-        seeds["fleiss"] = {n: inner.read(n) for n in inner.namelist() if not n.endswith("/")}
-    return seeds
-
-
-SEEDS = _seeds()
+def _seed_files(seed: str) -> dict[str, bytes]:
+    """The files of one seed; the shared sample through conftest.need_shared (skips outside CI, fails on CI)."""
+    if seed == "tiny":
+        return {k: v.encode("utf-8") for k, v in package_files().items()}
+    if seed == "synthetic":
+        return _folder_files(paths.DATA_RAW / "synthetic-cd015373")
+    outer = zipfile.ZipFile(need_shared(paths.SHARED_SAMPLE_PACKAGE, "shared sample package"))
+    inner_name = next(n for n in outer.namelist() if n.endswith("-data.zip"))
+    inner = zipfile.ZipFile(io.BytesIO(outer.read(inner_name)))
+    return {n: inner.read(n) for n in inner.namelist() if not n.endswith("/")}
 
 
 def _review(seed: str):
@@ -185,13 +182,14 @@ def _load_or_refuse(loader, label: str):
 CASES = {"tiny": 20 * SCALE, "synthetic": 6 * SCALE, "fleiss": 6 * SCALE}
 
 
-@pytest.mark.parametrize("seed", sorted(SEEDS))
+@pytest.mark.parametrize("seed", sorted(CASES))
 def test_mutated_packages_load_or_raise_the_projects_error(seed, tmp_path):
+    seed_files = _seed_files(seed)
     raw_before = _snapshot(paths.DATA_RAW)
     outcomes = {"loaded": 0, "refused": 0}
     for i in range(CASES[seed]):
         rng = random.Random(i)
-        files = _mutate(rng, SEEDS[seed])
+        files = _mutate(rng, seed_files)
         case = tmp_path / str(i)
         case.mkdir()
         path = _write(case, files, rng.choice(("folder", "inner", "outer")))
@@ -204,16 +202,11 @@ def test_mutated_packages_load_or_raise_the_projects_error(seed, tmp_path):
     assert outcomes["loaded"] and outcomes["refused"], outcomes  # the harness exercises both outcomes
 
 
-REAL_RDA = paths.SHARED / "fixtures" / "cd015373-real" / "CD015373_pub2_data.rda"
-
-
-def test_mutated_real_data_rows_load_or_raise(tmp_path):
+def test_mutated_real_data_rows_load_or_raise(tmp_path, real_rows):
     """The real review's data rows as a bare ``*-data-rows.csv`` (read by helpers.data.datarows), mutated."""
-    if not REAL_RDA.is_file():
-        pytest.skip(f"real CD015373 rows not present at {REAL_RDA}")
     from helpers.data.rdata import read_rda_rows
 
-    rows, _ = read_rda_rows(REAL_RDA)
+    rows, _ = read_rda_rows(real_rows)
     seed = rows.to_csv(index=False, lineterminator="\r\n").encode("utf-8")
     for i in range(3 * SCALE):
         rng = random.Random(i)
@@ -229,7 +222,7 @@ def test_mutated_real_data_rows_load_or_raise(tmp_path):
 
 
 def test_mutated_zip_containers_load_or_raise(tmp_path):
-    good = _zip({"pkg/1-files/1-data.zip": _zip(SEEDS["tiny"])})
+    good = _zip({"pkg/1-files/1-data.zip": _zip(_seed_files("tiny"))})
     for i in range(30 * SCALE):
         rng = random.Random(i)
         data = rng.choice((_flip, _truncate, _insert))(rng, good)
@@ -258,9 +251,9 @@ def _tables(ds):
     return ds.rows, ds.studies, ds.published
 
 
-@pytest.mark.parametrize("seed", sorted(SEEDS))
+@pytest.mark.parametrize("seed", sorted(CASES))
 def test_meaning_preserving_variants_give_the_same_tables(seed, tmp_path):
-    files = SEEDS[seed]
+    files = _seed_files(seed)
     (tmp_path / "base").mkdir()
     base_path = _write(tmp_path / "base", files, "folder")
     base = _load_or_refuse(lambda: load_dataset(base_path, review=_review(seed)), seed)
@@ -287,7 +280,7 @@ def test_meaning_preserving_variants_give_the_same_tables(seed, tmp_path):
 @pytest.fixture(scope="module")
 def tidy_files(tmp_path_factory):
     root = tmp_path_factory.mktemp("tidy")
-    pkg = _write(root, SEEDS["tiny"], "folder")
+    pkg = _write(root, _seed_files("tiny"), "folder")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         return _folder_files(write_tidy(load_dataset(pkg), root / "tidy"))
