@@ -17,15 +17,17 @@ DATA ?=
 # make real: the real review's data rows (fetched and SHA-256 checked; FROM=path/to/CD015373_pub2_data.rda uses a
 # local copy) into runs/cd015373-real.
 FROM ?=
+LOCK_EXTRAS := --extra explore --extra notebook --extra test
 
 .PHONY: install run real test test-slow verify explore lock benchmark benchmark-tests synthetic clean
 
 install: $(STAMP)
 
+# requirements.lock carries a SHA-256 for every file: --require-hashes refuses anything else.
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
-	$(UV) pip install --python $(PY) --quiet -r requirements.lock
+	$(UV) pip install --python $(PY) --quiet --require-hashes -r requirements.lock
 	$(UV) pip install --python $(PY) --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (nmda-review)" >/dev/null
 	touch $@
@@ -63,8 +65,11 @@ benchmark-tests: $(STAMP)
 synthetic: $(STAMP)
 	$(PY) -m helpers.synthetic --out data/raw/synthetic-cd015373 --allow-raw
 
+# pyproject.toml declares the dependencies once; the hashed lock and environment.yml are generated from it
+# (tests/test_dependencies.py checks they are in step).
 lock: $(STAMP)
-	$(UV) pip compile requirements.in --python-version 3.11 --quiet -o requirements.lock
+	$(UV) pip compile pyproject.toml $(LOCK_EXTRAS) --generate-hashes --python-version 3.11 --quiet -o requirements.lock
+	$(PY) scripts/environment_yml.py
 
 clean:
 	rm -rf $(VENV) runs

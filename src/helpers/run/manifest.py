@@ -16,6 +16,7 @@ import os
 import platform
 import re
 import subprocess
+import tomllib
 from dataclasses import dataclass
 from importlib import metadata
 from pathlib import Path
@@ -27,7 +28,7 @@ RUN_LOG_NAME = "run-log.json"
 #: Sub-folders of a run whose every file is hashed into the manifest and compared by ``verify``.
 HASHED_DIRS = ("figures", "tables")
 #: Extra distributions recorded besides the direct requirements (the kernel machinery and this project).
-EXTRA_DISTRIBUTIONS = ("nmda-review", "nbclient", "jupyter_client", "ipython")
+EXTRA_DISTRIBUTIONS = ("nmda-review",)
 _CHUNK = 1 << 20
 
 
@@ -97,15 +98,24 @@ def resolve_portable(path: str | None) -> Path | None:
     return candidate if candidate.is_absolute() else paths.PROJECT_ROOT / candidate
 
 
-def requirement_names(requirements_in: Path | None = None) -> list[str]:
-    """Distribution names listed in ``requirements.in`` (comments and blank lines skipped)."""
-    source = requirements_in or paths.PROJECT_ROOT / "requirements.in"
-    names = []
-    for line in source.read_text(encoding="utf-8").splitlines():
-        line = line.split("#", 1)[0].strip()
-        if line:
-            names.append(re.split(r"[<>=!~\[; ]", line, maxsplit=1)[0])
-    return names
+def normalise_distribution(name: str) -> str:
+    """PEP 503 form of a distribution name: lower case, runs of ``-_.`` as ``-``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
+
+def declared_requirements(pyproject: Path | None = None) -> dict[str, list[str]]:
+    """Distribution names declared in ``pyproject.toml``, the one declaration of dependencies, by group:
+    ``{"dependencies": [...], "<extra>": [...]}`` (normalised)."""
+    with open(pyproject or paths.PROJECT_ROOT / "pyproject.toml", "rb") as handle:
+        project = tomllib.load(handle)["project"]
+    groups = {"dependencies": project["dependencies"], **project.get("optional-dependencies", {})}
+    return {group: [normalise_distribution(re.split(r"[<>=!~\[; ]", req.strip(), maxsplit=1)[0]) for req in reqs]
+            for group, reqs in groups.items()}
+
+
+def requirement_names(pyproject: Path | None = None) -> list[str]:
+    """Every declared distribution name (dependencies, then each optional group)."""
+    return [name for names in declared_requirements(pyproject).values() for name in names]
 
 
 def package_versions() -> dict[str, str]:
