@@ -217,7 +217,7 @@ def test_mutated_real_data_rows_load_or_raise(tmp_path, real_rows):
         _load_or_refuse(lambda: load_dataset(path), f"real rows case {i}")
         assert _snapshot(tmp_path) == before
     flipped = tmp_path / "flipped.rda"
-    flipped.write_bytes(_flip(random.Random(0), REAL_RDA.read_bytes()))
+    flipped.write_bytes(_flip(random.Random(0), real_rows.read_bytes()))
     _load_or_refuse(lambda: load_dataset(flipped), "flipped .rda")
 
 
