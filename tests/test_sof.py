@@ -41,6 +41,7 @@ def test_sof_table_has_gradepro_columns_and_every_row_names_its_evidence(assesse
 def test_certainty_csv_has_a_column_per_domain_and_the_label(assessed):
     ds, inputs, rows = assessed
     table = sof.certainty_table(rows, inputs)
+    assert tuple(table.columns) == sof.CERTAINTY_TABLE_COLUMNS
     for d in DOMAINS:
         assert d in table and f"{d}_reason" in table
     cols = table.columns.tolist()
@@ -85,3 +86,5 @@ def test_nothing_to_rate_is_said_not_shown_as_an_empty_table(assessed):
     note = sof.sof_note(inputs, ds, [])
     assert note.startswith("> **Not available in this dataset.**") and "at least 2 studies" in note
     assert sof.sof_table([]).empty
+    empty = sof.certainty_table([], inputs)
+    assert empty.empty and tuple(empty.columns) == sof.CERTAINTY_TABLE_COLUMNS  # the saved CSV keeps its header

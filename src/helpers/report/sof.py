@@ -26,6 +26,10 @@ from helpers.stats.precision import threshold_words, thresholds
 
 MIN_K = 2  # studies that entered the analysis: a single trial has no body of evidence to rate across
 STEM = "certainty"
+#: Columns of the saved certainty table (also when no analysis is rated: the CSV keeps its header).
+CERTAINTY_TABLE_COLUMNS = ("analysis_id", "analysis", "comparison", "outcome", "timepoint", "measure", "k",
+                           "participants", "threshold", *(key for d in DOMAINS for key in (d, f"{d}_reason")),
+                           "certainty", "symbols", "trace", "label", "mid_source", "judgements_source")
 CERTAINTY_COLUMN = f"Certainty of the evidence (GRADE), {ASSIST}"
 SOF_COLUMNS = ("Outcome", "Risk with comparator", "Risk with intervention", "Relative effect (95% CI)",
                "Participants (studies)", CERTAINTY_COLUMN, "Comments")
@@ -97,7 +101,7 @@ def certainty_table(assessed: list[tuple], inputs: CertaintyInputs) -> pd.DataFr
                      **{key: frame[key] for d in DOMAINS for key in (d, f"{d}_reason")},
                      "certainty": cert.certainty, "symbols": cert.symbols, "trace": cert.trace, "label": ASSIST,
                      "mid_source": inputs.mid_source, "judgements_source": inputs.judgements_source})
-    return pd.DataFrame.from_records(rows)
+    return pd.DataFrame.from_records(rows, columns=list(CERTAINTY_TABLE_COLUMNS))
 
 
 def _difference_words(x: float) -> str:
