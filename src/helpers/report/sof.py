@@ -20,6 +20,7 @@ import pandas as pd
 
 from helpers.data.judgements import DOMAINS, CertaintyInputs, load_certainty_inputs
 from helpers.data.tidy import Dataset
+from helpers.figures.forest_text import fmt
 from helpers.report import generic, plan, summary
 from helpers.stats.certainty import ASSIST, DOMAIN_WORDS, SYMBOLS, Certainty, assess
 from helpers.stats.precision import threshold_words, thresholds
@@ -46,8 +47,8 @@ def corresponding_risk(acr: float, ratio: float, measure: str) -> float:
 
 
 def per_1000(risk: float) -> int:
-    """A risk as events per 1,000, rounded half up."""
-    return int(np.floor(risk * 1000 + 0.5))
+    """A risk as events per 1,000, rounded half up (:func:`helpers.figures.forest_text.fmt`, as RevMan)."""
+    return int(fmt(risk * 1000, 0))
 
 
 def _entered(ma) -> pd.DataFrame:
@@ -105,7 +106,7 @@ def certainty_table(assessed: list[tuple], inputs: CertaintyInputs) -> pd.DataFr
 
 
 def _difference_words(x: float) -> str:
-    return f"{abs(x):.2f} {'lower' if x < 0 else 'higher'}" if x != 0 else "0.00"
+    return f"{fmt(abs(x), 2)} {'lower' if x < 0 else 'higher'}" if x != 0 else "0.00"
 
 
 def _effects(ma) -> tuple[str, str, str]:
@@ -114,7 +115,7 @@ def _effects(ma) -> tuple[str, str, str]:
     if ma.measure in ("RR", "OR"):
         acr = float(np.nansum(st["events_c"]) / np.nansum(st["n_c"]))
         est, lo, hi = (float(np.exp(x)) for x in (res.estimate, res.ci_low, res.ci_high))
-        relative = f"{ma.measure} {est:.2f} ({lo:.2f} to {hi:.2f})"
+        relative = f"{ma.measure} {fmt(est, 2)} ({fmt(lo, 2)} to {fmt(hi, 2)})"
         if acr == 0:  # no control events: a ratio says nothing per 1,000
             return "0 per 1,000 (no events in the control arms)", "not estimable (no control events)", relative
         risk = [f"{per_1000(corresponding_risk(acr, r, ma.measure))}" + (" (capped)" if acr * r > 1 and
@@ -122,10 +123,10 @@ def _effects(ma) -> tuple[str, str, str]:
         return f"{per_1000(acr)} per 1,000", f"{risk[0]} per 1,000 ({risk[1]} to {risk[2]})", relative
     if ma.measure in ("MD", "SMD"):
         comparator = ("—" if ma.measure == "SMD" or "mean_c" not in st else
-                      f"control means {np.nanmin(st['mean_c']):.1f} to {np.nanmax(st['mean_c']):.1f}")
+                      f"control means {fmt(np.nanmin(st['mean_c']), 1)} to {fmt(np.nanmax(st['mean_c']), 1)}")
         return (comparator, f"{ma.measure} {_difference_words(res.estimate)} ({_difference_words(res.ci_low)} to "
                 f"{_difference_words(res.ci_high)})", "—")
-    return ("—", f"{ma.measure} {res.estimate:.3f} ({res.ci_low:.3f} to {res.ci_high:.3f})", "—")
+    return ("—", f"{ma.measure} {fmt(res.estimate, 3)} ({fmt(res.ci_low, 3)} to {fmt(res.ci_high, 3)})", "—")
 
 
 def _comments(cert: Certainty) -> str:
