@@ -233,6 +233,7 @@ def test_real_notebook_set_runs_and_verifies(tmp_path):
                  *(f"rob_{kind}_{d}" for kind in ("traffic_light", "summary") for d in drugs)]:
         assert {f"figures/{stem}.{ext}" for ext in ("png", "svg", "pdf")} <= figures, stem
     assert "tables/summary_of_findings_efficacy_ketamine.csv" in result.outputs
+    assert {f"tables/certainty_{d}.csv" for d in drugs} <= set(result.outputs)  # hashed in the manifest
     assert verify(result.run_dir, jobs=2).ok
 
 
