@@ -168,30 +168,14 @@ def test_inconsistency_bands_are_the_handbooks():
     assert (certainty.I2_SUBSTANTIAL, certainty.I2_CONSIDERABLE) == (ex["substantial_from"], ex["considerable_from"])
 
 
-def test_inconsistency_low_i2_is_no_concern():
-    ma = _continuous([-10, -12, -9], [0, 0, 0])
+@pytest.mark.parametrize("case", EXAMPLES["inconsistency"]["cases"], ids=lambda c: c["rating"] + ": " + c["why"])
+def test_inconsistency_rule(case):
+    ma = _continuous(case["mean_e"], [0] * len(case["mean_e"]), sd=case["sd"])
     got = certainty.inconsistency(ma, (-10, 10))
-    assert ma.overall.i2 < 50 and got.rating == "no concern" and "I² 0%" in got.reason
-
-
-def test_inconsistency_large_i2_in_one_direction_is_no_concern():
-    ma = _continuous([-10, -16, -22], [0, 0, 0], sd=20)
-    got = certainty.inconsistency(ma, (-10, 10))
-    assert ma.overall.i2 >= 50 and got.rating == "no concern"
-    assert "on one side of the null" in got.reason and "study CIs overlap" in got.reason
-
-
-def test_inconsistency_opposite_directions_and_disjoint_cis():
-    ma = _continuous([-25, 20, -22, 18], [0, 0, 0, 0], sd=8)
-    got = certainty.inconsistency(ma, (-10, 10))
-    assert ma.overall.i2 >= 75 and ma.overall.pi_low < -10 and ma.overall.pi_high > 10
-    assert got.rating == "very serious" and "both sides of the null" in got.reason
-
-
-def test_inconsistency_substantial_but_not_considerable_is_serious():
-    ma = _continuous([-12, 2, -6], [0, 0, 0], sd=22)
-    assert 50 <= ma.overall.i2 < 75
-    assert certainty.inconsistency(ma, (-10, 10)).rating == "serious"
+    assert got.rating == case["rating"], got.reason
+    assert f"I² {ma.overall.i2:.0f}%" in got.reason
+    both = min(case["mean_e"]) < 0 < max(case["mean_e"])
+    assert ("on both sides of the null" in got.reason) == both
 
 
 # -- publication bias and overall -----------------------------------------------------------------------------
