@@ -15,9 +15,13 @@ OUT ?= runs/default
 # DATA=path/to/package.zip runs everything on another Cochrane data package (e.g. the real review's).
 DATA ?=
 # make real: the real review's data rows (fetched and SHA-256 checked; FROM=path/to/CD015373_pub2_data.rda uses a
-# local copy) into runs/cd015373-real.
+# local copy, cached in data/external/ so later runs work offline) into runs/cd015373-real.
 FROM ?=
 LOCK_EXTRAS := --extra explore --extra notebook --extra test
+# P="-p estimator=REML -p ci_method=hksj": notebook parameters for make run / make real (a departure from the
+# review's settings, named on every page); ADD_ROWS=extra.csv: study rows added to the data (data/README.md).
+P ?=
+ADD_ROWS ?=
 
 .PHONY: install run real test test-slow verify explore lock benchmark benchmark-tests synthetic clean
 
@@ -33,13 +37,14 @@ $(STAMP): requirements.lock pyproject.toml
 	touch $@
 
 run: $(STAMP)
-	$(PY) -m helpers.run --out $(OUT) --jobs $(JOBS) $(if $(DATA),--data "$(DATA)")
+	$(PY) -m helpers.run --out $(OUT) --jobs $(JOBS) $(if $(DATA),--data "$(DATA)") $(if $(ADD_ROWS),--add-rows "$(ADD_ROWS)") $(P)
 
 real: $(STAMP)
-	$(PY) -m helpers.run real --jobs $(JOBS) $(if $(FROM),--from "$(FROM)")
+	$(PY) -m helpers.run real --jobs $(JOBS) $(if $(FROM),--from "$(FROM)") $(if $(ADD_ROWS),--add-rows "$(ADD_ROWS)") $(if $(filter command line environment,$(origin OUT)),--out "$(OUT)") $(P)
 
+# OUT=runs/<name>: that run; without OUT, the only run under runs/ (else the runs are listed).
 verify: $(STAMP)
-	$(PY) -m helpers.run verify $(OUT) --jobs $(JOBS)
+	$(PY) -m helpers.run verify $(if $(filter command line environment,$(origin OUT)),"$(OUT)") --jobs $(JOBS)
 
 # Everything but the tests marked slow; the committed notebook set is executed once (nbval, images included).
 test: $(STAMP)

@@ -81,3 +81,11 @@ def test_a_tidy_folder_edited_by_hand_is_no_longer_labelled_as_published(real, t
         assert "derived from CD015373.pub2 data rows, modified" in shown and PINNED not in shown
     # the row went to 1.1 only: its duration copy 1.2 now disagrees, and that is said
     assert "1.2 (the duration subgroup copy of 1.1) leaves out Hypothetical 2026 of 1.1" in copy_disagreements(edited)
+
+
+def test_the_documented_example_file_adds_one_trial(real):
+    from helpers.core import paths
+
+    out, added = add_rows(real, paths.DATA / "templates" / "cd015373-extra-rows.csv")
+    assert added == ["'Hypothetical 2026' added to 1.1, 1.2 (duration: ≤1 day)"]
+    assert out.studies["study"].nunique() == real.studies["study"].nunique() + 1

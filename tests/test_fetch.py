@@ -83,20 +83,38 @@ def test_no_network_names_from(tmp_path):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     src = Source(url=f"http://127.0.0.1:{port}/x.rda", sha256="0" * 64, size=1, file="x.rda")
-    with pytest.raises(FetchError, match=r"^no network: cannot reach .*; use --from FILE"):
+    with pytest.raises(FetchError, match=r"^no network: cannot reach .*; with a local copy of the file: "
+                                         r"make real FROM=path/to/x.rda \(or python -m helpers.run real --from"):
         fetch(src, cache=tmp_path)
     assert list(tmp_path.iterdir()) == []
 
 
 def test_local_copy_is_checked_the_same_way(server, tmp_path):
-    good = tmp_path / "copy.rda"
+    good, cache = tmp_path / "copy.rda", tmp_path / "cache"
     good.write_bytes(PAYLOAD)
-    assert fetch(_source(server), local=good) == good and server.hits == []
+    assert fetch(_source(server), local=good, cache=cache) == good and server.hits == []
     good.write_bytes(PAYLOAD[:-1])
     with pytest.raises(FetchError, match="copy.rda: 10239 bytes, expected 10240"):
-        fetch(_source(server), local=good)
+        fetch(_source(server), local=good, cache=cache)
     with pytest.raises(FetchError, match="nothere.rda: no such file"):
-        fetch(_source(server), local=tmp_path / "nothere.rda")
+        fetch(_source(server), local=tmp_path / "nothere.rda", cache=cache)
+
+
+def test_a_checked_local_copy_is_cached_so_a_later_fetch_works_offline(server, tmp_path):
+    good, cache = tmp_path / "copy.rda", tmp_path / "cache"
+    good.write_bytes(PAYLOAD)
+    fetch(_source(server), local=good, cache=cache)
+    assert [p.name for p in cache.iterdir()] == ["data.rda"] and (cache / "data.rda").read_bytes() == PAYLOAD
+    good.unlink()
+    offline = _source(server, path="/gone.rda")  # the server would answer 404: never asked
+    assert fetch(offline, cache=cache) == cache / "data.rda" and server.hits == []
+    # a wrong --from file is refused before anything reaches the cache
+    other = tmp_path / "other"
+    bad = tmp_path / "bad.rda"
+    bad.write_bytes(bytes(len(PAYLOAD)))
+    with pytest.raises(FetchError, match="does not match the pinned"):
+        fetch(_source(server), local=bad, cache=other)
+    assert not other.exists() or list(other.iterdir()) == []
 
 
 def test_source_refuses_bad_entries():
@@ -113,9 +131,15 @@ def test_review_source_is_the_pinned_file():
     assert "Pairwise70" in src.provenance
 
 
-def test_cli_real_fetch_only(real_rows, tmp_path, capsys):
+def test_cli_real_fetch_only(real_rows, tmp_path, capsys, monkeypatch):
+    from helpers.core import paths
+
+    monkeypatch.setattr(paths, "DATA_EXTERNAL", tmp_path / "external")
     assert main(["real", "--from", str(real_rows), "--fetch-only"]) == 0
     assert "CD015373_pub2_data.rda (SHA-256 943cda91e235... as pinned" in capsys.readouterr().out
+    cached = tmp_path / "external" / "CD015373_pub2_data.rda"
+    assert cached.read_bytes() == real_rows.read_bytes()  # a later `make real` without FROM finds it offline
+    assert main(["real", "--fetch-only"]) == 0 and f"data rows: {cached}" in capsys.readouterr().out
     wrong = tmp_path / "wrong.rda"
     wrong.write_bytes(b"x" * 10832)
     assert main(["real", "--from", str(wrong)]) == 2

@@ -268,7 +268,7 @@ def test_help_lists_subcommands_and_allowed_values(capsys):
     with pytest.raises(SystemExit):
         cli.main(["--help"])
     out = capsys.readouterr().out
-    for word in ("verify RUN_DIR", "refresh-notebooks", "real [--from FILE]", "estimator: FE, DL, REML, PM or null",
+    for word in ("verify [RUN_DIR]", "refresh-notebooks", "real [--from FILE]", "estimator: FE, DL, REML, PM or null",
                  "ci_method: z, hksj"):
         assert word in out
 

@@ -4,14 +4,15 @@ The review map (``data/reviews/<review>.yaml``) records where the file comes fro
 (``url``, ``sha256``, ``size``, ``file``, ``provenance``); :func:`review_source` reads it. :func:`fetch`
 returns a local path to exactly that file:
 
-- ``local=FILE`` (the command line's ``--from``): FILE itself, after its size and SHA-256 are checked;
+- ``local=FILE`` (the command line's ``--from``): FILE itself, after its size and SHA-256 are checked; a copy is
+  kept in the cache (written and checked the same way) so that later runs need neither FILE nor the network;
 - a copy already in the cache (``data/external/<file>``) whose SHA-256 matches: that copy, nothing downloaded;
 - otherwise a download of ``url`` into a temporary file in the cache folder, checked for size (more bytes than
   recorded, or fewer: truncated) and SHA-256, then renamed into place (``os.replace``, atomic): the cache never
   holds a half-written or wrong file, and the temporary file is removed on every failure.
 
 Every failure is a :class:`~helpers.core.errors.FetchError` naming the URL (or file); when the host cannot be
-reached at all, the message says so in one line and names ``--from``.
+reached at all, the message says so in one line and names ``make real FROM=...`` and ``--from``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,11 @@ from __future__ import annotations
 import hashlib
 import http.client
 import os
+import shutil
 import tempfile
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -33,7 +36,10 @@ from helpers.data.reviewmap import load_review_map
 
 CHUNK = 64 * 1024
 TIMEOUT = 30.0  # seconds per network operation
-NO_NETWORK_HINT = "use --from FILE with a local copy of the file"
+#: What to do without network ({file}: the pinned file's name): the make form first, then the module's option.
+NO_NETWORK_HINT = ("with a local copy of the file: make real FROM=path/to/{file} "
+                   "(or python -m helpers.run real --from path/to/{file}); once checked it is cached in data/external/, "
+                   "so later runs work offline")
 
 
 @dataclass(frozen=True)
@@ -108,7 +114,8 @@ def _download(source: Source, target: Path, timeout: float) -> None:
     except urllib.error.HTTPError as exc:
         raise FetchError(f"{source.url}: HTTP {exc.code} {exc.reason}") from exc
     except urllib.error.URLError as exc:  # DNS, refused, unreachable, timeout while connecting
-        raise FetchError(f"no network: cannot reach {source.url} ({exc.reason}); {NO_NETWORK_HINT}") from exc
+        raise FetchError(f"no network: cannot reach {source.url} ({exc.reason}); "
+                         f"{NO_NETWORK_HINT.format(file=source.file)}") from exc
     except http.client.IncompleteRead as exc:  # the server closed before its Content-Length
         raise FetchError(f"{source.url}: truncated download: the connection closed after "
                          f"{received + len(exc.partial)} of {source.size} bytes") from exc
@@ -126,6 +133,7 @@ def fetch(source: Source, local: Path | str | None = None, cache: Path | str | N
         if not local.is_file():
             raise FetchError(f"{local}: no such file (--from)")
         _check(local, source, str(local))
+        _cache_copy(local, source, cache)
         return local
     folder = paths.ensure_writable_dir(paths.DATA_EXTERNAL if cache is None else cache)
     target = folder / source.file
@@ -137,3 +145,24 @@ def fetch(source: Source, local: Path | str | None = None, cache: Path | str | N
             target.unlink()  # a stale or damaged copy: fetched again below
     _download(source, target, timeout)
     return target
+
+
+def _cache_copy(local: Path, source: Source, cache: Path | str | None) -> None:
+    """Keep a checked ``--from`` file in the cache (temporary file, checked again, renamed into place), so that a
+    later fetch without ``--from`` finds it offline; a cache that cannot be written is warned about, not fatal."""
+    try:
+        folder = paths.ensure_writable_dir(paths.DATA_EXTERNAL if cache is None else cache)
+        target = folder / source.file
+        if target.is_file() and target.stat().st_size == source.size and sha256_of(target) == source.sha256:
+            return
+        fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".part")
+        tmp = Path(tmp_name)
+        try:
+            with os.fdopen(fd, "wb") as out, open(local, "rb") as src:
+                shutil.copyfileobj(src, out, CHUNK)
+            _check(tmp, source, str(tmp))
+            os.replace(tmp, target)
+        finally:
+            tmp.unlink(missing_ok=True)
+    except (OSError, FetchError) as exc:
+        warnings.warn(f"{local}: checked, but not cached in {cache or paths.DATA_EXTERNAL} ({exc})", stacklevel=3)

@@ -101,11 +101,28 @@ class Parameters(ResultMixin):
                     for name in ("drug", "route", "outcome", "timepoint")},
                  "estimator": "the package's settings" if self.estimator is None else f"`{self.estimator}`",
                  "CI method": f"`{self.ci_method}`", "review map": f"`{self.review_map}`"}
-        return "**Parameters:** " + "; ".join(f"{name}: {value}" for name, value in shown.items()) + "."
+        line = "**Parameters:** " + "; ".join(f"{name}: {value}" for name, value in shown.items()) + "."
+        return departure_banner(self) + line
+
+    @property
+    def departures(self) -> tuple[str, ...]:
+        """The settings of this run that are not the review's, in words (:func:`helpers.report.verdict.settings_departures`)."""
+        from helpers.report.verdict import settings_departures
+
+        return settings_departures({"estimator": self.estimator, "ci_method": self.ci_method})
 
     @property
     def tables(self) -> Path:
         return paths.ensure_writable_dir(self.out_dir / "tables")
+
+
+def departure_banner(params: Parameters) -> str:
+    """Markdown banner above a page's parameters when its settings are not the review's ('' when they are)."""
+    if not params.departures:
+        return ""
+    items = "\n".join(f"> - {d}" for d in params.departures)
+    return ("> **These settings are not the review's.** The results on this page depart from the published ones "
+            f"by design:\n{items}\n\n")
 
 
 def parameters(data_path=None, drug=None, route=None, outcome=None, timepoint=None, estimator="REML",

@@ -185,12 +185,14 @@ def run_set(
     kernel_name: str = KERNEL_NAME,
     progress: bool = False,
     publish_figures: Path | None = None,
+    add_rows: Path | str | None = None,
 ) -> RunResult:
     """Execute the plan of ``notebooks`` (default: the set) into the run folder ``out`` and write its manifest.
 
     ``parameters`` are passed to every notebook (names from ``PARAMETERS``); ``data_path`` None means the
     synthetic default package in ``data/raw/``. Notebooks in ``plan.PER_DRUG_NOTEBOOKS`` run once per drug in
-    the data (:func:`plan_executions`). With ``publish_figures`` the run's figures are also copied there.
+    the data (:func:`plan_executions`). With ``publish_figures`` the run's figures are also copied there. With
+    ``add_rows`` (a CSV of extra study rows) the notebooks read the input plus those rows (:func:`with_added_rows`).
     Raises :class:`NotebookFailure` naming each failed execution and cell, after writing the manifest, the
     partial executed notebooks and their HTML (into ``out`` when it held no previous run; else the previous run
     is kept and the failed one stays in its staging folder, named in the message). ``out`` is checked by
@@ -210,6 +212,9 @@ def run_set(
         raise FileNotFoundError(f"--data: no such file or folder: {data_path}")
     target = folder.check_target(out)
     check_kernel(kernel_name)
+    if add_rows is not None:  # the notebooks read the derived data from a tidy folder in data/processed/
+        data = with_added_rows(data, Path(add_rows), params.get("review_map", "auto"))
+        data_path = data
     drugs, costs, generic = _drugs_and_costs(data, notebooks, params.get("drug"),
                                              params.get("review_map", "auto"))  # loads (validates) the input
     if generic is not None:
@@ -246,6 +251,25 @@ def run_set(
                 dest.parent.mkdir(parents=True, exist_ok=True)
                 shutil.copyfile(target / rel, dest)
     return result
+
+
+def with_added_rows(data: Path | None, extra: Path, review_map: str = "auto") -> Path:
+    """The input ``data`` with the rows of ``extra`` added (:func:`helpers.data.addrows.add_rows`), written as a
+    tidy folder ``data/processed/<review>-added-<SHA-256 of its tables>/`` (the same rows give the same folder);
+    what was added and any subgroup copy that disagrees with its main analysis are warned."""
+    from helpers.data.addrows import add_rows, copy_disagreements
+    from helpers.data.dataset import load_dataset
+    from helpers.data.tidy import write_tidy
+
+    with warnings.catch_warnings():  # the notebooks show the data's own warnings
+        warnings.simplefilter("ignore")
+        ds = load_dataset(data, review_map)
+    derived, added = add_rows(ds, extra)
+    warnings.warn(f"{derived.label}: " + "; ".join(added), stacklevel=3)
+    for note in copy_disagreements(derived):
+        warnings.warn(f"subgroup copy disagrees with its main analysis: {note}", stacklevel=3)
+    name = f"{str(ds.review or 'data').lower()}-added-{derived.sha256[:12]}"
+    return write_tidy(derived, paths.DATA_PROCESSED / name)
 
 
 def verdict_of(data: Path | None, parameters: dict) -> Verdict | None:

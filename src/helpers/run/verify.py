@@ -15,6 +15,7 @@ from pathlib import Path
 import nbformat
 
 from helpers.core import paths
+from helpers.core.errors import RunFolderError
 from helpers.run import manifest as mf
 from helpers.run.execute import CELL_TIMEOUT, KERNEL_NAME, check_kernel, kernel_environment
 from helpers.run.folder import stage
@@ -44,6 +45,33 @@ class VerifyResult:
         else:
             head = f"verify FAILED: {len(self.differences)} of {self.compared} outputs differ"
         return "\n".join([head, *(f"  {d.describe()}" for d in self.differences), *(f"  note: {n}" for n in self.notes)])
+
+
+def find_runs(root: Path | str | None = None) -> list[Path]:
+    """The run folders under ``root`` (default ``runs/``): sub-folders holding a manifest, sorted; staging and
+    hidden folders left out."""
+    base = Path(root) if root is not None else paths.RUNS
+    if not base.is_dir():
+        return []
+    return sorted(p for p in base.iterdir() if p.is_dir() and not p.name.startswith(".")
+                  and (p / mf.MANIFEST_NAME).is_file())
+
+
+def run_to_verify(run_dir: Path | str | None, root: Path | str | None = None) -> Path:
+    """The run folder ``verify`` is asked about: ``run_dir`` when it holds a manifest; with none given, the only
+    run under ``runs/``. Otherwise a RunFolderError that says which runs exist and how to name one
+    (``make verify OUT=runs/<name>``)."""
+    runs = find_runs(root)
+    shown = ", ".join(mf.portable_path(r) or str(r) for r in runs)
+    hint = (f"runs: {shown}; name one, e.g. `make verify OUT={mf.portable_path(runs[0]) or runs[0]}`" if runs else
+            "no run folder under runs/ yet: `make run` or `make real` first")
+    if run_dir is None:
+        if len(runs) == 1:
+            return runs[0]
+        raise RunFolderError(f"which run? {hint}" if runs else hint)
+    if not (Path(run_dir) / mf.MANIFEST_NAME).is_file():
+        raise RunFolderError(f"{run_dir}: not a run folder (no {mf.MANIFEST_NAME}); {hint}")
+    return Path(run_dir)
 
 
 def recorded_executions(manifest: dict) -> tuple[list[Execution], Path | None]:

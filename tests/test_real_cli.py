@@ -1,0 +1,110 @@
+"""Friendly commands for the real review (issue 17 part A points 2 and 4): ``helpers.run real`` takes the plain
+run's -p, --review-map and --add-rows options; ``make real`` passes them through; ``verify`` finds the run it is
+asked about or says which runs exist; a page whose settings are not the review's says so above its parameters.
+Nothing here executes a notebook: the run itself is replaced by a recorder.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import warnings
+
+import pytest
+
+from helpers.core import paths
+from helpers.report.notebook import parameters
+from helpers.run import cli, runner
+
+EXTRA = ("analysis_id,study,year,mean_e,sd_e,n_e,mean_c,sd_c,n_c,duration\n"
+         "1.1,Hypothetical 2026,2026,40,25,30,55,25,30,≤1 day\n")
+
+
+@pytest.fixture()
+def recorded(monkeypatch, tmp_path):
+    """``run_set`` replaced by a recorder of its arguments; the fetch cache in a temporary folder."""
+    calls = []
+
+    class Done:
+        def summary(self):
+            return "recorded"
+
+    monkeypatch.setattr(cli, "run_set", lambda out, **kwargs: calls.append((out, kwargs)) or Done())
+    monkeypatch.setattr(paths, "DATA_EXTERNAL", tmp_path / "external")
+    return calls
+
+
+def test_real_takes_the_plain_runs_parameters_review_map_and_added_rows(real_rows, recorded, tmp_path):
+    extra = tmp_path / "extra.csv"
+    extra.write_text(EXTRA, encoding="utf-8")
+    argv = ["real", "--from", str(real_rows), "-p", "estimator=REML", "-p", "ci_method=hksj", "--review-map",
+            "cd015373", "--add-rows", str(extra), "--out", str(tmp_path / "out"), "--jobs", "2"]
+    assert cli.main(argv) == 0
+    (out, kwargs), = recorded
+    assert out == tmp_path / "out" and kwargs["data_path"] == real_rows and kwargs["jobs"] == 2
+    assert kwargs["parameters"] == {"estimator": "REML", "ci_method": "hksj", "review_map": "cd015373"}
+    assert kwargs["add_rows"] == extra
+
+
+def test_real_refuses_an_unknown_parameter_before_fetching(recorded, capsys):
+    assert cli.main(["real", "-p", "estimater=REML"]) == 2
+    assert "unknown parameter 'estimater'" in capsys.readouterr().err and recorded == []
+
+
+def test_make_passes_parameters_and_finds_the_run_to_verify():
+    def dry(*args):
+        done = subprocess.run(["make", "-n", *args], cwd=paths.PROJECT_ROOT, capture_output=True, text=True)
+        assert done.returncode == 0, done.stderr
+        return done.stdout.strip().splitlines()[-1]
+
+    assert dry("real", "FROM=x.rda", 'P=-p estimator=REML -p ci_method=hksj', "ADD_ROWS=extra.csv").endswith(
+        'real --jobs 2 --from "x.rda" --add-rows "extra.csv"  -p estimator=REML -p ci_method=hksj')
+    assert dry("verify").endswith("helpers.run verify  --jobs 2")  # no runs/default guessed
+    assert dry("verify", "OUT=runs/cd015373-real").endswith('verify "runs/cd015373-real" --jobs 2')
+
+
+def _run_folder(root, name):
+    folder = root / name
+    folder.mkdir(parents=True)
+    (folder / "manifest.json").write_text(json.dumps({"notebooks": [], "outputs": {}, "kernel": "k",
+                                                      "input": {"hashed": None, "sha256": "0" * 64}}))
+    return folder
+
+
+def test_verify_finds_the_only_run_or_lists_the_runs(monkeypatch, tmp_path, capsys):
+    monkeypatch.setattr(paths, "RUNS", tmp_path / "runs")
+    assert cli.main(["verify", "--quick"]) == 2
+    assert "no run folder under runs/ yet: `make run` or `make real` first" in capsys.readouterr().err
+    real = _run_folder(tmp_path / "runs", "cd015373-real")
+    assert cli.main(["verify", "--quick"]) == 0  # after only `make real`: that run, not runs/default
+    assert "cd015373-real" in capsys.readouterr().out.splitlines()[0]
+    assert cli.main(["verify", "--quick", str(tmp_path / "runs" / "default")]) == 2
+    err = capsys.readouterr().err
+    assert "default: not a run folder (no manifest.json); runs: " in err and "cd015373-real" in err
+    _run_folder(tmp_path / "runs", "default")
+    assert cli.main(["verify", "--quick"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: which run? runs: ") and "make verify OUT=" in err and str(real.name) in err
+
+
+def test_added_rows_become_a_tidy_folder_the_notebooks_read(real_rows, monkeypatch, tmp_path):
+    monkeypatch.setattr(paths, "DATA_PROCESSED", tmp_path / "processed")
+    extra = tmp_path / "extra.csv"
+    extra.write_text(EXTRA, encoding="utf-8")
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        folder = runner.with_added_rows(real_rows, extra)
+    assert folder.parent == tmp_path / "processed" and folder.name.startswith("cd015373-added-")
+    meta = json.loads((folder / "dataset.json").read_text(encoding="utf-8"))
+    assert meta["label"].startswith("derived from CD015373.pub2 data rows, modified (SHA-256 ")
+    assert meta["sha256"][:12] in folder.name and "943cda91e235" not in meta["label"]
+    assert any("'Hypothetical 2026' added to 1.1, 1.2 (duration: ≤1 day)" in str(w.message) for w in seen)
+
+
+def test_a_page_whose_settings_are_not_the_reviews_says_so_above_its_parameters():
+    own = parameters(estimator=None)._repr_markdown_()
+    assert own.startswith("**Parameters:**") and "not the review's" not in own
+    page = parameters(estimator="REML", ci_method="hksj")._repr_markdown_()
+    assert page.startswith("> **These settings are not the review's.**")
+    assert "> - estimator=REML" in page and "> - ci_method=hksj (the review: Wald z)" in page
+    assert page.index("not the review's") < page.index("**Parameters:**")
