@@ -89,3 +89,16 @@ def test_the_documented_example_file_adds_one_trial(real):
     out, added = add_rows(real, paths.DATA / "templates" / "cd015373-extra-rows.csv")
     assert added == ["'Hypothetical 2026' added to 1.1, 1.2 (duration: ≤1 day)"]
     assert out.studies["study"].nunique() == real.studies["study"].nunique() + 1
+
+
+def test_a_file_named_as_the_pinned_one_with_other_bytes_is_derived(real, real_rows, tmp_path):
+    import lzma
+
+    copy = tmp_path / real_rows.name  # the same R data (xz), compressed at another level: other bytes, same rows
+    copy.write_bytes(lzma.compress(lzma.decompress(real_rows.read_bytes()), preset=0))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        other = load_dataset(copy)
+    assert other.sha256 != real.sha256 and other.rows.equals(real.rows)
+    assert other.label == f"derived from CD015373.pub2 data rows, modified (SHA-256 {other.sha256[:12]})"
+    assert PINNED not in footer_text(other) and PINNED not in dataset_banner(other)

@@ -15,6 +15,7 @@ from pathlib import Path
 
 import yaml
 
+from helpers.core import paths
 from helpers.data.reviewmap import ReviewMapError, load_review_map
 
 #: Hex digits of a SHA-256 shown in a label (the full digest is in the manifest).
@@ -24,7 +25,8 @@ SHORT_SHA = 12
 @dataclass(frozen=True)
 class Citation:
     """The review a map describes: ``id`` (``CD015373.pub2``), title, authors, year, journal, DOI, the number of
-    trials it included (``trials``; None when the map does not say) and the pinned data file's SHA-256."""
+    trials it included (``trials``; None when the map does not say), the pinned data file's SHA-256 and name, and
+    the map file itself."""
 
     id: str
     title: str
@@ -35,6 +37,7 @@ class Citation:
     trials: int | None
     pinned_sha256: str | None
     pinned_file: str | None
+    map: str = ""  # the review map file, relative to the project (data/reviews/cd015373.yaml)
 
     def __str__(self) -> str:
         year = f" {self.year}" if self.year else ""
@@ -61,7 +64,8 @@ def review_citation(review: str | Path = "cd015373") -> Citation:
     return Citation(id=str(cite["id"]), title=str(doc.get("title", "")), authors=str(cite["authors"]),
                     year=int(year) if year is not None else None, journal=str(cite.get("journal", "")),
                     doi=str(cite["doi"]), trials=int(shape["trials"]) if shape.get("trials") is not None else None,
-                    pinned_sha256=source.get("sha256"), pinned_file=source.get("file"))  # fmt: skip
+                    pinned_sha256=source.get("sha256"), pinned_file=source.get("file"),
+                    map=paths.display(path))  # fmt: skip
 
 
 def pinned_citation(review: str | None, sha256: str | None) -> Citation | None:

@@ -78,7 +78,7 @@ def _input(v: Verdict, path: str) -> str:
         return f"{e(path)}: {e(v.label)} (SHA-256 {sha})"
     if v.pinned:
         return (f"{e(path)}: {e(v.label)}; SHA-256 {sha}... "
-                f'<span class="ok">matches the pinned one</span> (data/reviews)')
+                f'<span class="ok">matches the pinned one</span> ({e(v.citation.map)}, <code>source.sha256</code>)')
     return (f"{e(path)}: {e(v.label)}; SHA-256 {sha}... "
             f'<span class="fail">does NOT match the pinned one</span> (<code>{e(str(v.citation.pinned_sha256)[:12])}'
             "</code>...)")
