@@ -28,10 +28,13 @@ ADD_ROWS ?=
 install: $(STAMP)
 
 # requirements.lock carries a SHA-256 for every file: --require-hashes refuses anything else.
+# --compile-bytecode writes the .pyc files at install: every notebook kernel imports matplotlib, pandas, scipy and
+# IPython, and where PYTHONDONTWRITEBYTECODE is set (as on the reference machine) each kernel otherwise compiled
+# them from source again (library imports 40 s -> 15 s under load; benchmarks/run.py's floor).
 $(STAMP): requirements.lock pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --disable-pip-version-check "uv==0.13.9"
-	$(UV) pip install --python $(PY) --quiet --require-hashes -r requirements.lock
+	$(UV) pip install --python $(PY) --quiet --compile-bytecode --require-hashes -r requirements.lock
 	$(UV) pip install --python $(PY) --quiet --no-deps -e .
 	$(PY) -m ipykernel install --sys-prefix --name $(KERNEL) --display-name "Python (nmda-review)" >/dev/null
 	touch $@
@@ -57,10 +60,10 @@ test-slow: $(STAMP)
 explore: $(STAMP)
 	$(PY) -m helpers.explore
 
+# One table: every benchmarks/*.py script (engine against metafor, small analyses, explorer, the full run against
+# its floor with its stages). QUICK=1: the quick modes make test runs.
 benchmark: $(STAMP)
-	$(PY) benchmarks/engine.py
-	$(PY) benchmarks/explore.py
-	$(PY) benchmarks/run.py
+	$(PY) benchmarks/_all.py $(if $(QUICK),--quick)
 
 # Wall time of make test against the 6-minute aim (run on a quiet machine).
 benchmark-tests: $(STAMP)

@@ -1,22 +1,78 @@
-"""benchmarks/engine.py compares the same work under the same rules (issue 9 point 10)."""
+"""Benchmarks cannot rot: every script under benchmarks/ runs its quick mode here and prints its table.
+
+The scripts are discovered (``benchmarks/_common.scripts``: every ``benchmarks/*.py`` not starting with ``_``), so
+a new benchmark is covered by adding it. Each must take ``--quick`` (seconds) and ``--json``; the rows are
+checked for structure and for positive, finite numbers, never against time thresholds (speed is measured by
+``make benchmark``, not asserted in timed tests).
+"""
 
 from __future__ import annotations
 
 import importlib.util
+import json
+import math
 import re
+import shutil
+import subprocess
+import sys
+
+import pytest
 
 from helpers.core import paths
 
+BENCHMARKS = paths.PROJECT_ROOT / "benchmarks"
+sys.path.insert(0, str(BENCHMARKS))
+from _common import COLUMNS, Row, format_table, scripts  # noqa: E402
 
-def _engine_benchmark():
-    spec = importlib.util.spec_from_file_location("bench_engine", paths.PROJECT_ROOT / "benchmarks" / "engine.py")
+QUICK_TIMEOUT = 900  # seconds: generous for a loaded machine; a quick mode takes seconds on a quiet one
+
+
+def _load(name: str):
+    spec = importlib.util.spec_from_file_location(f"bench_{name}", BENCHMARKS / f"{name}.py")
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module
 
 
+def test_the_benchmark_scripts_are_discovered():
+    names = [p.name for p in scripts()]
+    assert {"engine.py", "run.py", "explore.py", "test_suite.py"} <= set(names)
+    assert not any(n.startswith("_") for n in names)
+
+
+@pytest.mark.parametrize("script", scripts(), ids=lambda p: p.name)
+def test_quick_mode_prints_its_table(script, tmp_path):
+    out = tmp_path / "rows.json"
+    done = subprocess.run([sys.executable, str(script), "--quick", "--json", str(out)], cwd=paths.PROJECT_ROOT,
+                          capture_output=True, text=True, timeout=QUICK_TIMEOUT)
+    assert done.returncode == 0, f"{script.name} --quick failed:\n{done.stdout[-2000:]}\n{done.stderr[-2000:]}"
+    header = done.stdout.splitlines()[0].split()
+    assert header[:3] == ["measured", "ours", "(s)"] and "aim" in header, done.stdout[:500]
+    report = json.loads(out.read_text())
+    assert report["script"] == script.name and report["rows"]
+    for row in report["rows"]:
+        assert set(row) == set(COLUMNS), row
+        assert row["measured"].strip() and row["measured"] in done.stdout
+        assert math.isfinite(row["ours_s"]) and row["ours_s"] > 0, row
+        if row["peer"]:
+            assert math.isfinite(row["peer_s"]) and row["peer_s"] > 0 or not shutil.which("Rscript"), row
+            assert row["ratio"] == pytest.approx(row["ours_s"] / row["peer_s"], nan_ok=True)
+    for stage, seconds in report["stages"].items():
+        assert stage in done.stdout and math.isfinite(seconds) and seconds >= 0, (stage, seconds)
+    assert any(note.startswith("machine: ") and "load average" in note for note in report["notes"])
+
+
+def test_table_lists_every_row_with_its_ratio():
+    table = format_table([Row("a", 2.0, "metafor", 4.0, "faster"), Row("b", 1.0)])
+    lines = table.splitlines()
+    assert lines[0].split()[:3] == ["measured", "ours", "(s)"] and set(lines[1]) == {"-"}
+    assert lines[2].split() == ["a", "2.000", "metafor", "4.000", "0.50", "faster"]
+    assert lines[3].split() == ["b", "1.000", "-", "-", "-", "-"]
+
+
 def test_engine_benchmark_same_work_same_rules():
-    b = _engine_benchmark()
+    """benchmarks/engine.py compares the same work under the same rules (issue 9 point 10)."""
+    b = _load("engine")
     script = b.r_loop()
     # the same fits: one rma call per engine fit, the same tests, each with the same REML threshold
     calls = re.findall(r'rma\(yi, vi, data = u, method = "(\w+)", test = ([^,]+), control = list\(threshold = '
@@ -27,6 +83,9 @@ def test_engine_benchmark_same_work_same_rules():
     loo_method, loo_ci = b.LEAVE_ONE_OUT
     assert calls[-1][0] == loo_method and calls[-1][1] == f'"{b.R_TEST[loo_ci]}"'
     assert script.count('confint(fit, type = "QP")') == sum(m != "FE" for m, _ in b.FITS)
-    # the same statistic: best of REPEATS on both sides
-    assert f"seq_len({b.REPEATS})" in script and "best <- min(best" in script
-    assert f"best of {b.REPEATS}" in b.rules() and "same work both sides" in b.rules()
+    # the small analyses: REML with knha (the engine's hksj) at the same threshold
+    assert re.search(r'rma\(yi, vi, data = a, method = "REML", test = "knha", control = list\(threshold = '
+                     + re.escape(f"{b.REML_TOL:g}"), script)
+    # the same statistic: best of the repeats given to both sides
+    assert "seq_len(repeats)" in script and "best <- min(best" in script
+    assert "best of 3 passes" in b.rules(3) and "same work both sides" in b.rules()
