@@ -23,7 +23,7 @@ LOCK_EXTRAS := --extra explore --extra notebook --extra test
 P ?=
 ADD_ROWS ?=
 
-.PHONY: install run real test test-slow verify explore lock benchmark benchmark-tests synthetic clean
+.PHONY: install run real test test-slow verify explore explore-real lock benchmark benchmark-tests synthetic clean
 
 install: $(STAMP)
 
@@ -57,8 +57,13 @@ test: $(STAMP)
 test-slow: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --dist loadfile -m slow
 
+# make explore: the synthetic default (DATA=path: any input load_dataset accepts); make explore-real: the review's
+# own data rows, fetched and SHA-256 checked as by make real (FROM=path: a local copy).
 explore: $(STAMP)
-	$(PY) -m helpers.explore
+	$(PY) -m helpers.explore $(if $(DATA),--data "$(DATA)")
+
+explore-real: $(STAMP)
+	$(PY) -m helpers.explore real $(if $(FROM),--from "$(FROM)")
 
 # One table: every benchmarks/*.py script (engine against metafor, small analyses, explorer, the full run against
 # its floor with its stages). QUICK=1: the quick modes make test runs.

@@ -32,10 +32,18 @@ def metafor(entry_id: str) -> dict:
     return next(e["result"] for e in REFERENCE["entries"] if e["id"] == entry_id)
 
 
+#: Each test comparison's analysis, as the review numbers them: (drug, route, outcome, timepoint) -> id.
+ANALYSES = {("ketamine", "intravenous", "any_adverse_event", "any"): "1.1",
+            ("memantine", "oral", "pain_intensity", "short"): "2.1", ("memantine", "oral", "pain_intensity", "long"): "2.2",
+            ("ketamine", "topical", "pain_intensity", "short"): "3.1"}
+
+
 def _row(study, drug, route, outcome, timepoint, **data):
     dtype = "dichotomous" if "events_e" in data else "continuous"
-    return {"analysis_id": "1.1", "analysis_group": 1.0, "analysis_number": 1.0, "analysis_name": outcome,
-            "comparison": f"{drug} versus placebo", "outcome": outcome, "timepoint": timepoint, "subgroup": route,
+    aid = ANALYSES[(drug, route, outcome, timepoint)]
+    group, number = (float(x) for x in aid.split("."))
+    return {"analysis_id": aid, "analysis_group": group, "analysis_number": number, "analysis_name": outcome,
+            "comparison": f"{drug} ({route}) versus placebo", "outcome": outcome, "timepoint": timepoint, "subgroup": None,
             "study": study, "drug": drug, "route": route, "comparator": "placebo", "design": "parallel",
             "data_type": dtype, "measure": "RR" if dtype == "dichotomous" else "MD",
             "method": "IV", "model": "random", **data}
@@ -116,7 +124,7 @@ def test_selection_checks_arguments_against_the_engine_constants():
         sel(estimator="ML")
     with pytest.raises(ValueError, match="ci must be one of z, hksj"):
         sel(ci="t")
-    with pytest.raises(ValueError, match="rob must be one of all, exclude_high, low_only"):
+    with pytest.raises(ValueError, match="rob must be one of all, exclude_high, low_only, d1_low"):
         sel(rob="some")
 
 
@@ -140,14 +148,17 @@ def test_leave_out_must_be_a_selected_study(ds):
         ex.select_rows(ds, sel(leave_out="Pain A 2001"))
 
 
-def test_missing_rob_judgement_is_warned_and_recorded(ds):
+def test_a_rob_filter_the_data_cannot_support_is_not_applied_and_says_why(ds):
     studies = ds.studies.copy()
     studies.loc[0, "rob_overall"] = None
     holey = Dataset(**{**ds.__dict__, "studies": studies})
-    with pytest.warns(MetaWarning, match="'Aronson 1948' has no rob_overall"):
+    with pytest.warns(MetaWarning, match="cannot be applied: 1 of 13 studies have no overall risk-of-bias judgement"):
         picked = ex.select_rows(holey, sel(rob="exclude_high"))
-    assert ("Aronson 1948", "no overall risk-of-bias judgement") in picked.excluded
-    assert len(picked.rows) == 8
+    assert picked.excluded == () and len(picked.rows) == 13  # every study kept, not judged on a missing judgement
+    assert "(Aronson 1948)" in picked.rob_note and "OVERALL for 12 of 13" in picked.rob_note
+    with pytest.warns(MetaWarning, match="cannot be applied"):
+        result = ex.explore(holey, sel(rob="low_only", estimator="FE"))
+    assert result.k == 13 and result.rob_note == picked.rob_note.replace("exclude high risk of bias", "low risk of bias only")
 
 
 # ------------------------------------------------------------------------------------------ engine hand-off
@@ -216,7 +227,7 @@ def reading(**kw) -> str:
 
 def test_reading_states_direction_and_size_against_the_mid():
     big = reading()
-    assert "MD -12.0 (95% CI -16.0 to -8.0)" in big
+    assert "MD -12.00 [-16.00, -8.00] (95% CI in brackets)" in big
     assert "pain was 12.0 points lower with ketamine" in big
     assert "at least the minimal important difference of 10 points on a 0-100 pain scale" in big
     assert "None of these simple checks raised a caveat" in big
@@ -232,7 +243,7 @@ def test_reading_states_direction_and_size_against_the_mid():
 def test_reading_gives_events_per_100_for_risk_ratios():
     text = reading(measure="RR", estimate=math.log(2.0), ci_low=math.log(1.5), ci_high=math.log(2.5),
                    outcome="nausea", control_risk=0.10)
-    assert "RR 2.00 (95% CI 1.50 to 2.50)" in text
+    assert "RR 2.00 [1.50, 2.50]" in text
     assert "about 10 more people per 100 with ketamine (95% CI +5 to +15 per 100), if 10 in 100" in text
     none = reading(measure="RR", estimate=1.5, ci_low=-1.0, ci_high=4.0, outcome="nausea", control_risk=0.0)
     assert "No control-group events, so nausea cannot be expressed per 100 people from the RR." in none
@@ -250,7 +261,7 @@ def test_explore_text_for_bcg_says_fewer_events(ds):
     result = ex.explore(ds, sel(estimator="REML"))
     risk = sum(BCG["events_c"]) / sum(BCG["n_c"])
     assert result.control_risk == pytest.approx(risk)
-    assert "RR 0.49 (95% CI 0.34 to 0.70)" in result.text
+    assert "RR 0.49 [0.34, 0.70]" in result.text
     fewer = -rd.per_100("RR", result.estimate, risk)
     assert fewer == pytest.approx(0.46, abs=0.005)  # 0.91 per 100 control risk x (1 - 0.49)
     assert "about 0.46 fewer people per 100" in result.text and "if 0.91 in 100 have it" in result.text
@@ -285,30 +296,60 @@ def test_result_has_repr_frame_and_summary(ds):
 # ------------------------------------------------------------------------------------------ widgets
 
 
-def test_app_updates_on_control_changes(ds):
+def test_app_opens_at_the_first_analysis_with_the_review_settings(ds):
     app = ui.ExplorerApp(ds)
-    assert app.selection().drug == "ketamine" and app.selection().route == "intravenous"
-    assert "data-estimate" in app.pooled.value and "nmda-pooled-estimate" in app.pooled._dom_classes
+    assert app.analysis.value == "1.1" and app.selection().estimator is None and app.estimator.value == "DL"
+    review = ex.explore(ds, sel(estimator="DL"))  # the test rows' own settings: IV, random effects, DL, Wald
+    assert app.result.estimate == pytest.approx(review.estimate, abs=1e-12)
+    assert app.result.estimate == pytest.approx(metafor("rma/bcg/RR/DL/z")["estimate"], abs=1e-6)
+    assert f'data-estimate="{app.result.estimate!r}"' in app.pooled.value and 'data-drug="ketamine"' in app.pooled.value
+    assert "This is the review's analysis 1.1" in " ".join(app.explanation)
+    assert [v for _, v in app.comparison.options] == ["1", "2", "3"]
     first_forest = app.forest.value
     app.estimator.value = "FE"
     assert app.result.estimate == pytest.approx(metafor("rma/bcg/RR/FE/z")["estimate"], abs=1e-9)
-    assert f'data-estimate="{app.result.estimate!r}"' in app.pooled.value and 'data-drug="ketamine"' in app.pooled.value
-    assert app.fields["outcome"].options == (("adverse events (total)", "any_adverse_event"),)
-    assert app.forest.value != first_forest
-    app.fields["drug"].value = "memantine"
-    assert [v for _, v in app.fields["route"].options] == ["oral"] and app.fields["timepoint"].value in ("long", "short")
-    assert app.result.measure == "MD"
+    assert "fixed-effect model assumes" in " ".join(app.explanation) and app.forest.value != first_forest
+
+
+def test_app_follows_the_review_structure(ds):
+    app = ui.ExplorerApp(ds)
+    app.drug.value = "memantine"
+    assert [v for _, v in app.comparison.options] == ["2"] and app.analysis.value == "2.1"  # k = 3, poolable
+    assert [v for _, v in app.analysis.options] == ["2.1", "2.2"] and app.result.measure == "MD"
     assert [v for _, v in app.leave_out.options] == ["", *(s for s in app.result.meta.studies["study"])]
+    app.analysis.value = "2.2"
+    assert app.result.k == 1 and "No funnel plot: 1 study" in app.funnel.value
+    app.drug.value = ""  # all drugs
+    assert [v for _, v in app.comparison.options] == ["1", "2", "3"]
 
 
 def test_app_leave_out_and_error_display(ds):
     app = ui.ExplorerApp(ds)
     app.leave_out.value = "Aronson 1948"
-    assert app.result.k == 12 and "left out" in app.status.value
-    app.fields["route"].value = "topical"
+    assert app.result.k == 12 and "left out" in app.status.value and "Without Aronson 1948" in " ".join(app.explanation)
+    app.comparison.value = "3"
     assert app.result.k == 1
     app.rob.value = "low_only"
     assert app.result is None and "Cannot pool this choice" in app.status.value and app.forest.value == ""
+
+
+def test_app_back_to_the_review_settings(ds):
+    app = ui.ExplorerApp(ds)
+    app.estimator.value, app.ci.value, app.rob.value = "REML", "hksj", "exclude_high"
+    assert "HKSJ interval uses a t distribution with k - 1 = 8 df" in " ".join(app.explanation)  # 9 studies left
+    app.reset.click()
+    assert (app.estimator.value, app.ci.value, app.rob.value) == ("DL", "z", "all")
+    assert "This is the review's analysis 1.1" in " ".join(app.explanation)
+
+
+def test_adverse_events_tab_draws_the_breakdown_when_shown(ds):
+    app = ui.ExplorerApp(ds)
+    assert app.adverse.value == ""  # not drawn until the tab is opened
+    app.tabs.selected_index = 1
+    assert "Adverse events of ketamine (intravenous) versus placebo" in app.adverse.value
+    assert "data:image/png;base64," in app.adverse.value
+    app.drug.value = "memantine"  # no harm outcome in these rows
+    assert "No adverse-event analysis for memantine (oral) versus placebo" in app.adverse.value
 
 
 # ------------------------------------------------------------------------------------------ server
@@ -319,7 +360,7 @@ def test_server_command_and_port():
     assert 1024 <= port < 65536
     cmd = srv.voila_command(port)
     assert cmd[:3] == [sys.executable, "-m", "voila"] and f"--port={port}" in cmd and "--Voila.ip=127.0.0.1" in cmd
-    assert cmd[3].endswith("notebooks/explore.ipynb")
+    assert cmd[3].endswith("notebooks/explore.ipynb") and "--preheat_kernel=True" in cmd
     with pytest.raises(ValueError, match="port must be in 1..65535"):
         srv.voila_command(70000)
 
@@ -344,6 +385,7 @@ def test_notebook_uses_the_project_kernel_and_stays_thin():
 
 def test_fixed_effect_locks_the_wald_ci(ds):
     app = ui.ExplorerApp(ds)
+    assert app.result.ci_method == "z"
     app.ci.value = "hksj"
     assert app.result.ci_method == "hksj"
     app.estimator.value = "FE"

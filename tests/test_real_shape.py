@@ -92,12 +92,13 @@ def test_explorer_offers_the_review_comparisons_and_reproduces_the_published_res
         "intravenous": "Ketamine (intravenous) versus other medicines (ketorolac; morphine)",
         "oral": "Ketamine (oral) versus methadone", "topical": "Ketamine (topical) versus amitriptyline"}
     assert S.options(rows, drug="magnesium", comparator="placebo") == ("intramuscular", "intravenous", "oral")
-    for args, headline in ((("pain_intensity", "immediate"), "MD -15.8 (95% CI -32.1 to 0.5)"),
-                           (("pain_intensity", "short"), "MD -5.3 (95% CI -15.5 to 4.9)"),
-                           (("any_adverse_event", "any"), "RR 3.26 (95% CI 1.05 to 10.09)")):
+    for args, headline in ((("pain_intensity", "immediate"), "MD -15.79 [-32.09, 0.51]"),
+                           (("pain_intensity", "short"), "MD -5.32 [-15.51, 4.87]"),
+                           (("any_adverse_event", "any"), "RR 3.26 [1.05, 10.09]")):
         sel = S.Selection("ketamine", "placebo", "intravenous", *args, estimator="DL")
         assert S.explore(real, sel).headline == headline  # subgroup-analysis copies (1.5, 1.6, ...) not pooled twice
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         app = ExplorerApp(real)
-    assert app.fields["route"].options[0] == ("intravenous: Ketamine (intravenous) versus placebo", "intravenous")
+    assert len(app.comparison.options) == len(COMPARISONS)  # the review's 13 comparison groups, in number order
+    assert app.comparison.options[0] == ("1  Ketamine (intravenous) versus placebo", "1")

@@ -1,197 +1,162 @@
-"""Interactive explorer app: ipywidgets and HTML around the pure functions of :mod:`helpers.explore.selection`.
+"""Interactive explorer app: ipywidgets around the pure functions of :mod:`helpers.explore.selection`,
+:mod:`~helpers.explore.review` and :mod:`~helpers.explore.explain`, shown with :mod:`~helpers.explore.views`.
 
-:class:`ExplorerApp` only wires ipywidgets to :func:`~helpers.explore.selection.options`,
-:func:`~helpers.explore.selection.select_rows` and :func:`~helpers.explore.selection.explore`, and renders the
-result (HTML snippets, forest and funnel PNGs); ``notebooks/explore.ipynb`` displays it.
+The explorer opens where the review stands: its first analysis (CD015373: 1.1, intravenous ketamine versus
+placebo, pain intensity, immediate term) with the review's own settings, the published result beside the
+recomputed one. The choices follow the review: drug, then comparison group, then analysis (with its subgroups);
+then the estimator, the CI method, a study to leave out and a risk-of-bias filter. Each change is explained
+against the review's own result. A second tab shows the adverse events of the comparison (notebook 03's
+breakdown). ``notebooks/explore.ipynb`` displays ``app.widget``.
 """
 
 from __future__ import annotations
 
-import base64
 import html
-import io
 import warnings
-from collections.abc import Mapping
-from dataclasses import replace
-
-import numpy as np
 
 from helpers.core.checks import CI_METHODS, TAU2_METHODS
-from helpers.explore.reading import CI_WORDS, ESTIMATOR_WORDS
-from helpers.data.schema import OUTCOME_LABELS
-from helpers.explore.selection import (DATA_FIELDS, ROB_FILTERS, ROB_LABELS, Exploration, Selection,
-                                       comparison_names, explore, first_selection, options, select_rows)
+from helpers.explore.explain import explain
+from helpers.explore.review import (analyses_in, comparison_groups, drugs_in_order, first_analysis,
+                                    published_line, review_estimator, settings_arguments)
+from helpers.explore.selection import ROB_FILTERS, ROB_LABELS, Exploration, Selection, explore, for_analysis
+from helpers.explore.views import (adverse_html, banner_html, explanation_html, forest_png, funnel_png,
+                                   image_html, pooled_html)
 
 NO_CHOICE = "(none)"  # leave-one-out: keep every study
-
-#: Where the explorer opens when these values exist in the data (else the first value of each field).
-START = {"drug": "ketamine", "comparator": "placebo", "route": "intravenous", "outcome": "pain_intensity",
-         "timepoint": "short"}
-FIELD_LABELS = {"drug": "Drug", "comparator": "Compared with", "route": "Route", "outcome": "Outcome",
-                "timepoint": "Time point"}
+ALL_DRUGS = "all drugs"
 ESTIMATOR_BUTTONS = {"FE": "Fixed effect", "DL": "DerSimonian-Laird", "REML": "REML", "PM": "Paule-Mandel"}
 CI_BUTTONS = {"z": "Wald (z)", "hksj": "HKSJ"}
-#: Dropdown labels for the tidy vocabulary (values stay the tidy codes); anything else shows as itself.
-DISPLAY = {**OUTCOME_LABELS, "usual_care": "usual care", "active": "another medicine (active comparator)",
-           "unknown": "unknown (no source found)", "short": "short term", "medium": "medium term",
-           "long": "long term", "any": "any time", "immediate": "immediate term"}
-FIGURE_DPI = 110  # screen resolution for the live figures (files for print come from the figures notebook)
+TABS = ("Forest and funnel", "Adverse events")
+FUNNEL_MIN_K = 3  # fewer studies: no funnel plot, a sentence instead
 
 
-def png_bytes(fig, dpi: int = FIGURE_DPI) -> bytes:
-    """PNG of a Matplotlib figure without date/software metadata (same figure -> same bytes); closes it."""
-    import matplotlib.pyplot as plt
+def load_quietly(path=None):
+    """:func:`helpers.data.dataset.load_dataset` with its warnings recorded in ``dataset.warnings`` only (the
+    banner shows them folded) rather than printed on the page."""
+    from helpers.data.dataset import load_dataset
 
-    buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, metadata={"Software": None})
-    plt.close(fig)
-    return buffer.getvalue()
-
-
-def image_html(png: bytes, alt: str) -> str:
-    """An ``<img>`` holding the PNG as a data URI (its ``src`` changes exactly when the bytes change)."""
-    data = base64.b64encode(png).decode("ascii")
-    return (f'<img src="data:image/png;base64,{data}" alt="{html.escape(alt)}" '
-            'style="max-width:100%;height:auto">')
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return load_dataset(path)
 
 
-def pooled_html(result: Exploration) -> str:
-    """The pooled numbers; the full-precision estimate sits in ``data-estimate`` for tests and tools."""
-    het = "" if not np.isfinite(result.i2) else f"; I² = {result.i2:.0f}%"
-    tau = f"; tau² = {result.tau2:.3g}" if result.estimator != "FE" and np.isfinite(result.tau2) else ""
-    chosen = " ".join(f'data-{name}="{html.escape(getattr(result, name))}"' for name in DATA_FIELDS)
-    return (f'<div class="nmda-pooled" {chosen} data-measure="{result.measure}" data-estimate="{result.estimate!r}" '
-            f'data-ci-low="{result.ci_low!r}" data-ci-high="{result.ci_high!r}" data-k="{result.k}">'
-            f'<span style="font-size:1.3em;font-weight:bold">{html.escape(result.headline)}</span><br>'
-            f'{result.k} {"study" if result.k == 1 else "studies"}, {result.participants} participants'
-            f'{het}{tau} &middot; {ESTIMATOR_WORDS[result.estimator]}, {CI_WORDS[result.ci_method]}</div>')
+def from_environment() -> ExplorerApp:
+    """The app for the data named by the environment variable ``NMDA_EXPLORE_DATA``
+    (:data:`helpers.explore.server.DATA_ENV`, set by ``python -m helpers.explore real`` / ``--data``), else for
+    the synthetic default."""
+    import os
 
+    from helpers.explore.server import DATA_ENV
 
-def notes_html(dataset) -> str:
-    """The dataset's recorded warnings (``dataset.warnings``: mapping gaps, repeated studies, ...) folded under
-    one line, so a reader sees that there are notes without a wall of console warnings; empty when none."""
-    notes = tuple(dataset.warnings)
-    if not notes:
-        return ""
-    items = "".join(f"<li>{html.escape(str(n))}</li>" for n in notes)
-    return (f'<details class="nmda-data-notes"><summary>{len(notes)} data note{"s" if len(notes) != 1 else ""} '
-            f'(how the data were read)</summary><ul>{items}</ul></details>')
-
-
-def banner_html(dataset) -> str:
-    """Red synthetic-data banner when ``dataset.synthetic``; otherwise a quiet line naming the dataset; then the
-    dataset's notes, folded (:func:`notes_html`)."""
-    label = html.escape(str(dataset.label))
-    if dataset.synthetic:
-        return ('<div class="nmda-synthetic" style="background:#D55E00;color:white;font-weight:bold;'
-                f'padding:6px 10px;border-radius:4px">{label}: these studies are made up to show the tools. '
-                'Do not use these numbers as evidence.</div>' + notes_html(dataset))
-    return f'<div class="nmda-dataset">Data: {label}</div>' + notes_html(dataset)
-
-
-def forest_png(result: Exploration, dataset) -> bytes:
-    """The forest plot of ``result.meta`` as PNG (helpers.figures.forest)."""
-    from helpers.figures.forest import forest_plot
-
-    return png_bytes(forest_plot(result.meta, title=result.headline, footer=dataset))
-
-
-def funnel_png(result: Exploration, dataset) -> bytes:
-    """The funnel plot of ``result.meta``'s studies as PNG (helpers.stats.smallstudy -> helpers.figures.funnel);
-    trim and fill pools with the estimator the user picked, as every other number of the view."""
-    from helpers.figures.funnel import funnel_plot
-    from helpers.stats.smallstudy import small_study_effects
-
-    studies = result.meta.studies
-    return png_bytes(funnel_plot(small_study_effects(studies["yi"], studies["vi"], measure=result.measure,
-                                                     labels=studies["study"], estimator=result.estimator),
-                                 footer=dataset))
-
-
-def _labelled(values, names: Mapping[str, str] | None = None) -> list[tuple[str, str]]:
-    """Dropdown (label, value) pairs; ``names`` adds each value's comparison name (route dropdown)."""
-    names = names or {}
-    return [(f"{DISPLAY.get(v, v)}: {names[v]}" if v in names else DISPLAY.get(v, v), v) for v in values]
-
-
-def _field_options(rows, name: str, above: Mapping[str, str]) -> list[tuple[str, str]]:
-    """The labelled options of field ``name`` given the fields ``above`` it; routes carry the comparison names."""
-    names = comparison_names(rows, **above) if name == "route" else None
-    return _labelled(options(rows, **above), names)
+    return ExplorerApp(load_quietly(os.environ.get(DATA_ENV) or None))
 
 
 class ExplorerApp:
-    """ipywidgets front end: controls -> :func:`explore` -> numbers, reading and figures, updated on each change.
+    """ipywidgets front end: controls -> :func:`explore` and :func:`explain` -> numbers, words and figures.
 
-    Every output widget carries a stable CSS class (``nmda-pooled-estimate``, ``nmda-forest``, ...) used by the
-    browser test. ``app.widget`` is what the notebook displays; ``app.result`` the last :class:`Exploration`.
+    ``dataset``: a :class:`helpers.data.tidy.Dataset` (None: the synthetic default); ``start``: the analysis to
+    open at (default: the first analysis of the first comparison with at least two studies, "1.1" for CD015373).
+    Every output widget carries a stable CSS class (``nmda-pooled-estimate``, ``nmda-explain``, ``nmda-forest``,
+    ...). ``app.widget`` is what the notebook displays; ``app.result`` the last :class:`Exploration`.
     """
 
-    def __init__(self, dataset=None, start: Mapping[str, str] | None = None):
+    def __init__(self, dataset=None, start: str | None = None):
         import ipywidgets as w
 
-        if dataset is None:
-            from helpers.data.dataset import load_dataset
-
-            with warnings.catch_warnings():  # recorded in dataset.warnings and shown folded by banner_html
-                warnings.simplefilter("ignore")
-                dataset = load_dataset()
-        self.dataset = dataset
+        self.dataset = dataset = load_quietly() if dataset is None else dataset
         self.result: Exploration | None = None
         self.error: str | None = None
-        self._busy = False
+        self.explanation: tuple[str, ...] = ()
+        self._busy, self._reviews, self._adverse_key = False, {}, None
         rows = dataset.rows
-        chosen = first_selection(rows, **{**START, **(start or {})})
-        self.fields = {}
-        for i, name in enumerate(DATA_FIELDS):
-            above = {n: chosen[n] for n in DATA_FIELDS[:i]}
-            self.fields[name] = w.Dropdown(description=FIELD_LABELS[name], value=chosen[name],
-                                           options=_field_options(rows, name, above))
-        self.estimator = w.ToggleButtons(description="Estimator", value="REML",
-                                         options=[(ESTIMATOR_BUTTONS[e], e) for e in TAU2_METHODS])
-        self.ci = w.ToggleButtons(description="CI", options=[(CI_BUTTONS[c], c) for c in CI_METHODS], value="z")
+        groups = comparison_groups(rows)
+        start = start if start is not None else first_analysis(rows, next(iter(groups)))
+        drugs = drugs_in_order(rows)
+        self.drug = w.Dropdown(description="Drug", options=[(ALL_DRUGS, "")] + [(d, d) for d in drugs], value="")
+        self.comparison = w.Dropdown(description="Comparison")
+        self.analysis = w.Dropdown(description="Analysis")
+        self._list_comparisons(start.split(".")[0])
+        self._list_analyses(start)
+        self.estimator = w.ToggleButtons(description="Estimator", options=[(ESTIMATOR_BUTTONS[e], e) for e in TAU2_METHODS])
+        self.ci = w.ToggleButtons(description="CI", options=[(CI_BUTTONS[c], c) for c in CI_METHODS])
+        self.reset = w.Button(description="Back to the review's settings", icon="undo")
         self.leave_out = w.Dropdown(description="Leave out", options=[(NO_CHOICE, "")], value="")
         self.rob = w.Dropdown(description="Risk of bias", options=[(ROB_LABELS[r], r) for r in ROB_FILTERS],
                               value="all")
-        self.banner, self.pooled, self.reading, self.status = (w.HTML() for _ in range(4))
-        self.forest, self.funnel = w.HTML(), w.HTML()
-        controls = {**self.fields, "estimator": self.estimator, "ci": self.ci, "leave-out": self.leave_out,
-                    "rob": self.rob}
+        self.banner, self.pooled, self.explain, self.reading, self.status = (w.HTML() for _ in range(5))
+        self.forest, self.funnel, self.adverse = w.HTML(), w.HTML(), w.HTML()
+        self.tabs = w.Tab(children=[w.VBox([self.reading, self.status, self.forest, self.funnel]),
+                                    w.VBox([self.adverse])])
+        for i, title in enumerate(TABS):
+            self.tabs.set_title(i, title)
+        controls = {"drug": self.drug, "comparison": self.comparison, "analysis": self.analysis,
+                    "estimator": self.estimator, "ci": self.ci, "leave-out": self.leave_out, "rob": self.rob}
         for name, widget in controls.items():
             widget.add_class(f"nmda-{name}")
-            widget.style.description_width = "110px"
+            widget.style.description_width = "90px"
             widget.observe(self._on_change, names="value")
-        for name in ("banner", "pooled", "reading", "status", "forest", "funnel"):
+        for widget in (self.comparison, self.analysis):
+            widget.layout.width = "46em"
+        self.reset.layout.width = "20em"
+        self.tabs.layout.width = "100%"
+        for name in ("banner", "pooled", "explain", "reading", "status", "forest", "funnel", "adverse", "reset",
+                     "tabs"):
             getattr(self, name).add_class(f"nmda-{name}")
         self.pooled.add_class("nmda-pooled-estimate")
+        self.reset.on_click(lambda _: self._to_review_settings())
+        self.tabs.observe(lambda _: self._draw_adverse(), names="selected_index")
         self.banner.value = banner_html(dataset)
-        left = w.VBox(list(self.fields.values()) + [self.leave_out, self.rob])
-        right = w.VBox([self.estimator, self.ci])
-        self.widget = w.VBox([self.banner, w.HBox([left, right]), self.pooled, self.reading, self.status,
-                              self.forest, self.funnel])
+        left = w.VBox([self.drug, self.comparison, self.analysis, self.leave_out, self.rob])
+        right = w.VBox([self.estimator, self.ci, self.reset])
+        self.widget = w.VBox([self.banner, w.HBox([left, right]), self.pooled, self.explain, self.tabs])
+        self._to_review_settings(refresh=False)
         self._refresh_leave_out()
         self.refresh()
 
-    def selection(self) -> Selection:
-        """The current choices as a :class:`Selection`."""
-        data = {name: widget.value for name, widget in self.fields.items()}
-        return Selection(**data, estimator=self.estimator.value, ci=self.ci.value,
-                         leave_out=self.leave_out.value or None, rob=self.rob.value)
+    # ------------------------------------------------------------------------------------------ choices
 
-    def _refresh_options(self, changed: str) -> None:
-        """Re-list the fields below ``changed``, keeping each value when it is still available."""
+    def _list_comparisons(self, keep: str | None = None) -> None:
+        groups = comparison_groups(self.dataset.rows, self.drug.value)
+        self.comparison.options = [(f"{g}  {name}", g) for g, name in groups.items()]
+        self.comparison.value = keep if keep in groups else next(iter(groups))
+
+    def _list_analyses(self, keep: str | None = None) -> None:
         rows = self.dataset.rows
-        chosen = {n: self.fields[n].value for n in DATA_FIELDS[: DATA_FIELDS.index(changed) + 1]}
-        for name in DATA_FIELDS[DATA_FIELDS.index(changed) + 1:]:
-            allowed = options(rows, **chosen)
-            keep = self.fields[name].value
-            self.fields[name].options = _field_options(rows, name, chosen)
-            self.fields[name].value = keep if keep in allowed else allowed[0]
-            chosen[name] = self.fields[name].value
+        named = analyses_in(rows, self.comparison.value)
+        k = rows[rows["analysis_id"].isin(named)].groupby("analysis_id")["study"].nunique()
+        self.analysis.options = [(f"{a}  {name}  ({k[a]} {'study' if k[a] == 1 else 'studies'})", a)
+                                 for a, name in named.items()]
+        self.analysis.value = keep if keep in named else first_analysis(rows, self.comparison.value)
+
+    def review_settings(self) -> tuple[str, str]:
+        """(estimator, CI method) of the review's analysis now selected (:func:`review_estimator`)."""
+        _, kwargs, _ = settings_arguments(self.dataset.analysis(self.analysis.value))
+        return review_estimator(kwargs), kwargs["ci"]
+
+    def _to_review_settings(self, refresh: bool = True) -> None:
+        estimator, ci = self.review_settings()
+        self._busy = True
+        try:
+            self.estimator.value, self.ci.value, self.leave_out.value, self.rob.value = estimator, ci, "", "all"
+            self.ci.disabled = estimator == "FE"
+        finally:
+            self._busy = False
+        if refresh:
+            self.refresh()
+
+    def selection(self) -> Selection:
+        """The current choices as a :class:`Selection`; an estimator or CI method equal to the review's is the
+        review's setting (None), so the review's own method (e.g. Mantel-Haenszel) is kept."""
+        estimator, ci = self.review_settings()
+        return for_analysis(self.dataset, self.analysis.value,
+                            estimator=None if self.estimator.value == estimator else self.estimator.value,
+                            ci=None if self.ci.value == ci else self.ci.value,
+                            leave_out=self.leave_out.value or None, rob=self.rob.value)
 
     def _refresh_leave_out(self) -> None:
-        sel = self.selection()
-        studies = select_rows(self.dataset, replace(sel, leave_out=None, rob="all")).candidates
+        from helpers.explore.selection import select_rows
+
+        studies = select_rows(self.dataset, for_analysis(self.dataset, self.analysis.value)).candidates
         keep = self.leave_out.value
         self.leave_out.options = [(NO_CHOICE, "")] + [(s, s) for s in studies]
         self.leave_out.value = keep if keep in studies else ""
@@ -200,39 +165,81 @@ class ExplorerApp:
         if self._busy:
             return
         self._busy = True
+        owner = change["owner"]
         try:
-            name = next((n for n, wdg in self.fields.items() if wdg is change["owner"]), None)
-            if change["owner"] is self.estimator:  # the engine pools fixed-effect models with a Wald CI only
+            if owner is self.drug:
+                self._list_comparisons(self.comparison.value)
+            if owner in (self.drug, self.comparison):
+                self._list_analyses()
+            if owner in (self.drug, self.comparison, self.analysis):
+                self._refresh_leave_out()
+            if owner is self.estimator:  # the engine pools fixed-effect models with a Wald CI only
                 if self.estimator.value == "FE":
                     self.ci.value = "z"
                 self.ci.disabled = self.estimator.value == "FE"
-            if name is not None:
-                self._refresh_options(name)
-                self._refresh_leave_out()
         finally:
             self._busy = False
         self.refresh()
 
+    # ------------------------------------------------------------------------------------------ drawing
+
+    def _review(self, analysis_id: str) -> Exploration:
+        """The review's own result for ``analysis_id`` (its settings, every study), computed once."""
+        if analysis_id not in self._reviews:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                self._reviews[analysis_id] = explore(self.dataset, for_analysis(self.dataset, analysis_id))
+        return self._reviews[analysis_id]
+
     def refresh(self) -> None:
-        """Recompute and redraw everything for the current choices (errors are shown, not raised)."""
+        """Recompute and redraw for the current choices: the pooled number first, then the explanation and the
+        figures (errors are shown, not raised)."""
+        sel = self.selection()
         try:
             with warnings.catch_warnings(record=True) as caught:  # shown in the status line below
                 warnings.simplefilter("always")
-                result = explore(self.dataset, self.selection())
-                forest, funnel = forest_png(result, self.dataset), funnel_png(result, self.dataset)
+                review = self._review(sel.analysis)
+                result = explore(self.dataset, sel)
+                lines = explain(self.dataset, sel, review)
         except ValueError as exc:
-            self.result, self.error = None, str(exc)
-            self.pooled.value = self.reading.value = self.forest.value = self.funnel.value = ""
-            self.status.value = f'<div style="color:#D55E00"><b>Cannot pool this choice:</b> {html.escape(str(exc))}</div>'
+            self.result, self.error, self.explanation = None, str(exc), ()
+            for name in ("pooled", "explain", "reading", "forest", "funnel", "adverse"):
+                getattr(self, name).value = ""
+            self.status.value = (f'<div style="color:#D55E00"><b>Cannot pool this choice:</b> '
+                                 f'{html.escape(str(exc))}</div>')
             return
-        self.result, self.error = result, None
-        self.pooled.value = pooled_html(result)
-        self.reading.value = f'<p style="max-width:60em;line-height:1.45">{html.escape(result.text)}</p>'
+        self.result, self.error, self.explanation = result, None, lines
+        self.pooled.value = pooled_html(result, published_line(self.dataset, sel.analysis, review.meta))
+        self.explain.value = explanation_html(lines)
+        self.reading.value = f'<p style="max-width:62em;line-height:1.45">{html.escape(result.text)}</p>'
         notes = [f"{s}: {r}" for s, r in result.excluded] + list(result.warnings)
         notes = list(dict.fromkeys(notes + [str(w.message) for w in caught if issubclass(w.category, UserWarning)]))
         self.status.value = ("<details><summary>Excluded studies and warnings "
                              f"({len(notes)})</summary><ul>{''.join(f'<li>{html.escape(n)}</li>' for n in notes)}"
                              "</ul></details>") if notes else ""
-        what = f"{result.drug} versus {result.comparator}, {result.outcome}, {result.timepoint}"
-        self.forest.value = image_html(forest, f"Forest plot: {what}. {result.headline}")
-        self.funnel.value = image_html(funnel, f"Funnel plot: {what}")
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # recorded above or in the figures' own notes
+            self.forest.value = image_html(forest_png(result, self.dataset),
+                                           f"Forest plot: analysis {result.analysis}. {result.headline}")
+            self.funnel.value = (image_html(funnel_png(result, self.dataset), f"Funnel plot: analysis {result.analysis}")
+                                 if result.k >= FUNNEL_MIN_K else
+                                 f"<p>No funnel plot: {result.k} {'study' if result.k == 1 else 'studies'} "
+                                 f"(a funnel plot needs at least {FUNNEL_MIN_K}).</p>")
+        self._adverse_key = None
+        self._draw_adverse()
+
+    def _draw_adverse(self) -> None:
+        """The adverse-event tab, drawn only while it is shown (and again only when the comparison or the
+        settings change)."""
+        if self.result is None or self.tabs.selected_index != 1:
+            return
+        sel = self.selection()
+        # a CI method needs an estimator to go with it: the review's, when only the CI method was changed
+        estimator = sel.estimator or (self.review_settings()[0] if sel.ci is not None else None)
+        key = (self.result.drug, self.result.route, self.result.comparator, estimator, sel.ci)
+        if self._adverse_key == key:
+            return
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the breakdown's notes are in its table
+            self.adverse.value = adverse_html(self.dataset, self.result, estimator, sel.ci or "z")
+        self._adverse_key = key

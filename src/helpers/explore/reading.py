@@ -6,6 +6,7 @@ from __future__ import annotations
 import numpy as np
 
 from helpers.core.checks import RATIO_MEASURES, check_choice
+from helpers.figures.forest_text import estimate_text
 
 #: Minimal important differences on the analysis scale. MD: 10 points on a 0-100 pain scale
 #: (Dworkin et al. 2008, *J Pain* 9:105, IMMPACT; Cochrane PaPaS convention); SMD: 0.5 SD
@@ -54,11 +55,21 @@ def per_100_text(x: float) -> str:
 
 
 def format_effect(measure: str, estimate: float, ci_low: float, ci_high: float) -> str:
-    """``"RR 0.71 (95% CI 0.55 to 0.92)"``: ratios back-transformed, MD to 1 decimal, others to 2."""
+    """``"MD -15.79 [-32.09, 0.51]"``, as RevMan prints a pooled result: the estimate and its 95% CI on the display
+    scale (ratios back-transformed), two decimals rounded half up (:func:`helpers.figures.forest_text.estimate_text`)."""
     scale = np.exp if measure in RATIO_MEASURES else float
-    digits = 1 if measure == "MD" else 2
-    est, lo, hi = (float(scale(x)) for x in (estimate, ci_low, ci_high))
-    return f"{measure} {est:.{digits}f} (95% CI {lo:.{digits}f} to {hi:.{digits}f})"
+    return f"{measure} {estimate_text(*(float(scale(x)) for x in (estimate, ci_low, ci_high)))}"
+
+
+def result_lines(result, published: str) -> tuple[str, ...]:
+    """The lines under a pooled result, in order: what the review printed for it (``published``, from
+    :func:`helpers.explore.review.published_line`) and the settings it was pooled with. This is the place for any
+    further line about the current selection (e.g. its certainty of evidence): the explorer shows every line
+    returned here, in order, under the pooled number."""
+    lines = [published] if published else []
+    if result.settings:
+        lines.append(f"settings: {result.settings}")
+    return tuple(lines)
 
 
 def _size_sentence(measure, estimate, ci_low, ci_high, outcome, drug, risk) -> str:
@@ -105,7 +116,8 @@ def plain_language(*, measure: str, estimate: float, ci_low: float, ci_high: flo
     people = f", {participants} participants" if participants is not None else ""
     head = (f"{k} {'study' if k == 1 else 'studies'}{people}: {drug} ({route}) compared with control, "
             f"{OUTCOME_WORDS.get(outcome, outcome)} {TIMEPOINT_WORDS.get(timepoint, timepoint)}, "
-            f"{format_effect(measure, estimate, ci_low, ci_high)}; {ESTIMATOR_WORDS[estimator]}, {CI_WORDS[ci]}.")
+            f"{format_effect(measure, estimate, ci_low, ci_high)} (95% CI in brackets); {ESTIMATOR_WORDS[estimator]}, "
+            f"{CI_WORDS[ci]}.")
     size = _size_sentence(measure, estimate, ci_low, ci_high, outcome, drug, control_risk)
     crosses = ci_low <= 0 <= ci_high
     caveats = []

@@ -13,6 +13,7 @@ Mantel-Haenszel analyses are reproduced by the concordance notebook, not here.
 
 from __future__ import annotations
 
+import re
 import warnings
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -23,20 +24,32 @@ import pandas as pd
 from helpers.core.checks import CI_METHODS, TAU2_METHODS, MetaWarning, check_choice
 from helpers.core.results import ResultMixin
 from helpers.explore.reading import format_effect, plain_language
+from helpers.explore.review import review_estimator, settings_arguments, settings_words
 from helpers.stats.settings import estimator_arguments
 
-#: Risk-of-bias filters (on RoB 2 overall judgement).
-ROB_FILTERS = ("all", "exclude_high", "low_only")
-ROB_LABELS = {"all": "all studies", "exclude_high": "exclude high risk of bias", "low_only": "low risk of bias only"}
+#: Risk-of-bias filters: on the RoB 2 overall judgement, or on domain 1 (randomization process) alone, the one
+#: domain the review's data rows judge for every study.
+ROB_FILTERS = ("all", "exclude_high", "low_only", "d1_low")
+ROB_LABELS = {"all": "all studies", "exclude_high": "exclude high risk of bias (overall)",
+              "low_only": "low risk of bias only (overall)", "d1_low": "low risk from randomization (D1) only"}
+#: The judgement column each filter reads (helpers.data.schema: rob_overall, rob_d1..rob_d5).
+ROB_COLUMN = {"exclude_high": "rob_overall", "low_only": "rob_overall", "d1_low": "rob_d1"}
+ROB_WORDS = {"rob_overall": "overall risk-of-bias judgement", "rob_d1": "judgement of the randomization process "
+             "(RoB 2 domain 1)"}
 #: Selection fields that narrow the data, in the order the dropdowns depend on one another.
 #: Comparator is included: pooling placebo- and active-controlled trials together would mix two questions.
 DATA_FIELDS = ("drug", "comparator", "route", "outcome", "timepoint")
-NO_ROB = "no overall risk-of-bias judgement"  # exclusion reason of a study without rob_overall (RoB filter on)
 
 
 @dataclass(frozen=True)
 class Selection:
-    """What the user chose. ``leave_out`` is a study label or None; ``rob`` one of :data:`ROB_FILTERS`."""
+    """What the user chose. ``leave_out`` is a study label or None; ``rob`` one of :data:`ROB_FILTERS`.
+
+    ``analysis`` (e.g. ``"1.1"``) selects one of the review's analyses, with its subgroups, as RevMan pools it;
+    the data fields then describe it (:func:`for_analysis`). There ``estimator`` and ``ci`` None mean the review's
+    own settings, and a value replaces only that setting (:func:`helpers.explore.review.settings_arguments`).
+    Without ``analysis`` the data fields select the rows across analyses (each study's main analysis once).
+    """
 
     drug: str
     comparator: str
@@ -47,11 +60,23 @@ class Selection:
     ci: str = "z"
     leave_out: str | None = None
     rob: str = "all"
+    analysis: str | None = None
 
     def __post_init__(self):
-        check_choice("estimator", self.estimator, TAU2_METHODS)
-        check_choice("ci", self.ci, CI_METHODS)
+        if self.analysis is None or self.estimator is not None:
+            check_choice("estimator", self.estimator, TAU2_METHODS)
+        if self.analysis is None or self.ci is not None:
+            check_choice("ci", self.ci, CI_METHODS)
         check_choice("rob", self.rob, ROB_FILTERS)
+
+
+def for_analysis(dataset, analysis_id: str, **settings) -> Selection:
+    """The :class:`Selection` of the review's analysis ``analysis_id`` (its data fields read from its rows; a field
+    the rows leave empty, as in the generic mode, is ""); ``settings``: estimator, ci, leave_out, rob (default: the
+    review's settings, every study)."""
+    rows = dataset.analysis(analysis_id)
+    fields = {n: str(rows[n].dropna().iloc[0]) if n in rows and rows[n].notna().any() else "" for n in DATA_FIELDS}
+    return Selection(**fields, **{"estimator": None, "ci": None, **settings}, analysis=str(analysis_id))
 
 
 def options(rows: pd.DataFrame, **chosen: str) -> tuple[str, ...]:
@@ -105,10 +130,39 @@ class RowSelection:
     rows: pd.DataFrame
     candidates: tuple[str, ...]  # studies matching drug/route/outcome/time point before any filter
     excluded: tuple[tuple[str, str], ...]  # (study, reason)
+    rob_note: str = ""  # why the risk-of-bias filter could not be applied ("" when applied or not asked for)
 
 
-def _rob_by_study(studies: pd.DataFrame) -> Mapping[str, str]:
-    return dict(zip(studies["study"], studies["rob_overall"]))
+def _rob_by_study(studies: pd.DataFrame, column: str = "rob_overall") -> Mapping[str, str]:
+    if column not in studies:
+        return {}
+    return {s: j for s, j in zip(studies["study"], studies[column]) if j is not None and not pd.isna(j)}
+
+
+def _base_study(label: str) -> str:
+    """``"Dadabayev 2020 [2]"`` (a second stratum, :func:`_main_analysis_rows`) -> ``"Dadabayev 2020"``."""
+    return re.sub(r" \[\d+\]$", "", label)
+
+
+def rob_not_applicable(dataset, studies, rob: str) -> str:
+    """Why the filter ``rob`` cannot be applied to ``studies`` ("" when it can): some study has no judgement of the
+    kind the filter reads. Filtering then would judge studies on a judgement nobody made (and could leave k = 0),
+    so the explorer keeps every study and says which judgements the data hold instead."""
+    if rob == "all":
+        return ""
+    column = ROB_COLUMN[rob]
+    lacking = [s for s in studies if _base_study(s) not in _rob_by_study(dataset.studies, column)]
+    if not lacking:
+        return ""
+    have = {}
+    for c in ("rob_d1", "rob_d2", "rob_d3", "rob_d4", "rob_d5", "rob_overall"):
+        judged = _rob_by_study(dataset.studies, c)
+        have[c] = len({_base_study(s) for s in studies if _base_study(s) in judged})
+    n = len({_base_study(s) for s in studies})
+    held = ", ".join(f"{c.removeprefix('rob_').upper()} for {m} of {n}" for c, m in have.items() if m)
+    return (f"the filter '{ROB_LABELS[rob]}' cannot be applied: {len(lacking)} of {len(studies)} studies have no "
+            f"{ROB_WORDS[column]} in the data ({', '.join(lacking)}); the data judge "
+            f"{held or 'no domain for these studies'}. Every study is kept.")
 
 
 def _analysis_key(analysis_id) -> tuple:
@@ -138,35 +192,41 @@ def select_rows(dataset, selection: Selection) -> RowSelection:
     (:func:`_main_analysis_rows`), then the RoB filter, then leave-out.
 
     RoB filter on the RoB 2 overall judgement (Sterne et al. 2019, *BMJ* 366:l4898): ``exclude_high`` drops
-    ``High``; ``low_only`` keeps ``Low``. A study without a judgement is excluded by either filter, with a warning.
+    ``High``; ``low_only`` keeps ``Low``; ``d1_low`` keeps ``Low`` in domain 1 (randomization process). When a
+    selected study has no judgement of that kind, the filter is not applied at all: every study is kept and
+    ``rob_note`` (also warned) says why (:func:`rob_not_applicable`), never k = 0 from judgements nobody made.
     """
-    rows = dataset.rows
-    mask = np.ones(len(rows), dtype=bool)
-    for name in DATA_FIELDS:
-        mask &= (rows[name] == getattr(selection, name)).to_numpy()
-    picked = _main_analysis_rows(rows.loc[mask])
+    if selection.analysis is not None:
+        picked = _main_analysis_rows(dataset.analysis(selection.analysis))
+    else:
+        rows = dataset.rows
+        mask = np.ones(len(rows), dtype=bool)
+        for name in DATA_FIELDS:
+            mask &= (rows[name] == getattr(selection, name)).to_numpy()
+        picked = _main_analysis_rows(rows.loc[mask])
     candidates = tuple(dict.fromkeys(picked["study"]))
     if selection.leave_out is not None and selection.leave_out not in candidates:
         raise ValueError(f"leave_out must be one of the selected studies ({', '.join(candidates)}); "
                          f"got {selection.leave_out!r}")
-    rob = _rob_by_study(dataset.studies)
+    rob_note = rob_not_applicable(dataset, candidates, selection.rob)
+    if rob_note:
+        warnings.warn(rob_note, MetaWarning, stacklevel=2)
+    rob = _rob_by_study(dataset.studies, ROB_COLUMN.get(selection.rob, "rob_overall"))
     excluded: list[tuple[str, str]] = []
     keep = []
     for study in candidates:
-        judgement = rob.get(study)
-        if selection.rob != "all" and (judgement is None or pd.isna(judgement)):
-            excluded.append((study, NO_ROB))
-            warnings.warn(f"study {study!r} has no rob_overall: excluded by the risk-of-bias filter", MetaWarning,
-                          stacklevel=2)
-        elif selection.rob == "exclude_high" and judgement == "High":
+        judgement = rob.get(_base_study(study))
+        if not rob_note and selection.rob == "exclude_high" and judgement == "High":
             excluded.append((study, "high risk of bias"))
-        elif selection.rob == "low_only" and judgement != "Low":
+        elif not rob_note and selection.rob == "low_only" and judgement != "Low":
             excluded.append((study, f"risk of bias {judgement!s}, not Low"))
+        elif not rob_note and selection.rob == "d1_low" and judgement != "Low":
+            excluded.append((study, f"randomization (D1) {judgement!s}, not Low"))
         elif study == selection.leave_out:
             excluded.append((study, "left out (sensitivity analysis)"))
         else:
             keep.append(study)
-    return RowSelection(picked[picked["study"].isin(keep)], candidates, tuple(excluded))
+    return RowSelection(picked[picked["study"].isin(keep)], candidates, tuple(excluded), rob_note)
 
 
 # ---------------------------------------------------------------------------------------------- analysis
@@ -209,6 +269,7 @@ class Exploration(ResultMixin):
 
     ``excluded`` lists (study, reason) for every study removed by the RoB filter or the leave-out choice;
     ``warnings`` holds those of the data selection and of the engine (non-convergence, truncation, ...).
+    ``estimator`` and ``ci_method`` are the ones used (for the review's own settings: the review's).
     """
 
     drug: str
@@ -235,6 +296,10 @@ class Exploration(ResultMixin):
     text: str
     excluded: tuple[tuple[str, str], ...] = ()
     warnings: tuple[str, ...] = ()
+    analysis: str | None = None  # the review's analysis ("1.1") when one was selected
+    analysis_name: str = ""
+    settings: str = ""  # the settings pooled with, in words (helpers.explore.review.settings_words)
+    rob_note: str = ""  # why the risk-of-bias filter could not be applied (RowSelection.rob_note)
     meta: object = field(default=None, repr=False, compare=False)
 
     @property
@@ -260,32 +325,47 @@ def explore(dataset, selection: Selection) -> Exploration:
     if len(dupes):
         raise ValueError(f"studies appear in more than one selected row (would be counted twice): "
                          f"{', '.join(map(str, dupes))}")
-    measure = _one(picked.rows, "measure", "effect measure")
+    rows, kwargs, setting_notes = _arguments(picked.rows.reset_index(drop=True), selection)
+    measure = kwargs.pop("measure")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        meta = meta_analysis(picked.rows.reset_index(drop=True), measure,
-                             **engine_arguments(selection.estimator, selection.ci))
+        meta = meta_analysis(rows, measure, **kwargs)
     for w in caught:  # re-emit: the caller sees them, and they are recorded below
         warnings.warn(w.message, w.category, stacklevel=2)
     pooled = meta.overall
+    estimator, ci = review_estimator(kwargs), kwargs["ci"]
     rob = _rob_by_study(dataset.studies)
     entered = list(dict.fromkeys(meta.studies["study"]))
-    n_high = sum(rob.get(s) == "High" for s in entered)
-    entered_rows = picked.rows[picked.rows["study"].isin(entered)]
+    n_high = sum(rob.get(_base_study(s)) == "High" for s in entered)
+    entered_rows = rows[rows["study"].isin(entered)]
     participants = int(np.nansum(entered_rows[["n_e", "n_c"]].to_numpy(dtype=float)))
     risk = control_risk(entered_rows) if measure in ("RR", "OR") else float("nan")
     text = plain_language(measure=measure, estimate=pooled.estimate, ci_low=pooled.ci_low, ci_high=pooled.ci_high,
-                          k=pooled.k, i2=pooled.i2, outcome=selection.outcome, drug=selection.drug,
-                          route=selection.route, timepoint=selection.timepoint, estimator=selection.estimator,
-                          ci=selection.ci, participants=participants, control_risk=risk, n_high_rob=n_high,
+                          k=pooled.k, i2=pooled.i2, outcome=selection.outcome, drug=selection.drug or "the drug",
+                          route=selection.route, timepoint=selection.timepoint, estimator=estimator, ci=ci,
+                          participants=participants, control_risk=risk, n_high_rob=n_high,
                           synthetic=bool(dataset.synthetic))
-    notes = tuple(f"{s} excluded: {r}" for s, r in picked.excluded if r == NO_ROB)
-    notes += tuple(str(w.message) for w in caught) + tuple(pooled.warnings)
+    notes = (picked.rob_note,) if picked.rob_note else ()
+    notes += setting_notes + tuple(str(w.message) for w in caught) + tuple(pooled.warnings)
+    name = str(rows["analysis_name"].iloc[0]) if selection.analysis and "analysis_name" in rows else ""
     return Exploration(
         drug=selection.drug, comparator=selection.comparator, route=selection.route, outcome=selection.outcome,
-        timepoint=selection.timepoint, estimator=selection.estimator, ci_method=selection.ci,
+        timepoint=selection.timepoint, estimator=estimator, ci_method=ci,
         rob_filter=selection.rob, leave_out=selection.leave_out, measure=measure, k=int(pooled.k),
         participants=participants, estimate=float(pooled.estimate), ci_low=float(pooled.ci_low),
         ci_high=float(pooled.ci_high), tau2=float(pooled.tau2), i2=float(pooled.i2), control_risk=risk,
         n_high_rob=int(n_high), synthetic=bool(dataset.synthetic), label=str(dataset.label), text=text,
-        excluded=picked.excluded, warnings=tuple(dict.fromkeys(notes)), meta=meta)
+        excluded=picked.excluded, warnings=tuple(dict.fromkeys(notes)), analysis=selection.analysis,
+        analysis_name=name, settings=settings_words({"measure": measure, **kwargs},
+                                                    rows if selection.estimator is None else None),
+        rob_note=picked.rob_note, meta=meta)
+
+
+def _arguments(rows: pd.DataFrame, selection: Selection) -> tuple[pd.DataFrame, dict, tuple[str, ...]]:
+    """(rows, meta_analysis arguments with ``measure``, notes): for one of the review's analyses its own settings
+    with the user's changes (:func:`helpers.explore.review.settings_arguments`); across analyses the estimator's
+    one meaning (:func:`engine_arguments`)."""
+    if selection.analysis is not None:
+        return settings_arguments(rows, selection.estimator, selection.ci)
+    measure = _one(rows, "measure", "effect measure")
+    return rows, {"measure": measure, **engine_arguments(selection.estimator, selection.ci)}, ()
