@@ -45,7 +45,8 @@ def server():
     with open(out / "voila.log", "wb") as log:
         process, url = srv.start(port=srv.free_port(), log=log)
         try:
-            srv.wait_until_ready(url, timeout=120, process=process)
+            srv.wait_until_ready(url + srv.READY_PATH, timeout=120, process=process)  # "/" would take the
+            # pre-heated kernel
             yield url
         finally:
             srv.stop(process)

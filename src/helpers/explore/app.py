@@ -210,7 +210,7 @@ class ExplorerApp:
             return
         self.result, self.error, self.explanation = result, None, lines
         self.pooled.value = pooled_html(result, published_line(self.dataset, sel.analysis, review.meta))
-        self.explain.value = explanation_html(lines)
+        self.explain.value = explanation_html(lines, bool(self.dataset.synthetic))
         self.reading.value = f'<p style="max-width:62em;line-height:1.45">{html.escape(result.text)}</p>'
         notes = [f"{s}: {r}" for s, r in result.excluded] + list(result.warnings)
         notes = list(dict.fromkeys(notes + [str(w.message) for w in caught if issubclass(w.category, UserWarning)]))

@@ -69,11 +69,13 @@ def pooled_html(result: Exploration, published: str = "") -> str:
             f'<div class="nmda-lines" style="margin-top:4px">{lines}</div></div>')
 
 
-def explanation_html(lines) -> str:
-    """The explanation against the review (:func:`helpers.explore.explain.explain`) as a short list."""
+def explanation_html(lines, synthetic: bool = False) -> str:
+    """The explanation against the review (:func:`helpers.explore.explain.explain`) as a short list; on synthetic
+    data the "review" is the synthetic package's own analysis, and the heading says so."""
     items = "".join(f"<li>{html.escape(line)}</li>" for line in lines)
+    whose = "the synthetic package's own analysis (made-up data)" if synthetic else "the review"
     return (f'<div class="nmda-explanation" style="max-width:62em;background:#f4f7fb;border-left:4px solid #0072B2;'
-            f'padding:4px 10px;margin:6px 0"><b>How this differs from the review</b><ul style="margin:4px 0">'
+            f'padding:4px 10px;margin:6px 0"><b>How this differs from {whose}</b><ul style="margin:4px 0">'
             f'{items}</ul></div>')
 
 
