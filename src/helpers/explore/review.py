@@ -138,13 +138,13 @@ def _printed_table(dataset) -> pd.DataFrame | None:
         return None
     key = (str(dataset.review), dataset.sha256)
     if key not in _PRINTED:
-        from helpers.stats.published import published_concordance, review_published
+        from helpers.stats.published import published_concordance
 
         try:
-            _, _, pinned = review_published(dataset.review)
+            printed = published_concordance(dataset, dataset.review)
         except NmdaError:  # no review map for these data: nothing printed to compare with
-            pinned = None
-        _PRINTED[key] = published_concordance(dataset, dataset.review).table if pinned == dataset.sha256 else None
+            printed = None
+        _PRINTED[key] = printed.table if printed is not None and printed.compared else None
     return _PRINTED[key]
 
 
@@ -188,12 +188,22 @@ def published_line(dataset, analysis_id: str, review_meta) -> str:
     return "published: no printed result of the review for these data to compare with"
 
 
+_NAMES: dict[tuple[str, str], str] = {}
+
+
 def review_name(dataset) -> str:
     """The review the data belong to: "Cochrane review CD015373.pub2: <title>" when the data are the review map's
-    pinned data rows (the version read off the map's source), else the dataset's label."""
+    pinned data rows (the version read off the map's source), else the dataset's label (once per review and data)."""
     label = str(dataset.label)
     if dataset.synthetic or dataset.generic or not dataset.review:
         return label
+    key = (str(dataset.review), dataset.sha256)
+    if key not in _NAMES:
+        _NAMES[key] = _review_name(dataset, label)
+    return _NAMES[key]
+
+
+def _review_name(dataset, label: str) -> str:
     from helpers.data.fetch import review_source
     from helpers.data.reviewmap import load_review_map
 
