@@ -16,29 +16,25 @@ import warnings
 import pytest
 from scipy import stats
 
+from helpers.core import paths
 from helpers.core.errors import FetchError, ParameterError
-from helpers.data.dataset import load_dataset
 from helpers.data.fetch import review_source
 from helpers.explore import review as rv
 from helpers.explore import selection as ex
 from helpers.explore import server as srv
-from helpers.explore.app import ExplorerApp
+from helpers.explore.app import ExplorerApp, load_quietly
 from helpers.explore.explain import explain
 from helpers.stats.meta import meta_analysis
 
 
 @pytest.fixture(scope="module")
 def real(real_rows):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load_dataset(real_rows)
+    return load_quietly(real_rows)  # the data notes are in real.warnings, shown folded by the app
 
 
 @pytest.fixture(scope="module")
 def app(real):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return ExplorerApp(real)
+    return ExplorerApp(real)  # the engine's notes go to the app's status line
 
 
 def test_opens_at_the_review_analysis_with_its_settings_and_published_result(app):
@@ -140,9 +136,11 @@ def test_adverse_events_of_the_comparison_one_click_away(real):
     assert "data:image/png;base64," in app.adverse.value
 
 
-def test_command_line_fetches_and_checks_like_helpers_run_real(real_rows, tmp_path, capsys):
+def test_command_line_fetches_and_checks_like_helpers_run_real(real_rows, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr(paths, "DATA_EXTERNAL", tmp_path / "external")  # fetch keeps a checked --from copy there
     ns = type("Args", (), {"what": "real", "local": real_rows, "data": None})  # what main() parses
     assert srv.data_path(ns) == real_rows and "as pinned" in capsys.readouterr().out
+    assert (tmp_path / "external" / real_rows.name).read_bytes() == real_rows.read_bytes()  # the same cache as run
     bad = tmp_path / "CD015373_pub2_data.rda"
     bad.write_bytes(real_rows.read_bytes()[:-1] + b"x")
     with pytest.raises(FetchError, match="SHA-256 .* does not match the pinned"):
