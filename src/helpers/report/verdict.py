@@ -65,8 +65,9 @@ class Verdict(ResultMixin):
         return self.published.copy()
 
     def summary(self) -> str:
-        lines = [f"data: {self.label} (SHA-256 {self.input_sha256[:12]}; "
-                 + ("matches the pinned file)" if self.pinned else "not the pinned file)")]
+        pinned = "" if self.citation is None else ("; matches the pinned file" if self.pinned else
+                                                    "; not the pinned file")
+        lines = [f"data: {self.label} (SHA-256 {self.input_sha256[:12]}{pinned})"]
         if self.citation is not None:
             lines.insert(0, f"review: {self.citation}")
         for r in self.published.itertuples(index=False):
