@@ -152,3 +152,29 @@ def test_first_screen_in_chromium_names_review_input_results_and_trials(real, re
                  "RR 3.26 (1.05 to 10.09)", "28 of 67 trials contribute data rows"):
         assert text in seen, text
     assert seen.count("reproduced") >= 3
+
+
+def test_a_run_with_added_rows_sets_aside_the_values_of_the_analyses_that_gained_a_study(real, tmp_path):
+    from helpers.data.addrows import add_rows
+
+    extra = tmp_path / "extra.csv"
+    extra.write_text("analysis_id,study,year,mean_e,sd_e,n_e,mean_c,sd_c,n_c,duration\n"
+                     "1.1,Hypothetical 2026,2026,40,25,30,55,25,30,≤1 day\n", encoding="utf-8")
+    derived, _ = add_rows(real, extra)
+    v = run_verdict(derived)
+    assert v.changed_analyses == ("1.1", "1.2") and v.added_trials == ("Hypothetical 2026",)
+    assert v.this_run.set_index("analysis_id").loc["1.1", "this_run"] == "MD -15.64 (-26.53 to -4.76)"
+    run = tmp_path / "run"
+    (run / "tables").mkdir(parents=True)
+    # the weights of 1.1's studies change once a study joins it: RevMan's belong to the review's rows
+    (run / "tables" / "concordance.csv").write_text(
+        "analysis_id,status\n1.1,mismatch\n1.1,mismatch\n1.2,mismatch\n1.4,ok\n1.4,ok\n1.9,not published\n")
+    page = render_index(run, OUTCOMES, _outputs(run), "data/processed/x", verdict=v)
+    assert "does NOT match the pinned one" in page and "matches the pinned one</span> (" not in page
+    assert ("<strong>held</strong>: all 2 values RevMan printed were reproduced within tolerance; not compared: "
+            "1 not published in the data; set aside: 3 values of 1.1, 1.2, which gained a study") in page
+    assert "Concordance held: all 2 values" in page and "28 of 67 trials contribute data rows" in page
+    assert "added in this run: Hypothetical 2026" in page and PINNED_LABEL not in page
+
+
+PINNED_LABEL = "Cochrane CD015373.pub2 data rows (Ferraro 2025)"

@@ -112,11 +112,14 @@ def _read_table(path: Path) -> pd.DataFrame:
         return pd.DataFrame()
 
 
-def concordance_verdict(run_dir: Path, synthetic: bool = False) -> str:
+def concordance_verdict(run_dir: Path, synthetic: bool = False, changed: tuple[str, ...] = ()) -> str:
     """Whether every value RevMan printed was reproduced within half a unit of its last printed digit; values
-    not published or not estimable on either side are counted apart, never as reproduced."""
+    not published or not estimable on either side are counted apart, never as reproduced; the analyses in
+    ``changed`` (they gained a study in this run) are judged apart (the table counts every value)."""
     counts = concordance_counts(run_dir)
-    held, words = concordance_words(counts, synthetic)
+    held, words = concordance_words(concordance_counts(run_dir, changed) if changed else counts, synthetic)
+    if changed and counts is not None:
+        words += f"; the values of {', '.join(changed)}, which gained a study in this run, are not judged"
     if counts is None:
         return f"<h2>Concordance with the published review</h2>\n<p>{_e(words[:1].upper() + words[1:])}.</p>"
     verdict = (f'<p class="{"ok" if held else "fail"}">Concordance {"held" if held else "did NOT hold"}: '
@@ -230,11 +233,15 @@ def render_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: 
     synthetic = bool(verdict is not None and verdict.synthetic)
     sections = [
         what_was_run(manifest, label, outcomes, generic), summary_of_findings(run_dir, verdict),
-        certainty_section(run_dir), concordance_verdict(run_dir, synthetic), skipped_and_failed(outcomes, skipped),
+        certainty_section(run_dir), concordance_verdict(run_dir, synthetic, verdict.changed_analyses if verdict else ()),
+        skipped_and_failed(outcomes, skipped),
         figures(outputs, comparisons, _thumbnails(run_dir)), tables(outputs), notebooks(outcomes),
     ]  # fmt: skip
-    opening = (departure_banner(verdict) + verdict_html(verdict, concordance_counts(run_dir), label) + "\n"
-               if verdict is not None else "")
+    opening = ""
+    if verdict is not None:
+        kept = concordance_counts(run_dir, verdict.changed_analyses)
+        aside = sum((concordance_counts(run_dir) or {}).values()) - sum((kept or {}).values())
+        opening = departure_banner(verdict) + verdict_html(verdict, kept, label, aside) + "\n"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>nmda-review run: "
             f"{_e(label)}</title>\n<style>{CSS}</style></head><body>\n<h1>nmda-review run report</h1>\n"
             + (f'<p class="banner">{_e(banner)}</p>\n' if banner else "") + generic_note(generic) + opening

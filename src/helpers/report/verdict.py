@@ -60,6 +60,8 @@ class Verdict(ResultMixin):
     not_pooled: tuple[tuple[str, str, str], ...] = ()
     copies: tuple[str, ...] = ()
     generic: str | None = None
+    #: analyses holding an added study (their per-study weights differ from RevMan's by construction)
+    changed_analyses: tuple[str, ...] = ()
 
     def to_frame(self) -> pd.DataFrame:
         return self.published.copy()
@@ -178,8 +180,10 @@ def run_verdict(dataset: Dataset, parameters: dict | None = None) -> Verdict:
     if citation is not None and departures and not dataset.synthetic:
         this_run = _this_run(dataset, str(dataset.review).lower(), parameters, "; ".join(departures))
     studies = set(dataset.rows["study"])
+    added = added_studies(dataset)
+    changed = tuple(dict.fromkeys(dataset.rows.loc[dataset.rows["study"].isin(added), "analysis_id"]))
     return Verdict(label=dataset.label, synthetic=dataset.synthetic, input_sha256=dataset.sha256, citation=citation,
                    pinned=pinned, published_compared=compared, published=table, departures=departures,
-                   this_run=this_run, trials_with_rows=len(studies), added_trials=added_studies(dataset),
+                   this_run=this_run, trials_with_rows=len(studies), added_trials=added, changed_analyses=changed,
                    not_pooled=_not_pooled(dataset), copies=tuple(copy_disagreements(dataset)),
                    generic=dataset.generic)  # fmt: skip

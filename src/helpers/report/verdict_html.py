@@ -20,15 +20,17 @@ FAILURES = ("mismatch", "not recomputed")
 COMPARED = ("ok", *FAILURES)
 
 
-def concordance_counts(run_dir: Path) -> dict[str, int] | None:
-    """``{status: quantities}`` of the run's ``tables/concordance.csv``; None when the run has none."""
+def concordance_counts(run_dir: Path, exclude: tuple[str, ...] = ()) -> dict[str, int] | None:
+    """``{status: quantities}`` of the run's ``tables/concordance.csv`` (the analyses in ``exclude`` left out);
+    None when the run has none."""
     path = Path(run_dir) / "tables" / "concordance.csv"
     if not path.is_file():
         return None
     try:
-        statuses = pd.read_csv(path, usecols=["status"])["status"]
+        table = pd.read_csv(path, usecols=["analysis_id", "status"], dtype={"analysis_id": str})
     except (pd.errors.EmptyDataError, ValueError):
         return None
+    statuses = table.loc[~table["analysis_id"].isin(exclude), "status"]
     return {str(k): int(v) for k, v in statuses.value_counts().sort_index().items()} if len(statuses) else None
 
 
@@ -158,10 +160,14 @@ def headline(v: Verdict, held: bool | None) -> str:
     return f'<p class="headline fail">Not reproduced: {ok} of {n} published results match (see below).</p>'
 
 
-def verdict_html(v: Verdict, counts: dict[str, int] | None, path: str) -> str:
-    """The verdict section (module docstring); ``counts`` from :func:`concordance_counts`, ``path`` the input as
-    the manifest records it."""
+def verdict_html(v: Verdict, counts: dict[str, int] | None, path: str, set_aside: int = 0) -> str:
+    """The verdict section (module docstring); ``counts`` from :func:`concordance_counts` without the analyses
+    that gained a study (``v.changed_analyses``), ``set_aside`` the values of those analyses; ``path`` the input
+    as the manifest records it."""
     held, words = concordance_words(counts, v.synthetic)
+    if set_aside:
+        words += (f"; set aside: {set_aside} values of {', '.join(v.changed_analyses)}, which gained a study in this "
+                  "run (RevMan's weights belong to the review's rows)")
     rows = [["input", _input(v, path)]]
     if v.citation is not None and not v.synthetic:
         if v.departs:
