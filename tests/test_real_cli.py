@@ -108,3 +108,38 @@ def test_a_page_whose_settings_are_not_the_reviews_says_so_above_its_parameters(
     assert page.startswith("> **These settings are not the review's.**")
     assert "> - estimator=REML" in page and "> - ci_method=hksj (the review: Wald z)" in page
     assert page.index("not the review's") < page.index("**Parameters:**")
+
+
+def check_departure_run(run, added: bool) -> None:
+    """What a real run with -p estimator=REML -p ci_method=hksj (and the example added rows) must show."""
+    index = (run / "index.html").read_text(encoding="utf-8")
+    head = index[:index.index("<h2>What was run")]
+    assert head.index('<div class="departure">') < head.index("<h2>Verdict")
+    assert "estimator=REML" in head and "ci_method=hksj (the review: Wald z)" in head
+    assert "engine vs RevMan, the package&#x27;s settings</th><td><strong>held</strong>" in head
+    assert "this run vs the published results</th><td><strong>differs</strong> for 3 of 3" in head
+    assert "Reproduced:" not in head
+    pages = sorted((run / "html").glob("*.html"))
+    assert len(pages) == 18
+    for page in pages:
+        text = page.read_text(encoding="utf-8")
+        assert "These settings are not the review" in text, page.name
+        if added:
+            assert "derived from CD015373.pub2 data rows, modified (SHA-256" in text, page.name
+    if added:
+        assert "does NOT match the pinned one" in head and "added in this run: Hypothetical 2026" in head
+        for svg in (run / "figures").glob("*.svg"):
+            text = svg.read_text(encoding="utf-8")
+            assert "derived from CD015373.pub2 data rows, modified" in text and "943cda91e235" not in text, svg.name
+
+
+@pytest.mark.slow
+def test_real_run_with_settings_and_rows_of_ones_own_is_a_named_departure(real_rows, tmp_path, monkeypatch):
+    monkeypatch.setattr(paths, "DATA_EXTERNAL", tmp_path / "external")
+    monkeypatch.setattr(paths, "DATA_PROCESSED", tmp_path / "processed")
+    out = tmp_path / "real"
+    argv = ["real", "--from", str(real_rows), "--out", str(out), "--jobs", "2", "--no-progress",
+            "--add-rows", str(paths.DATA / "templates" / "cd015373-extra-rows.csv"),
+            "-p", "estimator=REML", "-p", "ci_method=hksj"]
+    assert cli.main(argv) == 0
+    check_departure_run(out, added=True)
