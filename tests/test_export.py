@@ -150,3 +150,18 @@ def test_notebook_tables_show_names_whole():
         finally:
             warnings.formatwarning, warnings.showwarning = saved
     assert all(f"<td>{s}</td>" in shown for s in stems)
+
+
+def test_reader_tables_have_no_row_numbers_no_nan_and_long_ones_fold():
+    """Issue 17: tables on the reader's pages showed pandas row numbers and NaN (02 tests, 05, 04 grids)."""
+    from helpers.report import tables
+
+    frame = pd.DataFrame({"study": ["A 2001", "B 2002"], "n": [12.0, float("nan")], "note": [None, "x"]})
+    page = tables.frame_html(frame)
+    assert "<th></th>" not in page and "<th>0</th>" not in page  # no index column
+    assert "NaN" not in page and "None" not in page and page.count(f"<td>{tables.MISSING}</td>") == 2
+    named = tables.frame_html(frame.set_index("study"))
+    assert "<th>study</th>" in named and "<td>A 2001</td>" in named  # a named index is a column
+    long = tables.frame_html(pd.DataFrame({"k": range(tables.FOLD_ROWS + 1)}), "leave-one-out")
+    assert long.startswith(f"<details><summary>leave-one-out: {tables.FOLD_ROWS + 1} rows (click to show)</summary>")
+    assert not tables.frame_html(frame).startswith("<details>")

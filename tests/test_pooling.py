@@ -266,8 +266,13 @@ def test_result_is_frozen_and_readable(bcg):
 
 
 def test_hksj_edge_cases():
-    with pytest.warns(MetaWarning, match="HKSJ needs at least two studies"):
-        one = pool([0.3], [0.04], method="DL", ci="hksj")
-    assert np.isnan(one.se) and np.isnan(one.z) and np.isnan(one.ci_low) and np.isnan(one.p)
+    # one study: metafor 3.8.1 rma(yi=1.609, vi=2.246, method="REML", test="knha") says 'Setting argument
+    # test="z" since k=1' and gives CI [-1.32833152900366, 4.54633152900366], p 0.282992392686232 (RevMan
+    # likewise shows a single study's own CI); the CI was NaN before
+    with pytest.warns(MetaWarning, match="HKSJ needs at least two studies: the Wald"):
+        one = pool([1.609], [2.246], method="REML", ci="hksj")
+    assert (one.ci_low, one.ci_high, one.p) == pytest.approx((-1.32833152900366, 4.54633152900366,
+                                                               0.282992392686232), abs=1e-12)
+    assert one.ci_method == "z"
     same = pool([0.4] * 3, [0.01, 0.02, 0.03], method="REML", ci="hksj")  # no spread: SE exactly 0
     assert same.se == 0.0 and same.z == np.inf and same.p == 0.0 and same.ci_low == same.ci_high == 0.4

@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 
 from helpers.core.checks import MetaWarning
-from helpers.report import summary
+from helpers.report import sensitivity, summary
 from helpers.data.dataset import load_dataset
 from helpers.report.notebook import parameters, save_table
 from helpers.data.schema import DRUGS
@@ -60,7 +60,8 @@ def test_route_filter_keeps_only_that_route(ds):
 
 def test_estimator_grid_dl_z_equals_revman_and_hksj_is_wider(ds):
     sel = next(summary.select(ds, "pain_intensity", drug="ketamine", timepoint="short"))
-    grid = summary.estimator_grid(sel.rows, "MD", {"analysis_id": sel.analysis_id}).set_index(["estimator", "ci_method"])
+    grid = sensitivity.estimator_grid(sel.rows, "MD", {"analysis_id": sel.analysis_id}, ("DL", "z"))
+    grid = grid.set_index(["estimator", "ci_method"])
     assert len(grid) == 8
     pub = _published_overall(ds, sel.analysis_id)
     assert grid.loc[("DL", "z"), "estimate"] == pytest.approx(pub["estimate"], abs=5e-6)
@@ -72,12 +73,12 @@ def test_estimator_grid_dl_z_equals_revman_and_hksj_is_wider(ds):
 
 def test_subsets_and_leave_one_out(ds):
     sel = next(summary.select(ds, "pain_intensity", drug="ketamine", timepoint="short"))
-    sub = summary.restricted(ds, sel.rows, "MD", "REML", "z", {"a": 1}).set_index("subset")
+    sub = sensitivity.restricted(ds, sel.rows, "MD", "REML", "z", {"a": 1}).set_index("subset")
     assert sub.loc["all studies", "k"] == len(sel.rows)
     assert sub.loc["parallel-group only", "k"] == (sel.rows["design"] == "parallel").sum()
     low = sel.rows["study"].map(ds.studies.set_index("study")["rob_overall"]).eq("Low").sum()
     assert sub.loc["low risk of bias only", "k"] == low
-    loo = summary.leave_one_out(sel.rows, "MD", "REML", "z", {"a": 1})
+    loo = sensitivity.leave_one_out(sel.rows, "MD", "REML", "z", {"a": 1})
     assert len(loo) == len(sel.rows) and set(loo["k"]) == {len(sel.rows) - 1}
     assert list(loo.columns[:2]) == ["a", "omitted"]
 
@@ -146,8 +147,9 @@ def test_funnel_trim_and_fill_follows_the_views_estimator(ds):
             show = np.exp if spec.selected.settings["measure"] in ("RR", "OR") else (lambda x: x)
             assert float(show(figure.estimate)) == pytest.approx(table["adjusted_estimate"], rel=1e-12), est
             assert figure.k0 == table["trimfill_k0"]
-    dl, reml = render.small_study(spec, "DL").trim_fill, render.small_study(spec, None).trim_fill
-    assert reml.pooled.method == "REML" and dl.pooled.method == "DL"
+    reml, review = render.small_study(spec, "REML").trim_fill, render.small_study(spec, None).trim_fill
+    # None: the analysis' own settings (random effects, DerSimonian-Laird), no longer REML
+    assert reml.pooled.method == "REML" and review.pooled.method == "DL"
 
 
 def test_rows_without_a_route_are_a_recorded_warning(ds):

@@ -59,6 +59,12 @@ OUTCOMES = tuple(OUTCOME_LABELS)
 PSYCHOTOMIMETIC_FAMILY = ("psychotomimetic", "hallucinations", "dissociative")
 HARMS = ("any_adverse_event", "serious_adverse_event", "withdrawal_ae", "tolerability", *PSYCHOTOMIMETIC_FAMILY,
          "sedation", "nausea", "vomiting", "dizziness", "headache", "other_adverse_events")  # fmt: skip
+#: Which side of a forest plot favours the drug (RevMan's convention: left of the null line favours the
+#: experimental arm when a lower value is better). Pain intensity in the review is a score where lower is
+#: better; responders count a benefit. Outcomes in neither (scales of either direction) keep
+#: "Favours experimental / Favours control".
+LOWER_IS_BETTER = ("pain_intensity", *HARMS)
+HIGHER_IS_BETTER = ("responders_30", "responders_50")
 TIMEPOINTS = ("immediate", "short", "medium", "long", "any")
 # what a subgroup analysis splits by: the review's duration of administration, clinical condition and medicine
 # dose (CD015373.pub2), or route (the earlier synthetic package); NaN when the analysis has no subgroups

@@ -37,7 +37,8 @@ from matplotlib.ticker import FixedLocator, NullLocator
 
 from helpers.core import checks
 from helpers.figures import style
-from helpers.figures.forest_text import MEASURE_LABELS, METHOD_LABELS, MODEL_LABELS, build_rows, table_columns
+from helpers.figures.forest_text import (MEASURE_LABELS, METHOD_LABELS, MODEL_LABELS, build_rows, settings_text,
+                                         table_columns)
 
 
 def _import_forestplot():
@@ -195,7 +196,7 @@ def _layout(rows: list[dict], cols: list, ma: Any) -> tuple[list[tuple[str, floa
 
 def _ci_header(ma: Any) -> tuple[str, str]:
     measure = "Peto Odds Ratio" if ma.method == "Peto" else MEASURE_LABELS.get(ma.measure, ma.measure)
-    return measure, f"{METHOD_LABELS[ma.method]}, {MODEL_LABELS[ma.model]}, 95% CI"
+    return measure, settings_text(ma)
 
 
 def _draw(ma, rows, cols, xlim, title, favours, footer_text, ax) -> Figure:

@@ -29,6 +29,7 @@ MEASURE_LABELS = {
 }
 METHOD_LABELS = {"MH": "M-H", "IV": "IV", "Peto": "Peto"}
 MODEL_LABELS = {"fixed": "Fixed", "random": "Random"}
+CI_LABELS = {"z": "Wald", "hksj": "HKSJ"}
 
 
 # ---------------------------------------------------------------------------------------------------- text
@@ -70,10 +71,24 @@ def heterogeneity_text(pool: Any, model: str) -> str:
 
 
 def overall_effect_text(pool: Any) -> str:
-    """'Test for overall effect: Z = z (P = p)' with |Z| as RevMan prints it."""
+    """'Test for overall effect: Z = z (P = p)' with |Z| as RevMan prints it; under HKSJ (``pool.ci_method``
+    "hksj") the statistic is a t on k - 1 df: 'Test for overall effect: t = t, df = k - 1 (P = p)'."""
     if not np.isfinite(pool.z):
         return "Test for overall effect: Not applicable"
+    if getattr(pool, "ci_method", "z") == "hksj":
+        return f"Test for overall effect: t = {fmt(abs(pool.z), 2)}, df = {int(pool.k) - 1} ({format_p(pool.p)})"
     return f"Test for overall effect: Z = {fmt(abs(pool.z), 2)} ({format_p(pool.p)})"
+
+
+def settings_text(ma: Any) -> str:
+    """The method column's header as RevMan prints it, 'IV, Random, 95% CI', with the settings that differ from
+    RevMan's defaults (DerSimonian-Laird, Wald CI) named, e.g. 'IV, Random (REML, HKSJ), 95% CI', so a figure
+    drawn with other settings never reads as RevMan's; the level as the analysis' (e.g. '90% CI')."""
+    tau2, ci = getattr(ma, "tau2_method", "DL"), getattr(ma, "ci_method", "z")  # RevMan's defaults when not said
+    named = [tau2] if ma.model == "random" and tau2 != "DL" else []
+    named += [CI_LABELS.get(ci, ci)] if ci != "z" else []
+    model = MODEL_LABELS[ma.model] + (f" ({', '.join(named)})" if named else "")
+    return f"{METHOD_LABELS[ma.method]}, {model}, {100 * getattr(ma.overall, 'level', 0.95):g}% CI"
 
 
 def subgroup_difference_text(test: Any) -> str:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from helpers.core import paths
 from helpers.core.results import ResultMixin
+from helpers.report import tables
 from helpers.report.params import check_parameters
 
 #: Where a notebook opened by hand (out_dir=None) writes its figures and tables.
@@ -69,6 +70,7 @@ def setup() -> None:
     pd.set_option("display.max_colwidth", None)  # analysis names and figure stems whole, not cut at 50 characters
     pd.set_option("display.precision", DISPLAY_DECIMALS)
     pd.set_option("display.float_format", display_float)
+    tables.register()  # the reader's tables: no row numbers, missing as missing, long ones folded
     try:
         from matplotlib_inline.backend_inline import set_matplotlib_formats
     except ImportError:  # outside IPython: nothing to configure

@@ -5,13 +5,38 @@ from __future__ import annotations
 
 import textwrap
 
+from helpers.data import schema
 from helpers.data.tidy import Dataset
 from helpers.figures import style
 from helpers.report import summary
 from helpers.report.plan import FigureSpec
+from helpers.stats.settings import review_estimator
 from helpers.stats.smallstudy import SmallStudyEffects, small_study_effects
 
 FUNNEL_TITLE_CHARS = 58  # a funnel plot is one column wide: its title wraps at this many characters
+#: How a comparator reads in a "Favours ..." label.
+COMPARATOR_WORDS = {"placebo": "placebo", "usual_care": "usual care", "active": "active comparator"}
+GENERIC_FAVOURS = ("Favours experimental", "Favours control")
+
+
+def favours(sel: summary.Selected) -> tuple[str, str]:
+    """The forest plot's (left, right) labels: "Favours <drug>" on the side where the drug is better, by the
+    outcome's direction (``schema.LOWER_IS_BETTER`` / ``HIGHER_IS_BETTER``; left favours the experimental arm
+    when lower is better, as RevMan), "Favours <comparator>" on the other. The generic labels when the drug,
+    the comparator or the outcome's direction is not known from the review map (or is more than one)."""
+    outcomes = set(sel.rows["outcome"].dropna())
+    comparators = set(sel.rows["comparator"].dropna()) if "comparator" in sel.rows else set()
+    drug = sel.drug
+    if (drug not in schema.DRUGS or len(comparators) != 1 or next(iter(comparators)) not in COMPARATOR_WORDS
+            or len(outcomes) != 1):
+        return GENERIC_FAVOURS
+    pair = (f"Favours {drug}", f"Favours {COMPARATOR_WORDS[next(iter(comparators))]}")
+    outcome = next(iter(outcomes))
+    if outcome in schema.LOWER_IS_BETTER:
+        return pair
+    if outcome in schema.HIGHER_IS_BETTER:
+        return pair[::-1]
+    return GENERIC_FAVOURS
 
 
 def analyse(spec: FigureSpec, estimator: str | None = None, ci_method: str = "z"):
@@ -23,11 +48,12 @@ def analyse(spec: FigureSpec, estimator: str | None = None, ci_method: str = "z"
 def small_study(spec: FigureSpec, estimator: str | None = None) -> SmallStudyEffects:
     """:func:`helpers.stats.smallstudy.small_study_effects` of a funnel figure's rows (study effects of the
     analysis' measure, :func:`helpers.report.summary.yi_vi`): what its funnel plot draws. Trim and fill pools
-    with ``estimator`` (None: ``summary.SMALL_STUDY_ESTIMATOR``), as the small-study table of the same view."""
+    with ``estimator`` (None: the analysis' own tau² estimator, :func:`helpers.stats.settings.review_estimator`), as
+    the small-study table of the same view."""
     measure = spec.selected.settings["measure"]
     es = summary.yi_vi(spec.selected.rows, measure)
     return small_study_effects(es["yi"], es["vi"], measure=measure, labels=es["study"],
-                               estimator=estimator or summary.SMALL_STUDY_ESTIMATOR)
+                               estimator=estimator or review_estimator(spec.selected.rows)[0])
 
 
 def draw(spec: FigureSpec, ds: Dataset, estimator: str | None = None, ci_method: str = "z"):
@@ -36,7 +62,8 @@ def draw(spec: FigureSpec, ds: Dataset, estimator: str | None = None, ci_method:
     if spec.kind == "forest":
         from helpers.figures.forest import forest_plot
 
-        return forest_plot(analyse(spec, estimator, ci_method), title=spec.title, footer=ds)
+        return forest_plot(analyse(spec, estimator, ci_method), title=spec.title, favours=favours(spec.selected),
+                           footer=ds)
     from helpers.figures.funnel import funnel_plot
 
     fig = funnel_plot(small_study(spec, estimator), footer=ds)

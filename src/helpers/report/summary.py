@@ -19,17 +19,11 @@ import pandas as pd
 
 from helpers.stats import bias
 from helpers.stats import effects
-from helpers.stats import sensitivity
-from helpers.core.checks import CI_METHODS, RATIO_MEASURES, TAU2_METHODS, MetaWarning, check_choice
+from helpers.core.checks import CI_METHODS, RATIO_MEASURES, MetaWarning, check_choice
 from helpers.data.tidy import Dataset
 from helpers.stats.meta import meta_analysis
-from helpers.stats.pooling import pool
-from helpers.stats.settings import analysis_arguments, estimator_arguments
+from helpers.stats.settings import analysis_arguments, estimator_arguments, review_estimator
 from helpers.data.schema import DESIGNS, DRUGS, LIST_SEP, OUTCOMES, ROUTES, TIMEPOINTS
-
-#: tau² method of trim and fill (tables and funnel plots alike) when a view's estimator is None (the package's
-#: settings: RevMan has no trim and fill, so there is no package setting to follow)
-SMALL_STUDY_ESTIMATOR = "REML"
 
 COUNT_BY = ("drug", "route", "design")
 CHARACTERISTICS = ("study", "year", "drug", "route", "comparator", "design", "condition", "n_randomised",
@@ -293,7 +287,8 @@ def small_study_table(bias_sets: list[tuple[Selected, str | None, pd.DataFrame]]
 
 
 def small_study_tests(sel: Selected, route: str | None, rows: pd.DataFrame, estimator: str | None = None) -> dict:
-    """Egger, Begg and trim and fill (``estimator`` for the pooled fits) of one drug x route group.
+    """Egger, Begg and trim and fill (``estimator`` for the pooled fits; None: the analysis' own, as
+    :func:`helpers.stats.settings.review_estimator`) of one drug x route group.
 
     Groups with fewer than ``MIN_K_BIAS`` studies are reported with k and NaN tests (and warned about)."""
     measure = sel.settings["measure"]
@@ -306,79 +301,13 @@ def small_study_tests(sel: Selected, route: str | None, rows: pd.DataFrame, esti
         return out | {"tests": "not run (k < 3)"}
     eg = bias.egger(es["yi"], es["vi"], labels=es["study"])
     bg = bias.begg(es["yi"], es["vi"], labels=es["study"])
-    tf = bias.trim_and_fill(es["yi"], es["vi"], method=estimator or SMALL_STUDY_ESTIMATOR, labels=es["study"])
+    tf = bias.trim_and_fill(es["yi"], es["vi"], method=estimator or review_estimator(sel.rows)[0], labels=es["study"])
     show = np.exp if measure in RATIO_MEASURES else (lambda x: x)
     return out | {
         "tests": "run", "egger_bias": eg.bias, "egger_p": eg.p, "begg_p": bg.p, "trimfill_k0": tf.k0,
         "trimfill_side": tf.side, "adjusted_estimate": float(show(tf.estimate)),
         "adjusted_ci_low": float(show(tf.ci_low)), "adjusted_ci_high": float(show(tf.ci_high)),
     }  # fmt: skip
-
-
-def estimator_grid(rows: pd.DataFrame, measure: str, label: dict) -> pd.DataFrame:
-    """Inverse-variance pooling of ``rows`` with every tau² estimator x CI method (``TAU2_METHODS`` x
-    ``CI_METHODS``), display scale; ``label`` columns are prepended to every row."""
-    es = yi_vi(rows, measure)
-    show = np.exp if measure in RATIO_MEASURES else (lambda x: x)
-    records = []
-    for est in TAU2_METHODS:
-        for ci in CI_METHODS:
-            res = pool(es["yi"], es["vi"], method=est, ci=ci, labels=es["study"])
-            records.append(label | {"estimator": est, "ci_method": ci, "k": res.k,
-                                    "estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)),
-                                    "ci_high": float(show(res.ci_high)), "tau2": res.tau2, "i2": res.i2})
-    return pd.DataFrame.from_records(records)
-
-
-def restricted(ds: Dataset, rows: pd.DataFrame, measure: str, estimator: str, ci_method: str,
-               label: dict) -> pd.DataFrame:
-    """The pooled estimate for all rows, low overall risk of bias only, and parallel-group trials only."""
-    rob = rows["study"].map(ds.studies.set_index("study")["rob_overall"])
-    subsets = {"all studies": rows, "low risk of bias only": rows[rob == "Low"],
-               "parallel-group only": rows[rows["design"] == "parallel"]}
-    show = np.exp if measure in RATIO_MEASURES else (lambda x: x)
-    records = []
-    for name, sub in subsets.items():
-        es = yi_vi(sub, measure) if len(sub) else sub
-        rec = label | {"subset": name, "k": len(es)}
-        if len(es) >= 1:
-            res = pool(es["yi"], es["vi"], method=estimator, ci=ci_method if len(es) > 1 else "z", labels=es["study"])
-            rec |= {"estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)),
-                    "ci_high": float(show(res.ci_high)), "i2": res.i2}
-        else:
-            warnings.warn(f"{label}: no studies in subset '{name}'", MetaWarning, stacklevel=2)
-        records.append(rec)
-    return pd.DataFrame.from_records(records)
-
-
-def leave_one_out(rows: pd.DataFrame, measure: str, estimator: str, ci_method: str, label: dict) -> pd.DataFrame:
-    """``helpers.stats.sensitivity.leave_one_out`` of ``rows`` on the display scale, ``label`` columns prepended."""
-    es = yi_vi(rows, measure)
-    res = sensitivity.leave_one_out(es["yi"], es["vi"], labels=es["study"], method=estimator, ci=ci_method)
-    frame = res.to_frame()[["omitted", "k", "estimate", "ci_low", "ci_high", "i2"]]
-    if measure in RATIO_MEASURES:
-        frame[["estimate", "ci_low", "ci_high"]] = np.exp(frame[["estimate", "ci_low", "ci_high"]])
-    for i, (key, value) in enumerate(label.items()):
-        frame.insert(i, key, value)
-    return frame
-
-
-def sensitivity_tables(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
-                       timepoint: str | None = None, estimator: str = "REML", ci_method: str = "z",
-                       min_k: int = 3) -> dict[str, pd.DataFrame]:
-    """For every selected analysis with at least ``min_k`` studies: ``"estimators"`` (:func:`estimator_grid`),
-    ``"subsets"`` (:func:`restricted`) and ``"leave_one_out"`` (:func:`leave_one_out`) tables, stacked."""
-    check_choice("estimator", estimator, TAU2_METHODS)
-    tables: dict[str, list] = {"estimators": [], "subsets": [], "leave_one_out": []}
-    for sel in select(ds, outcome, drug, route, timepoint):
-        if len(sel.rows) < min_k:
-            continue
-        measure = sel.settings["measure"]
-        label = {"analysis_id": sel.analysis_id, "drug": sel.drug, "timepoint": sel.settings["timepoint"]}
-        tables["estimators"].append(estimator_grid(sel.rows, measure, label))
-        tables["subsets"].append(restricted(ds, sel.rows, measure, estimator, ci_method, label))
-        tables["leave_one_out"].append(leave_one_out(sel.rows, measure, estimator, ci_method, label))
-    return {name: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame() for name, parts in tables.items()}
 
 
 def concordance_overview(table: pd.DataFrame) -> pd.DataFrame:

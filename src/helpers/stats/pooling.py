@@ -157,7 +157,8 @@ def pool(yi, vi, method: str = "REML", ci: str = "z", pi: str | None = None, pre
     1986, truncated at 0 with a warning), ``REML`` (Fisher scoring, Viechtbauer 2005), ``PM`` (Paule & Mandel 1982:
     root of Q(tau²) = k - 1). Random-effects weights 1/(v_i + tau²); mu ± z SE.
     ci: ``z`` (Wald) or ``hksj`` (Hartung & Knapp 2001, Sidik & Jonkman 2002: SE² scaled by
-    Q(tau²)/(k - 1) with weights 1/(v_i+tau²), t on k - 1 df; not truncated at 1, as metafor ``test="knha"``).
+    Q(tau²)/(k - 1) with weights 1/(v_i+tau²), t on k - 1 df; not truncated at 1, as metafor ``test="knha"``;
+    one study: the Wald CI, with a note, as metafor sets ``test="z"`` when k = 1).
     pi: prediction interval, whatever ``ci``: ``t`` (the Handbook's: Wald SE of the mean, t on k - 2 df), ``z``
     (metafor, normal quantile, Wald SE), ``knha`` (metafor's under ``test="knha"``: HKSJ SE, t on k - 1 df;
     needs ``ci="hksj"``) or None (the preset's: ``t`` for REVMAN, ``z`` for METAFOR).
@@ -209,13 +210,12 @@ def _pool_arrays(y, v, method, ci, pi, level, tol=1e-10, maxiter=100, i2_from="t
     if pi == "knha" and ci != "hksj":
         raise ValueError("pi 'knha' (metafor's prediction interval of a test='knha' fit) needs ci 'hksj'; "
                          f"got ci {ci!r}")
+    if ci == "hksj" and k == 1:  # as metafor: 'Setting argument test="z" since k=1'
+        _note(notes, "HKSJ needs at least two studies: the Wald (z) CI and p of the one study, as metafor")
+        ci = "z"
     if ci == "hksj":
-        if k == 1:
-            _note(notes, "HKSJ needs at least two studies: CI and p are NaN")
-            se = np.nan
-        else:
-            spread = 0.0 if np.all(y == y[0]) else np.sum(w * (y - estimate) ** 2)  # exact 0 for identical
-            se = float(se * np.sqrt(spread / (k - 1)))
+        spread = 0.0 if np.all(y == y[0]) else np.sum(w * (y - estimate) ** 2)  # exact 0 for identical
+        se = float(se * np.sqrt(spread / (k - 1)))
     ci_low, ci_high, z, p = _inference(estimate, se, k, ci, level)
     i2, h2 = _heterogeneity(q, df, tau2, v, i2_from, model)
     pi_low, pi_high = _prediction(estimate, se_wald, se, tau2, k, pi, level, model)

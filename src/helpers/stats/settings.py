@@ -97,3 +97,18 @@ def estimator_arguments(estimator: str, ci: str) -> dict[str, str]:
     if estimator == "FE":
         return {"method": "IV", "model": "fixed", "tau2_method": "DL", "ci": ci}
     return {"method": "IV", "model": "random", "tau2_method": estimator, "ci": ci}
+
+
+def review_estimator(rows: pd.DataFrame) -> tuple[str, str]:
+    """(estimator, ci) a user would pick to pool the tidy rows of one analysis by inverse variance as the package
+    did (:func:`analysis_arguments`): ``FE`` and Wald for a fixed-effect model, else the package's tau² estimator
+    and CI method (RevMan's defaults DL and Wald when it gives none). With the package's own inverse-variance
+    method, ``estimator_arguments(*review_estimator(rows))`` recomputes exactly what the package did.
+
+    >>> review_estimator(pd.DataFrame({"model": ["random"], "method": ["IV"], "subgroup": [None]}))
+    ('DL', 'z')
+    """
+    _, kwargs, _ = analysis_arguments(rows)
+    if kwargs["model"] == "fixed":
+        return "FE", "z"
+    return kwargs["tau2_method"], kwargs["ci"]

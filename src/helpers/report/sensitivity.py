@@ -1,0 +1,199 @@
+"""The tables of notebook 04 (sensitivity): the estimator x CI-method grid, the restricted subsets and
+leave-one-out, each with the review's own settings unless a parameter overrides them.
+
+``estimator`` None (the default everywhere) means the package's own settings of each analysis
+(:func:`review_choice`: the tau² estimator and CI method RevMan pooled with, ``FE`` for a fixed-effect model), so
+the "all studies" row of an analysis is the review's published result. The estimator grid shows every
+alternative beside it, the review's choice marked.
+
+A subset that the data cannot form is said so, with the reason, never shown as ``k = 0``: "low risk of bias only"
+needs an overall RoB judgement for every study of the analysis, "parallel-group only" a recorded design
+(the real review's data rows carry neither for most studies). ``k = 0`` is shown only when every study was
+judged and none qualifies.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+import numpy as np
+import pandas as pd
+
+from helpers.core.checks import CI_METHODS, RATIO_MEASURES, TAU2_METHODS, MetaWarning, check_choice
+from helpers.data.tidy import Dataset
+from helpers.figures.forest_text import estimate_text
+from helpers.report.summary import Selected, select, yi_vi
+from helpers.stats import sensitivity
+from helpers.stats.pooling import pool
+from helpers.stats.settings import review_estimator
+
+#: How the review's settings are named in the tables: the estimator column reads e.g. "DL (the review's)".
+REVIEW_MARK = "the review's settings"
+#: The restricted subsets, in the order shown.
+SUBSETS = ("all studies", "low risk of bias only", "parallel-group only")
+
+
+def review_choice(sel: Selected) -> tuple[str, str]:
+    """(estimator, ci_method) the package pooled ``sel`` with (:func:`helpers.stats.settings.review_estimator`).
+    A statistical method other than inverse variance (M-H, Peto) is warned: these tables pool the study effects
+    by inverse variance, with the review's model and estimator."""
+    method = sel.settings["method"]
+    if method != "IV":
+        warnings.warn(f"analysis {sel.analysis_id}: the review pools with {method}; the sensitivity tables pool "
+                      "the study effects by inverse variance with its model and estimator", MetaWarning, stacklevel=2)
+    return review_estimator(sel.rows)
+
+
+def _show(measure: str):
+    return np.exp if measure in RATIO_MEASURES else (lambda x: x)
+
+
+def estimator_grid(rows: pd.DataFrame, measure: str, label: dict, choice: tuple[str, str] | None = None) -> pd.DataFrame:
+    """Inverse-variance pooling of ``rows`` with every tau² estimator x CI method (``TAU2_METHODS`` x
+    ``CI_METHODS``), display scale; ``label`` columns are prepended to every row. ``choice`` (estimator,
+    ci_method): the row of the review's settings, marked ``REVIEW_MARK`` in column ``settings``."""
+    es = yi_vi(rows, measure)
+    show = _show(measure)
+    records = []
+    for est in TAU2_METHODS:
+        for ci in CI_METHODS:
+            res = pool(es["yi"], es["vi"], method=est, ci=ci, labels=es["study"])
+            records.append(label | {"estimator": est, "ci_method": ci,
+                                    "settings": REVIEW_MARK if (est, ci) == choice else "", "k": res.k,
+                                    "estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)),
+                                    "ci_high": float(show(res.ci_high)), "tau2": res.tau2, "i2": res.i2})
+    return pd.DataFrame.from_records(records)
+
+
+def _unknown(rows: pd.DataFrame, values: pd.Series, what: str) -> str | None:
+    """Why a subset selected on ``values`` (one per row) cannot be formed: the studies without a value."""
+    missing = sorted(set(rows.loc[values.isna().to_numpy(), "study"].astype(str)))
+    if not missing:
+        return None
+    studies = rows["study"].nunique()
+    who = (f"any of its {studies} studies" if len(missing) == studies
+           else f"{len(missing)} of its {studies} studies ({', '.join(missing)})")
+    return f"cannot be formed: {what} is not in the data rows for {who}"
+
+
+def subset_rows(ds: Dataset, rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, str | None]]:
+    """``SUBSETS`` of ``rows``: name -> (rows in it, None) or (empty rows, why it cannot be formed)."""
+    rob = rows["study"].map(ds.studies.set_index("study")["rob_overall"])
+    design = rows["design"] if "design" in rows else pd.Series(None, index=rows.index, dtype=object)
+    out = {"all studies": (rows, None)}
+    for name, values, what, keep in (
+            ("low risk of bias only", rob, "the overall risk-of-bias judgement", rob == "Low"),
+            ("parallel-group only", design, "the design (parallel or crossover)", design == "parallel")):
+        reason = _unknown(rows, values, what)
+        out[name] = (rows.iloc[0:0], reason) if reason else (rows[keep.to_numpy()], None)
+    return out
+
+
+def restricted(ds: Dataset, rows: pd.DataFrame, measure: str, estimator: str, ci_method: str,
+               label: dict) -> pd.DataFrame:
+    """The pooled estimate for all rows, low overall risk of bias only, and parallel-group trials only
+    (:func:`subset_rows`); ``note`` says why a subset cannot be formed, or that no study qualifies."""
+    show = _show(measure)
+    records = []
+    for name, (sub, reason) in subset_rows(ds, rows).items():
+        es = yi_vi(sub, measure) if len(sub) else sub
+        rec = label | {"subset": name, "k": np.nan if reason else len(es), "note": reason or ""}
+        if reason is None and len(es) >= 1:
+            res = pool(es["yi"], es["vi"], method=estimator, ci=ci_method if len(es) > 1 else "z", labels=es["study"])
+            rec |= {"estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)),
+                    "ci_high": float(show(res.ci_high)), "i2": res.i2}
+        elif reason is None:
+            rec["note"] = "no study of the analysis qualifies"
+        if rec["note"]:
+            warnings.warn(f"analysis {label.get('analysis_id', '')}: subset '{name}' {rec['note']}", MetaWarning,
+                          stacklevel=2)
+        records.append(rec)
+    return pd.DataFrame.from_records(records)
+
+
+def leave_one_out(rows: pd.DataFrame, measure: str, estimator: str, ci_method: str, label: dict) -> pd.DataFrame:
+    """``helpers.stats.sensitivity.leave_one_out`` of ``rows`` on the display scale, ``label`` columns prepended."""
+    es = yi_vi(rows, measure)
+    res = sensitivity.leave_one_out(es["yi"], es["vi"], labels=es["study"], method=estimator, ci=ci_method)
+    frame = res.to_frame()[["omitted", "k", "estimate", "ci_low", "ci_high", "i2"]]
+    if measure in RATIO_MEASURES:
+        frame[["estimate", "ci_low", "ci_high"]] = np.exp(frame[["estimate", "ci_low", "ci_high"]])
+    for i, (key, value) in enumerate(label.items()):
+        frame.insert(i, key, value)
+    return frame
+
+
+def sensitivity_tables(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
+                       timepoint: str | None = None, estimator: str | None = None, ci_method: str = "z",
+                       min_k: int = 3) -> dict[str, pd.DataFrame]:
+    """For every selected analysis with at least ``min_k`` studies: ``"estimators"`` (:func:`estimator_grid`),
+    ``"subsets"`` (:func:`restricted`) and ``"leave_one_out"`` (:func:`leave_one_out`) tables, stacked.
+
+    ``estimator`` None: each analysis' own settings (:func:`review_choice`), and ``ci_method`` is then the
+    package's, as in :func:`helpers.report.summary.analyse`; an ``estimator`` given overrides the review's for
+    every analysis, with ``ci_method``. The subsets and leave-one-out tables name the settings they used."""
+    if estimator is not None:
+        check_choice("estimator", estimator, TAU2_METHODS)
+    check_choice("ci_method", ci_method, CI_METHODS)
+    tables: dict[str, list] = {"estimators": [], "subsets": [], "leave_one_out": []}
+    for sel in select(ds, outcome, drug, route, timepoint):
+        if len(sel.rows) < min_k:
+            continue
+        measure = sel.settings["measure"]
+        review = review_choice(sel)
+        used = review if estimator is None else (estimator, ci_method)
+        label = {"analysis_id": sel.analysis_id, "drug": sel.drug, "timepoint": sel.settings["timepoint"]}
+        tables["estimators"].append(estimator_grid(sel.rows, measure, label, review))
+        label |= {"estimator": used[0], "ci_method": used[1],
+                  "settings": REVIEW_MARK if used == review else "override"}
+        tables["subsets"].append(restricted(ds, sel.rows, measure, *used, label))
+        tables["leave_one_out"].append(leave_one_out(sel.rows, measure, *used, label))
+    return {name: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame() for name, parts in tables.items()}
+
+
+# ---------------------------------------------------------------------------------------------------- views
+CI_WORDS = {"z": "Wald (z)", "hksj": "HKSJ"}
+
+
+def _interval(frame: pd.DataFrame) -> list[str]:
+    return [estimate_text(e, lo, hi) for e, lo, hi in zip(frame["estimate"], frame["ci_low"], frame["ci_high"])]
+
+
+def grid_view(grid: pd.DataFrame) -> pd.DataFrame:
+    """The estimator grid as a reader reads it: one row per analysis and CI method, one column per estimator
+    holding "estimate [95% CI]" (two decimals, RevMan's rounding), the review's own settings marked
+    "(review)", tau² of each estimator in the Wald row's text left to the saved table."""
+    if grid.empty:
+        return grid
+    text = grid.assign(cell=[t + (" (review)" if mark else "") for t, mark in zip(_interval(grid), grid["settings"])])
+    wide = text.pivot_table(index=["analysis_id", "timepoint", "ci_method"], columns="estimator", values="cell",
+                            aggfunc="first", sort=False)
+    wide = wide.reindex(columns=[e for e in TAU2_METHODS if e in wide.columns]).reset_index()
+    wide["ci_method"] = wide["ci_method"].map(CI_WORDS)
+    wide.columns.name = None
+    return wide.rename(columns={"analysis_id": "analysis", "timepoint": "time point", "ci_method": "CI method"})
+
+
+def subsets_view(subsets: pd.DataFrame) -> pd.DataFrame:
+    """The restricted subsets as a reader reads them: the estimate [95% CI], or why the subset cannot be
+    formed (or that no study qualifies), never k = 0 with empty numbers."""
+    if subsets.empty:
+        return subsets
+    result = [note if note else text for note, text in zip(subsets["note"], _interval(subsets))]
+    return pd.DataFrame({
+        "analysis": subsets["analysis_id"], "time point": subsets["timepoint"],
+        "settings": [f"{e}, {CI_WORDS[c]}" + (" (review)" if s == REVIEW_MARK else "")
+                     for e, c, s in zip(subsets["estimator"], subsets["ci_method"], subsets["settings"])],
+        "subset": subsets["subset"], "studies": ["" if k != k else f"{k:.0f}" for k in subsets["k"]],
+        "estimate [95% CI]": result,
+        "I² (%)": ["" if i != i else f"{i:.0f}" for i in subsets.get("i2", pd.Series(float("nan"), subsets.index))],
+    })
+
+
+def leave_one_out_view(loo: pd.DataFrame) -> pd.DataFrame:
+    """Leave-one-out as a reader reads it: analysis, study left out, studies, estimate [95% CI], I²."""
+    if loo.empty:
+        return loo
+    return pd.DataFrame({"analysis": loo["analysis_id"], "time point": loo["timepoint"], "left out": loo["omitted"],
+                         "studies": loo["k"], "estimate [95% CI]": _interval(loo),
+                         "I² (%)": ["" if i != i else f"{i:.0f}" for i in loo["i2"]]})
