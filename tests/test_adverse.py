@@ -182,7 +182,7 @@ def test_each_row_pooled_with_its_analysis_settings():
     marks = [t.get_text() for ax in fig.axes for t in ax.texts if "*" in t.get_text()]
     assert sorted(marks) == ["k=1*", "k=2*"]  # psychotomimetic, ketamine IV (2.1) and oral (2.1)
     (note,) = [t.get_text() for t in fig.texts if t.get_gid() == "settings-note"]
-    assert note == "* pooled with its analysis' own settings: RR, IV, random (table: settings)"
+    assert note.splitlines()[-1] == "* pooled with its analysis' own settings: RR, IV, random (table: settings)"
 
 
 def _row(table, outcome, drug):

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
-from matplotlib.ticker import FixedLocator, FuncFormatter, LogLocator, MaxNLocator
+from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator
 
 from helpers.figures import style
 import seaborn as sns
@@ -30,6 +30,17 @@ from helpers.stats.adverse import FAMILIES, AEBreakdown
 ROUTE_SHORT = {"intravenous": "IV", "oral": "oral", "topical": "topical", "intramuscular": "IM", "other": "other",
                "unknown": "route unknown"}  # fmt: skip
 BAND_IN = 0.09  # inches per outcome line inside a comparison's band
+WSPACE = 0.3  # space between panels (fraction of a panel's width): room for both end labels of the ratio axes
+LABEL_PT = 5.0  # the "k=..." labels beside the pooled estimates
+
+
+def _text_pt(text: str) -> float:
+    """Width of ``text`` at ``LABEL_PT`` in points (DejaVu Sans)."""
+    from matplotlib.font_manager import FontProperties
+    from matplotlib.textpath import TextToPath
+
+    return TextToPath().get_text_width_height_descent(text, FontProperties(family="DejaVu Sans", size=LABEL_PT),
+                                                       ismath=False)[0]
 
 
 def ae_breakdown_plot(breakdown: AEBreakdown, *, footer: Any = None) -> Figure:
@@ -75,6 +86,11 @@ def _axis_label(table: pd.DataFrame) -> tuple[str, tuple | None]:
     return f"{measure} ({METHOD_LABELS[method]}, {model}){marked}, log", common
 
 
+def _on_axis(row) -> bool:
+    """True when the row's pooled ratio is drawn (a finite ratio estimate)."""
+    return row.measure in RATIO_MEASURES and bool(np.isfinite(row.estimate))
+
+
 def _marker_text(row, common) -> str:
     """The text beside a row's pooled estimate: k, and how it was pooled when not as the axis says."""
     text = f"k={row.k}"
@@ -102,13 +118,18 @@ def _draw(table: pd.DataFrame, footer: str) -> Figure:
         fig = Figure(figsize=(style.WIDTH_CM["double"] * style.CM, fig_h))
         axes = fig.subplots(2, len(families), sharey=True, squeeze=False)
         fig.subplots_adjust(left=0.24, right=0.98, top=1 - top_in / fig_h, bottom=bottom_in / fig_h,
-                            hspace=gap_in / panel_h, wspace=0.12)
+                            hspace=gap_in / panel_h, wspace=WSPACE)
         ratio = table["measure"].isin(RATIO_MEASURES).to_numpy()
         axis_label, common = _axis_label(table)
         finite_ci = table.loc[ratio, ["ci_low", "ci_high"]].to_numpy(dtype=float)
         finite_ci = finite_ci[np.isfinite(finite_ci) & (finite_ci > 0)]
-        lo = min(0.1, finite_ci.min() / 1.3) if finite_ci.size else 0.1
-        hi = max(10.0, finite_ci.max() * 1.3) if finite_ci.size else 10.0
+        lo = 10.0 ** np.floor(np.log10(min(0.1, finite_ci.min())) + 1e-9) if finite_ci.size else 0.1
+        hi = 10.0 ** np.ceil(np.log10(max(10.0, finite_ci.max())) - 1e-9) if finite_ci.size else 10.0
+        texts = [_marker_text(r, common) for r in table.itertuples(index=False)]
+        drawn = [t for t, r in zip(texts, table.itertuples(index=False)) if _on_axis(r)] or ["k=1"]
+        panel_pt = (0.98 - 0.24) * fig.get_size_inches()[0] * 72 / (len(families) + WSPACE * (len(families) - 1))
+        room = min(0.4, (max(_text_pt(t) for t in drawn) + 4) / panel_pt)  # the k labels' column, right of hi
+        right = hi * (hi / lo) ** (room / (1 - room))
         for j, family in enumerate(families):
             present = [o for o in FAMILIES[family] if o in set(table["outcome"])]
             colours = {o: style.PALETTE[i % len(style.PALETTE)] for i, o in enumerate(present)}
@@ -137,9 +158,10 @@ def _draw(table: pd.DataFrame, footer: str) -> Figure:
                                 legend=False)
                 bottom.collections[-1].set_gid(f"rr:{outcome}")
                 for yy, row in zip(y, sub.itertuples(index=False), strict=True):
-                    bottom.annotate(_marker_text(row, common), xy=(1, yy),
-                                    xycoords=("axes fraction", "data"), xytext=(-2, 0), textcoords="offset points",
-                                    ha="right", va="center", fontsize=5, color="#444444")
+                    # in the column right of hi; a row without a marker says why where the marker would be
+                    x, dx, ha = (hi, 3, "left") if _on_axis(row) else (np.sqrt(lo * hi), 0, "center")
+                    bottom.annotate(_marker_text(row, common), xy=(x, yy), xytext=(dx, 0), textcoords="offset points",
+                                    ha=ha, va="center", fontsize=LABEL_PT, color="#444444", gid="k-label")
             filled = {ypos[tuple(g)] for g in table.loc[table["family"] == family, keys].itertuples(index=False)}
             for b in (b for b in range(n) if b not in filled):  # an empty panel row says so
                 for ax in (top, bottom):
@@ -150,15 +172,14 @@ def _draw(table: pd.DataFrame, footer: str) -> Figure:
             top.xaxis.set_major_locator(MaxNLocator(nbins=3, prune="upper"))  # no label clash with the next panel
             top.set_xlabel("Event proportion")
             bottom.set_xscale("log")
-            bottom.set_xlim(lo, hi)
+            bottom.set_xlim(lo, right)
             bottom.axvline(1, color="#777777", lw=0.6, zorder=0)
+            bottom.axvline(hi, color="#dddddd", lw=0.5, zorder=0)  # the axis ends here; the k labels follow
             bottom.set_xlabel(axis_label)
             bottom.xaxis.set_major_locator(FixedLocator(_decades(lo, hi)))
-            bottom.xaxis.set_minor_locator(LogLocator(base=10, subs=(2.0, 5.0)))
-            # a tick label within half a decade of the right end would run into the next panel's first label
-            last = j == len(families) - 1
-            bottom.xaxis.set_major_formatter(FuncFormatter(lambda t, _, last=last: "" if t > hi / 10**0.5 and not last
-                                                           else f"{t:g}"))
+            bottom.xaxis.set_minor_locator(FixedLocator([m * 10.0**e for e in range(int(np.log10(lo)), int(np.log10(hi)))
+                                                         for m in (2.0, 5.0)]))
+            bottom.xaxis.set_major_formatter(FuncFormatter(lambda t, _: f"{t:g}"))  # every decade, 'hi' included
             for ax in (top, bottom):
                 for b in range(n - 1):
                     ax.axhline(b + 0.5, color="#dddddd", lw=0.5, zorder=0)
@@ -174,9 +195,14 @@ def _draw(table: pd.DataFrame, footer: str) -> Figure:
         fig.legend(handles=arms, loc="upper left", ncol=1, frameon=False, fontsize=6.5, handletextpad=0.2,
                    bbox_to_anchor=(0.01, 1 - 0.05 / fig_h))
         others = sorted({_how(r) for r in table.itertuples(index=False) if r.measure in RATIO_MEASURES} - {common})
+        notes = ["k: studies pooled"]
+        if any(" n.e." in t for t in texts):
+            notes.append("n.e.: not estimable (no study with events in either arm, as RevMan)")
         if others:  # rows pooled otherwise than the axis label says: name their settings (the table says which)
-            fig.text(0.98, 1 - 0.05 / fig_h, "* pooled with its analysis' own settings: "
-                     + "; ".join(f"{m}, {METHOD_LABELS[meth]}, {mod}" for m, meth, mod in others)
-                     + " (table: settings)", ha="right", va="top", fontsize=5.5, color="#444444", gid="settings-note")
+            notes.append("* pooled with its analysis' own settings: "
+                         + "; ".join(f"{m}, {METHOD_LABELS[meth]}, {mod}" for m, meth, mod in others)
+                         + " (table: settings)")
+        fig.text(0.98, 1 - 0.05 / fig_h, "\n".join(notes), ha="right", va="top", fontsize=5.5, color="#444444",
+                 gid="settings-note")
         style.draw_footer(fig, footer)
     return fig

@@ -207,7 +207,8 @@ def _draw(ma, rows, cols, xlim, title, favours, footer_text, ax) -> Figure:
     top_pt = 6.0 + 11.0 * (title.count("\n") + 1) if title else 4.0  # 11 pt per line of 8.5 pt text
     foot_pt = 14.0 if footer_text else 4.0
     body_pt = max(n * ROW_PT, (last + 1) * ROW_PT + axis_pt)  # the x axis sits beside the closing text rows
-    width_pt = max(style.WIDTH_CM["double"] * style.CM * 72, table_pt + MIN_PLOT_PT + 16)
+    plot_pt = max(MIN_PLOT_PT, 2 * max(_text_width(f) for f in favours) + 16)  # room for both "Favours ..." labels
+    width_pt = max(style.WIDTH_CM["double"] * style.CM * 72, table_pt + plot_pt + 16)
     height_pt = top_pt + header_pt + body_pt + foot_pt
     if ax is None:
         fig = Figure(figsize=(width_pt / 72, height_pt / 72))

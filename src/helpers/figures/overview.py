@@ -2,8 +2,9 @@
 
 Takes the per-study table of :func:`helpers.report.summary.study_overview` (one row per study x drug x route: a
 trial of two drugs or routes counts under each, as in ``summary.counts``) and draws four small multiples:
-trials by drug (bars split by route), participants by drug (split by route), trials by design (split by drug)
-and trials by publication year (5-year bins, stacked by drug). Nothing random is drawn (no bootstrap error bars,
+trials by drug, participants by drug, trials by design and trials by publication year (5-year bins), every
+bar split by route: one colour means one route in every panel. Where the data record no design (the real
+review's bare data rows), the design panel says so instead of a bar of "not reported". Nothing random is drawn (no bootstrap error bars,
 no jitter), so ``style.save_figure`` writes the same bytes for the same table.
 """
 
@@ -37,8 +38,8 @@ def overview_plot(table: pd.DataFrame, *, drugs: tuple[str, ...], routes: tuple[
     t["route"] = t["route"].fillna(NOT_REPORTED)
     drug_order = [d for d in drugs if d in set(t["drug"])] + sorted(set(t["drug"]) - set(drugs))
     route_order = [r for r in (*routes, NOT_REPORTED) if r in set(t["route"])]
-    route_colours = _palette(route_order)
-    drug_colours = _palette(drug_order)
+    # one meaning per colour across the figure (the route), and the same colour for a route in every dataset
+    route_colours = {r: c for r, c in _palette([*routes, NOT_REPORTED]).items() if r in route_order}
     t["drug"] = pd.Categorical(t["drug"], drug_order, ordered=True)
     t["route"] = pd.Categorical(t["route"], route_order, ordered=True)
     per_route = t.drop_duplicates(["study", "drug", "route"])
@@ -46,30 +47,40 @@ def overview_plot(table: pd.DataFrame, *, drugs: tuple[str, ...], routes: tuple[
     with style.figure_style():
         fig = Figure(figsize=style.figsize("double", 14.0))
         axes = fig.subplots(2, 2)
-        fig.subplots_adjust(left=0.17, right=0.98, top=0.95, bottom=0.2, hspace=0.75, wspace=0.5)
+        fig.subplots_adjust(left=0.17, right=0.98, top=0.95, bottom=0.2, hspace=0.5, wspace=0.5)
         a, b, c, d = axes.ravel()
-        bars = dict(y="drug", hue="route", hue_order=route_order, palette=route_colours, multiple="stack",
-                    discrete=True, shrink=0.7, edgecolor="white", linewidth=0.4, alpha=1.0)
-        sns.histplot(data=per_route, ax=a, **bars)
+        bars = dict(hue="route", hue_order=route_order, palette=route_colours, multiple="stack", discrete=True,
+                    shrink=0.7, edgecolor="white", linewidth=0.4, alpha=1.0)
+        sns.histplot(data=per_route, y="drug", ax=a, **bars)
         a.set(title="Trials by drug and route", xlabel="trials", ylabel="")
-        sns.histplot(data=per_route, weights="participants", ax=b, legend=False, **bars)
+        sns.histplot(data=per_route, y="drug", weights="participants", ax=b, legend=False, **bars)
         b.set(title="Participants by drug and route", xlabel=f"participants ({source})", ylabel="")
-        designs = t.drop_duplicates(["study", "drug"]).groupby(["design", "drug"], as_index=False, observed=True)["study"].nunique()
-        design_order = [x for x in ("parallel", "crossover", NOT_REPORTED) if x in set(designs["design"])]
-        sns.barplot(data=designs, x="design", y="study", hue="drug", order=design_order, hue_order=drug_order,
-                    palette=drug_colours, errorbar=None, saturation=1.0, ax=c)
-        c.set(title="Trials by design", xlabel="", ylabel="trials")
-        years = t.drop_duplicates(["study", "drug"]).dropna(subset=["year"])
+        trials = t.drop_duplicates(["study", "route"])
+        known = trials[trials["design"] != NOT_REPORTED]
+        if len(known):
+            order = [x for x in ("parallel", "crossover", NOT_REPORTED) if x in set(trials["design"])]
+            trials = trials.assign(design=pd.Categorical(trials["design"], order, ordered=True))
+            sns.histplot(data=trials, x="design", ax=c, legend=False, **bars)
+        else:  # no design in the data: say so, never a bar of "not reported"
+            c.text(0.5, 0.5, f"Design not recorded in the data rows\n(none of the {t['study'].nunique()} trials)",
+                   transform=c.transAxes, ha="center", va="center", fontsize=7, color="#444444")
+            c.set_xticks([])
+            c.set_yticks([])
+            c.spines[["left", "bottom"]].set_visible(False)
+        c.set(title="Trials by design and route", xlabel="", ylabel="trials" if len(known) else "")
+        years = trials.dropna(subset=["year"])
         if len(years):
             lo = int(years["year"].min()) // YEAR_BIN * YEAR_BIN
             hi = int(years["year"].max()) // YEAR_BIN * YEAR_BIN + YEAR_BIN
-            sns.histplot(data=years, x="year", hue="drug", hue_order=[x for x in drug_order if x in set(years["drug"])],
-                         palette=drug_colours, multiple="stack", bins=list(range(lo, hi + 1, YEAR_BIN)), ax=d,
-                         legend=False, edgecolor="white", linewidth=0.4, alpha=1.0)
-        d.set(title=f"Trials by year ({YEAR_BIN}-year bins)", xlabel="study year", ylabel="trials")
-        for ax in (a, c):  # legends under their panel, never over the bars
-            if ax.get_legend() is not None:
-                sns.move_legend(ax, "upper center", bbox_to_anchor=(0.5, -0.28), ncol=3, frameon=False, title=None,
-                                fontsize=6.5)
+            sns.histplot(data=years, x="year", bins=list(range(lo, hi + 1, YEAR_BIN)), ax=d, legend=False,
+                         **(bars | {"discrete": False, "shrink": 1.0}))
+        d.set(title=f"Trials by year ({YEAR_BIN}-year bins) and route", xlabel="study year", ylabel="trials")
+        legend = a.get_legend()
+        if legend is not None:  # one legend for every panel, under them all, never over the bars
+            handles, labels = legend.legend_handles, [text.get_text() for text in legend.get_texts()]
+            legend.remove()
+            fig.legend(handles, labels, loc="lower center", bbox_to_anchor=(0.5, 0.06), ncol=len(labels),
+                       frameon=False, title="route (the same colours in every panel)", fontsize=6.5,
+                       title_fontsize=6.5)
         style.draw_footer(fig, style.resolve_footer(footer))
     return fig

@@ -54,6 +54,8 @@ WIDTH_CM = MappingProxyType({"single": 8.5, "double": 17.5})
 CM = 1 / 2.54  # inches per centimetre
 
 SYNTHETIC_NOTE = "SYNTHETIC DATA - not evidence"
+FOOTER_PT = 6.5  # the footer's font size, shrunk down to FOOTER_MIN_PT before it is wrapped
+FOOTER_MIN_PT = 5.5
 SVG_HASHSALT = "nmda-review"
 FORMATS = ("png", "svg", "pdf")
 #: OpenType layout tables left out of the font subsets embedded in PDFs. A PDF places every glyph explicitly, so
@@ -139,21 +141,77 @@ def resolve_footer(footer: Any) -> str | None:
 
 
 def draw_footer(fig: Figure, text: str | None) -> None:
-    """Write ``text`` at the bottom-left of ``fig`` (vermillion and bold when it carries the synthetic note)."""
+    """Write ``text`` at the bottom-left of ``fig`` (vermillion and bold when it carries the synthetic note).
+
+    Never clipped: a footer wider than the figure is shrunk (:func:`fit_width`, down to ``FOOTER_MIN_PT``); if
+    it still does not fit it is wrapped at its separators (``"  |  "``, ``", "``, ``" "``) and the figure grows
+    at the bottom by the extra lines (:func:`grow`), everything else keeping its place."""
     if not text:
         return
     synthetic = SYNTHETIC_NOTE in text
-    fig.text(
-        0.01,
-        0.005,
-        text,
-        ha="left",
-        va="bottom",
-        fontsize=6.5,
-        color=WARNING_COLOUR if synthetic else "#444444",
-        fontweight="bold" if synthetic else "normal",
-        gid="footer",
-    )
+    style = dict(ha="left", va="bottom", fontsize=FOOTER_PT, color=WARNING_COLOUR if synthetic else "#444444",
+                 fontweight="bold" if synthetic else "normal", gid="footer")
+    footer = fig.text(0.01, 0.005, text, **style)
+    fit_width(fig, footer, min_size=FOOTER_MIN_PT)
+    if _overflows(fig, footer):
+        lines = _wrap(fig, footer, text)
+        footer.remove()
+        grow(fig, bottom_in=(len(lines) - 1) * FOOTER_MIN_PT * 1.25 / 72)
+        fig.text(0.01, 0.005, "\n".join(lines), **(style | {"fontsize": FOOTER_MIN_PT}))
+
+
+def _renderer(fig: Figure):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
+    return canvas.get_renderer()
+
+
+def _overflows(fig: Figure, text, margin_px: float = 2.0) -> bool:
+    return text.get_window_extent(_renderer(fig)).x1 > fig.bbox.width - margin_px
+
+
+def _wrap(fig: Figure, text, content: str) -> list[str]:
+    """``content`` in lines that fit the figure's width at ``text``'s size, broken at its separators."""
+    words: list[str] = []
+    for sep in ("  |  ", ", ", " "):
+        if sep in content:
+            parts = content.split(sep)
+            words = [p + (sep.rstrip() if i < len(parts) - 1 else "") for i, p in enumerate(parts)]
+            break
+    lines: list[str] = []
+    for word in words or [content]:
+        candidate = f"{lines[-1]} {word}" if lines else word
+        text.set_text(candidate)
+        if lines and _overflows(fig, text):
+            lines.append(word)
+        elif lines:
+            lines[-1] = candidate
+        else:
+            lines.append(word)
+    return lines
+
+
+def grow(fig: Figure, *, top_in: float = 0.0, bottom_in: float = 0.0) -> None:
+    """Make ``fig`` taller by ``top_in`` inches at the top and ``bottom_in`` at the bottom: every axes, figure
+    text and figure legend keeps its size and its place relative to the rest (positions are figure fractions,
+    so they are rescaled), leaving the new room empty."""
+    width, height = fig.get_size_inches()
+    new = height + top_in + bottom_in
+
+    def moved(y: float) -> float:
+        return (y * height + bottom_in) / new
+
+    anchors = [leg.get_bbox_to_anchor().transformed(fig.transFigure.inverted()) for leg in fig.legends]
+    for ax in fig.axes:
+        x0, y0, w, h = ax.get_position().bounds
+        ax.set_position((x0, moved(y0), w, h * height / new))
+    for text in fig.texts:
+        x, y = text.get_position()
+        text.set_y(moved(y))
+    fig.set_size_inches(width, new)
+    for leg, box in zip(fig.legends, anchors):
+        leg.set_bbox_to_anchor((box.x0, moved(box.y0)), transform=fig.transFigure)
 
 
 @contextlib.contextmanager
@@ -198,10 +256,7 @@ def fit_width(fig, text, min_size: float = 5.0, margin_px: float = 2.0) -> None:
     """Shrink ``text`` (a figure-level Text artist) until it lies inside the figure's width: the font size is
     scaled by the available / measured width (never below ``min_size`` pt); the number of lines stays the same,
     so the height the layout reserved still holds. Long titles are therefore never clipped at the right edge."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    canvas = fig.canvas if hasattr(fig.canvas, "get_renderer") else FigureCanvasAgg(fig)
-    renderer = canvas.get_renderer()
+    renderer = _renderer(fig)
     for _ in range(3):  # text extents are not exactly linear in the size: re-measure
         box = text.get_window_extent(renderer)
         room = fig.bbox.width - margin_px - box.x0

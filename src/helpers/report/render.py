@@ -75,18 +75,8 @@ def draw(spec: FigureSpec, ds: Dataset, estimator: str | None = None, ci_method:
 def _title_on_top(fig, title: str, n_lines: int, line_in: float = 0.14) -> None:
     """Add ``title`` above a figure laid out in figure fractions: the figure grows by the title's height and
     every axes, text and legend keeps its distance from the bottom edge."""
-    width, height = fig.get_size_inches()
+    height = fig.get_size_inches()[1]
     extra = line_in * n_lines + 0.08
-    scale = height / (height + extra)
-    anchors = [leg.get_bbox_to_anchor().transformed(fig.transFigure.inverted()) for leg in fig.legends]
-    for ax in fig.axes:
-        x0, y0, w, h = ax.get_position().bounds
-        ax.set_position((x0, y0 * scale, w, h * scale))
-    for text in fig.texts:
-        x, y = text.get_position()
-        text.set_y(y * scale)
-    fig.set_size_inches(width, height + extra)
-    for leg, box in zip(fig.legends, anchors):
-        leg.set_bbox_to_anchor((box.x0, box.y0 * scale), transform=fig.transFigure)
+    style.grow(fig, top_in=extra)
     style.fit_width(fig, fig.text(0.03, 1 - 0.04 / (height + extra), title, ha="left", va="top", fontsize=7,
                                   fontweight="bold", linespacing=1.15, gid="title"))
