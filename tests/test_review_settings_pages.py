@@ -16,15 +16,12 @@ from helpers.report import render, sensitivity, summary
 from helpers.stats.published import review_published, rounded
 
 
-def _load(path=None):
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        return load_dataset(path)
-
-
 @pytest.fixture(scope="module")
 def real(real_rows):
-    return _load(real_rows)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the loader's notes are tested where it is
+        rows = load_dataset(real_rows)
+    return rows
 
 
 @pytest.fixture(scope="module")
@@ -82,10 +79,10 @@ def test_subsets_that_cannot_be_formed_say_why(real_tables):
 
 
 def test_subsets_are_formed_where_every_study_is_judged():
-    ds = _load()  # the synthetic default: every study has a design and an overall judgement
-    sel = next(summary.select(ds, "pain_intensity", drug="ketamine", timepoint="short"))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        ds = load_dataset()  # the synthetic default: every study has a design and an overall judgement
+        sel = next(summary.select(ds, "pain_intensity", drug="ketamine", timepoint="short"))
         sub = sensitivity.restricted(ds, sel.rows, "MD", "DL", "z", {}).set_index("subset")
     parallel = (sel.rows["design"] == "parallel").sum()
     assert sub.loc["parallel-group only", "k"] == parallel and sub.loc["all studies", "note"] == ""
