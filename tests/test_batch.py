@@ -126,11 +126,14 @@ def test_batch_records_and_warns_what_pool_warns():
         batch = pool_batch(y, v, group, "DL", "hksj")
     assert batch.group.tolist() == ["a", "b", "c"] and batch.k.tolist() == [2, 3, 1]
     assert batch.tau2_truncated.tolist() == [False, True, False]
-    assert np.isnan(batch.tau2[2]) and np.isnan(batch.se[2]) and batch.estimate[2] == 0.3
+    assert np.isnan(batch.tau2[2]) and batch.estimate[2] == 0.3
+    one = pool([0.3], [0.2], method="DL", ci="hksj")  # one study under HKSJ: the Wald CI, as pool and metafor
+    assert (batch.se[2], batch.ci_low[2], batch.ci_high[2], batch.p[2]) == pytest.approx(
+        (one.se, one.ci_low, one.ci_high, one.p), rel=1e-12) and one.se == pytest.approx(0.2**0.5)
     assert batch.warnings == (
         "1 analyses with one study: heterogeneity (tau², Q, I²) is not estimable (c)",
         "1 analyses with a DerSimonian-Laird tau² estimate < 0 truncated to 0 (b)",
-        "1 analyses with one study: HKSJ needs at least two, CI and p are NaN (c)")
+        "1 analyses with one study: HKSJ needs at least two, the Wald (z) CI and p (c)")
     assert [str(w.message) for w in caught] == list(batch.warnings)
     frame = batch.to_frame()
     assert frame.columns.tolist() == ["group", *BATCH_FIELDS] and len(frame) == 3

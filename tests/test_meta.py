@@ -210,14 +210,17 @@ def test_fleiss_mental_health_smd_matches_r_meta():
 
 
 def test_subgroup_without_standard_error_is_a_recorded_warning():
-    """A subgroup of one study under HKSJ has no standard error (NaN): it is left out of the test for subgroup
-    differences with a recorded warning, never silently."""
-    t = pd.DataFrame({"study": ["a", "b", "c", "d", "e"], "g": ["x", "x", "y", "y", "z"],
-                      "giv_estimate": [0.1, 0.3, -0.2, 0.0, 0.5], "giv_se": [0.2, 0.3, 0.25, 0.2, 0.4]})
-    with pytest.warns(MetaWarning, match="subgroup 'z': standard error nan"):
+    """A subgroup whose HKSJ standard error is not a positive number (two identical estimates: no spread, SE 0)
+    is left out of the test for subgroup differences with a recorded warning, never silently. A subgroup of one
+    study enters with its Wald SE (HKSJ needs two studies; metafor sets test="z" when k = 1)."""
+    t = pd.DataFrame({"study": ["a", "b", "c", "d", "e", "f"], "g": ["x", "x", "y", "y", "z", "z"],
+                      "giv_estimate": [0.1, 0.3, -0.2, 0.0, 0.5, 0.5], "giv_se": [0.2, 0.3, 0.25, 0.2, 0.4, 0.3]})
+    with pytest.warns(MetaWarning, match="subgroup 'z': standard error 0"):
         m = meta_analysis(t, "MD", model="random", ci="hksj", subgroup="g")
     assert m.subgroup_test is not None and m.subgroup_test.df == 1
-    assert any("'z': standard error nan (not a positive number); left out of the test" in w for w in m.warnings)
+    assert any("'z': standard error 0 (not a positive number); left out of the test" in w for w in m.warnings)
+    one = meta_analysis(t.iloc[:5], "MD", model="random", ci="hksj", subgroup="g")
+    assert one.subgroup_test.df == 2 and dict(one.subgroups)["z"].se == pytest.approx(0.4)
 
 
 def test_applicability_subgroup_only_and_overall_only():

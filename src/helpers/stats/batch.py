@@ -288,15 +288,16 @@ def pool_batch(yi, vi, group, method: str = "REML", ci: str = "z", preset: Prese
         if ci == "hksj":
             identical = g.sum(np.abs(y - y[first][g.codes])) == 0  # exact 0, as pool
             se = se_wald * np.sqrt(np.where(identical, 0.0, spread) / df)
-            se[one] = np.nan
-            _warn(notes, int(one.sum()), "with one study: HKSJ needs at least two, CI and p are NaN", ids[one])
-            crit = np.where(one, np.nan, stats.t.ppf((1 + level) / 2, np.maximum(df, 1)))
+            se[one] = se_wald[one]  # as pool and metafor (test="z" when k = 1)
+            _warn(notes, int(one.sum()), "with one study: HKSJ needs at least two, the Wald (z) CI and p",
+                  ids[one])
+            crit = np.where(one, stats.norm.ppf((1 + level) / 2), stats.t.ppf((1 + level) / 2, np.maximum(df, 1)))
         else:
             crit = np.full(g.n, stats.norm.ppf((1 + level) / 2))
         z = np.where(se > 0, estimate / se, np.copysign(np.inf, estimate))
         z[np.isnan(se) | ((se == 0) & (estimate == 0))] = np.nan
         if ci == "hksj":
-            p = np.where(one, np.nan, 2 * stats.t.sf(np.abs(z), np.maximum(df, 1)))
+            p = np.where(one, 2 * stats.norm.sf(np.abs(z)), 2 * stats.t.sf(np.abs(z), np.maximum(df, 1)))
         else:
             p = 2 * stats.norm.sf(np.abs(z))
         if preset.i2_from == "q" or method == "FE":
