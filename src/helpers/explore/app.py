@@ -16,6 +16,7 @@ import warnings
 
 from helpers.core.checks import CI_METHODS, TAU2_METHODS
 from helpers.explore.explain import explain
+from helpers.explore.grade import certainty_html
 from helpers.explore.review import (analyses_in, comparison_groups, drugs_in_order, first_analysis,
                                     published_line, review_estimator, settings_arguments)
 from helpers.explore.selection import ROB_FILTERS, ROB_LABELS, Exploration, Selection, explore, for_analysis
@@ -211,7 +212,8 @@ class ExplorerApp:
         self.result, self.error, self.explanation = result, None, lines
         self.pooled.value = pooled_html(result, published_line(self.dataset, sel.analysis, review.meta))
         self.explain.value = explanation_html(lines, bool(self.dataset.synthetic))
-        self.reading.value = f'<p style="max-width:62em;line-height:1.45">{html.escape(result.text)}</p>'
+        self.reading.value = (f'<p style="max-width:62em;line-height:1.45">{html.escape(result.text)}</p>'
+                              + certainty_html(self.dataset, result))
         notes = [f"{s}: {r}" for s, r in result.excluded] + list(result.warnings)
         notes = list(dict.fromkeys(notes + [str(w.message) for w in caught if issubclass(w.category, UserWarning)]))
         self.status.value = ("<details><summary>Excluded studies and warnings "
