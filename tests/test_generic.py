@@ -15,7 +15,7 @@ from helpers.core.errors import ParameterError
 from helpers.data import mapmode
 from helpers.data.dataset import load_dataset
 from helpers.data.tidy import read_tidy, write_tidy
-from helpers.report import generic, plan
+from helpers.report import figindex, generic, plan
 from helpers.report.index import render_index
 from helpers.run import cli, runner
 from test_any_dataset import run_cells
@@ -145,10 +145,11 @@ def test_notebook_05_lists_no_other_reviews_results(fleiss, tmp_path, monkeypatc
     assert len(concordance) > 0 and set(concordance["status"]) <= {"ok", "not published", "not estimable"}
 
 
-def test_run_report_says_generic_mode_and_groups_figures_by_comparison(tmp_path):
-    (tmp_path / "tables").mkdir()
-    pd.DataFrame({"analysis_id": ["1.1", "1.2"], "comparison": ["Examples from Fleiss (1993)"] * 2}).to_csv(
-        tmp_path / "tables" / "analyses.csv", index=False)
+def test_run_report_says_generic_mode_and_groups_figures_by_comparison(tmp_path, fleiss):
+    facts = figindex.notebook_figures(fleiss[0], paths.NOTEBOOKS / "01_efficacy.ipynb")
+    assert [f.stem for f in facts] == FLEISS_STEMS
+    assert {(f.comparison_number, f.comparison) for f in facts} == {("1", "Examples from Fleiss (1993)")}
+    (tmp_path / "manifest.json").write_text(json.dumps({"figures": figindex.figure_index(list(facts))}))
     outputs = {f"figures/{s}.png": "0" for s in FLEISS_STEMS}
     why = "review_map=auto: no analysis of the package maps to a drug"
     page = render_index(tmp_path, [], outputs, "Fleiss1993.zip", None, (), why)

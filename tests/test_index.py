@@ -23,6 +23,11 @@ SOF = """analysis_id,analysis,drug,route,subgroup,timepoint,measure,model,k,part
 CONCORDANCE = "level,analysis_id,status\noverall,1.1,ok\noverall,1.1,mismatch\nstudy,1.1,not published\n"
 FIGURES = ("forest_ketamine_placebo_intravenous_pain_intensity_immediate", "forest_ketamine_active_oral_pain",
            "forest_memantine_placebo_oral_pain", "study_flow")
+#: the run's figure index (manifest ``figures``, written by the runner from the plans): what each figure shows
+FACTS = {FIGURES[0]: {"kind": "forest", "drug": "ketamine", "comparator": "placebo"},
+         FIGURES[1]: {"kind": "forest", "drug": "ketamine", "comparator": "active"},
+         FIGURES[2]: {"kind": "forest", "drug": "memantine", "comparator": "placebo"},
+         FIGURES[3]: {"kind": "overview"}}  # fmt: skip
 
 
 @pytest.fixture
@@ -36,7 +41,8 @@ def run_dir(tmp_path) -> Path:
         (tmp_path / "figures" / f"{stem}.svg").write_text("<svg/>", encoding="utf-8")
     manifest = {"input": {"sha256": "ab" * 32}, "git": {"commit": "c0ffee" * 6 + "abcd", "dirty": False},
                 "notebooks": [{"execution": "01_efficacy--ketamine.ipynb", "parameters": {"estimator": "REML",
-                                                                                          "drug": "ketamine"}}]}
+                                                                                          "drug": "ketamine"}}],
+                "figures": FACTS}
     (tmp_path / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return tmp_path
 
@@ -82,9 +88,13 @@ def test_page_is_offline_and_byte_stable(run_dir):
     assert not re.search(r"20\d\d-\d\d-\d\d", text)  # no dates
 
 
-def test_figures_group_by_drug_and_comparison():
-    assert figure_group("forest_ketamine_usual-care_oral_x") == ("ketamine", "usual care")
-    assert figure_group("study_flow") == ("other", "")
+def test_figures_group_by_their_recorded_facts_not_their_names():
+    assert figure_group({"drug": "ketamine", "comparator": "usual_care"}) == ("ketamine", "usual care")
+    assert figure_group({"drug": "ketamine; magnesium", "comparator": "placebo"}) == ("ketamine and magnesium",
+                                                                                      "placebo")
+    assert figure_group({"drug": "unmapped", "comparison_number": "2", "comparison": "Aspirin"}) == (
+        "Comparison 2", "Aspirin")  # the generic mode
+    assert figure_group({"kind": "overview"}) == figure_group(None) == ("other", "")
 
 
 @pytest.mark.live

@@ -82,10 +82,3 @@ def test_figure_titles_reach_the_drawn_figures(ds):
     assert plan.rob_stems("ketamine") == ("rob_traffic_light_ketamine", "rob_summary_ketamine")
     restricted = plan.only_drug(ds, "magnesium")
     assert set(restricted.rows["drug"]) == {"magnesium"} and len(restricted.studies) == len(ds.studies)
-
-
-def test_expected_figures_counts_the_plan(ds):
-    assert plan.expected_figures(ds, "00_data.ipynb", None) == 11
-    assert plan.expected_figures(ds, "01_efficacy.ipynb", "ketamine") == len(
-        plan.forest_plan(ds, plan.EFFICACY_OUTCOMES, "ketamine").figures)
-    assert plan.expected_figures(ds, "05_concordance.ipynb", None) == 0

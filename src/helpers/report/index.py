@@ -13,14 +13,14 @@ byte-identical for identical runs.
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import pandas as pd
 
-from helpers.data.schema import DRUGS
+from helpers.data.schema import DRUGS, LIST_SEP
 from helpers.report.certainty_page import certainty_section
 from helpers.report.htmlparts import e as _e, num as _num, table as _table
+from helpers.report.summary import UNMAPPED
 from helpers.report.thumbnails import THUMBNAIL_DIR, write_thumbnails
 from helpers.report.verdict import Verdict
 from helpers.report.verdict_html import concordance_counts, concordance_words, departure_banner, verdict_html
@@ -28,8 +28,6 @@ from helpers.report.verdict_html import concordance_counts, concordance_words, d
 #: Shown at the top of index.html when the run used the default (synthetic) package.
 SYNTHETIC_BANNER = "SYNTHETIC DATA - not evidence: the default package is made up to show the tools."
 OTHER = "other"
-#: Stems of the generic mode's figures (helpers.report.generic): ``forest_analysis_<n>_<m>_...``.
-GENERIC_STEM = re.compile(r"^(?:forest|funnel)_analysis_(\d+)_\d+(?:_|$)")
 CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0 auto;max-width:72em;padding:1em 2em;
 color:#222;line-height:1.4}
@@ -136,28 +134,26 @@ def skipped_and_failed(outcomes: list, skipped: tuple[str, ...]) -> str:
     return "<h2>Skipped or failed</h2>\n" + _table(["what", "why"], rows)
 
 
-def figure_group(stem: str, comparisons: dict[str, str] | None = None) -> tuple[str, str]:
-    """(drug, comparison) of a figure stem such as ``forest_ketamine_placebo_oral_pain_intensity_short``; a
-    generic-mode stem (``forest_analysis_1_2_...``) gives ``("Comparison 1", <its name in comparisons>)``."""
-    generic = GENERIC_STEM.match(stem)
-    if generic:
-        number = generic.group(1)
-        return f"Comparison {number}", (comparisons or {}).get(number, "")
-    words = stem.split("_")
-    drug = next((d for d in DRUGS if d in words), OTHER)
-    if drug == OTHER:
-        return OTHER, ""
-    rest = words[words.index(drug) + 1:]
-    return drug, (rest[0].replace("-", " ") if rest else "")
+def figure_group(facts: dict | None) -> tuple[str, str]:
+    """(group, subtitle) of a figure from the facts its plan recorded (the manifest's ``figures``, written by
+    :mod:`helpers.report.figindex`): drug and comparator in words for a mapped figure (``usual_care`` reads
+    "usual care", a combination "ketamine and magnesium"), ``("Comparison <n>", <the package's name>)`` in the
+    generic mode (no drug), ``(OTHER, "")`` for a figure of no drug or with no recorded facts. Never parsed
+    from the file name."""
+    facts = facts or {}
+    drug, comparator = facts.get("drug"), facts.get("comparator")
+    if drug and drug != UNMAPPED:
+        words = " and ".join(c.replace("_", " ") for c in comparator.split(LIST_SEP)) if comparator else ""
+        return " and ".join(drug.split(LIST_SEP)), words
+    if facts.get("comparison_number"):
+        return f"Comparison {facts['comparison_number']}", facts.get("comparison") or ""
+    return OTHER, ""
 
 
-def comparison_names(run_dir: Path) -> dict[str, str]:
-    """Analysis group number -> the package's comparison name, from ``tables/analyses.csv`` (notebook 00)."""
-    table = _read_table(run_dir / "tables" / "analyses.csv")
-    if table.empty or not {"analysis_id", "comparison"} <= set(table.columns):
-        return {}
-    table = table.dropna(subset=["comparison"])
-    return {str(a).split(".")[0]: str(c) for a, c in zip(table["analysis_id"], table["comparison"])}
+def _group_order(group: tuple[str, str]) -> tuple:
+    first = group[0].split(" and ")[0]
+    number = int(group[0].split()[1]) if group[0].startswith("Comparison ") else 0
+    return DRUGS.index(first) if first in DRUGS else len(DRUGS), number, group[1]
 
 
 def figure_stems(outputs: dict[str, str]) -> list[str]:
@@ -165,19 +161,19 @@ def figure_stems(outputs: dict[str, str]) -> list[str]:
     return sorted(Path(name).stem for name in outputs if name.startswith("figures/") and name.endswith(".png"))
 
 
-def figures(outputs: dict[str, str], comparisons: dict[str, str] | None = None,
+def figures(outputs: dict[str, str], facts: dict[str, dict] | None = None,
             thumbnails: frozenset[str] = frozenset()) -> str:
     """Thumbnails of every PNG figure, grouped by drug and comparison (SVG and PDF linked under each); the
-    generic mode's figures by the package's comparison (``comparisons``: its names by group number). Stems in
-    ``thumbnails`` show their small preview (report.thumbnails), the others the full PNG."""
+    generic mode's figures by the package's comparison; groups from ``facts`` (the run's figure index, stem ->
+    facts: :func:`figure_group`). Stems in ``thumbnails`` show their small preview (report.thumbnails), the
+    others the full PNG."""
     stems = figure_stems(outputs)
     if not stems:
         return "<h2>Figures</h2>\n<p>No figures in this run.</p>"
     groups: dict[tuple[str, str], list[str]] = {}
     for stem in stems:
-        groups.setdefault(figure_group(stem, comparisons), []).append(stem)
-    order = sorted(groups, key=lambda g: (DRUGS.index(g[0]) if g[0] in DRUGS else len(DRUGS),
-                                          int(g[0].split()[1]) if g[0].startswith("Comparison ") else 0, g[1]))
+        groups.setdefault(figure_group((facts or {}).get(stem)), []).append(stem)
+    order = sorted(groups, key=_group_order)
     parts = [f"<h2>Figures ({len(stems)})</h2>"]
     for drug, comparison in order:
         if drug.startswith("Comparison "):
@@ -229,13 +225,12 @@ def render_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: 
     """The page's HTML (see the module docstring); ``generic``: why the generic mode was used, else None;
     ``verdict``: what the page opens with (:mod:`helpers.report.verdict`; None: no verdict block)."""
     manifest = _read_json(run_dir / "manifest.json")
-    comparisons = comparison_names(run_dir) if generic is not None else None
     synthetic = bool(verdict is not None and verdict.synthetic)
     sections = [
         what_was_run(manifest, label, outcomes, generic), summary_of_findings(run_dir, verdict),
         certainty_section(run_dir), concordance_verdict(run_dir, synthetic, verdict.changed_analyses if verdict else ()),
         skipped_and_failed(outcomes, skipped),
-        figures(outputs, comparisons, _thumbnails(run_dir)), tables(outputs), notebooks(outcomes),
+        figures(outputs, manifest.get("figures"), _thumbnails(run_dir)), tables(outputs), notebooks(outcomes),
     ]  # fmt: skip
     opening = ""
     if verdict is not None:

@@ -30,7 +30,7 @@ it apart from the parallel-group analysis of the same outcome and time point. A 
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
+from dataclasses import asdict, dataclass, replace
 from types import MappingProxyType
 
 import pandas as pd
@@ -86,6 +86,42 @@ class FigureSpec:
     @property
     def k(self) -> int:
         return int(self.selected.rows["study"].nunique())
+
+    def facts(self) -> FigureFacts:
+        """What this figure shows, recorded for the run's figure index (never parsed back from its stem)."""
+        sel = self.selected
+        comparators = sorted(sel.rows["comparator"].dropna().astype(str).unique())
+        names = sel.rows["comparison"].dropna().unique() if "comparison" in sel.rows else []
+        return FigureFacts(self.stem, self.kind, sel.drug, LIST_SEP.join(comparators) or None, self.route,
+                           sel.analysis_id, str(sel.settings["outcome"]), str(sel.settings["timepoint"]),
+                           str(_group_number(sel.analysis_id)), str(names[0]) if len(names) == 1 else None,
+                           self.reanalysis)
+
+
+@dataclass(frozen=True)
+class FigureFacts:
+    """What one figure of a run shows, as the planner knows it: ``drug`` and ``comparator`` (several joined
+    by ``schema.LIST_SEP``, as in the tidy rows), ``route`` (None: several), ``analysis`` (the
+    package's analysis id; ``a+b`` for a re-analysis), ``outcome``, ``timepoint``, ``comparison_number`` and
+    ``comparison`` (the package's name, when one), ``reanalysis``. Figures that belong to no analysis (data
+    overview, RoB, adverse-event breakdown) carry their drug only. Written to the manifest's ``figures``
+    section by the runner; the run report groups by these, not by the file name."""
+
+    stem: str
+    kind: str
+    drug: str | None = None
+    comparator: str | None = None
+    route: str | None = None
+    analysis: str | None = None
+    outcome: str | None = None
+    timepoint: str | None = None
+    comparison_number: str | None = None
+    comparison: str | None = None
+    reanalysis: bool = False
+
+    def to_dict(self) -> dict:
+        """The facts without the stem (the index's key), JSON-ready."""
+        return {k: v for k, v in asdict(self).items() if k != "stem"}
 
 
 @dataclass(frozen=True)
@@ -315,16 +351,3 @@ def only_drug(ds: Dataset, drug: str | None) -> Dataset:
         return ds
     keep = ds.rows["drug"].astype(str).str.split(LIST_SEP).apply(lambda values: drug in values)
     return replace(ds, rows=ds.rows[keep].reset_index(drop=True))
-
-
-def expected_figures(ds: Dataset, notebook: str, drug: str | None) -> int:
-    """Figures a notebook of the set draws for ``drug`` (what the runner orders executions by, longest first)."""
-    if notebook == "00_data.ipynb":
-        return 1 + 2 * len(drugs_present(ds))  # the data overview, then RoB traffic light and summary per drug
-    if notebook == "01_efficacy.ipynb":
-        return len(forest_plan(ds, EFFICACY_OUTCOMES, drug).figures)
-    if notebook == "02_small_study_effects.ipynb":
-        return len(funnel_plan(ds, "pain_intensity", drug).figures)
-    if notebook == "03_adverse_events.ipynb":
-        return 1 + len(forest_plan(ds, AE_OUTCOMES, drug).figures)
-    return 0

@@ -25,6 +25,8 @@ from helpers.stats.meta import meta_analysis
 from helpers.stats.settings import analysis_arguments, estimator_arguments, review_estimator
 from helpers.data.schema import DESIGNS, DRUGS, LIST_SEP, OUTCOMES, ROUTES, TIMEPOINTS
 
+UNMAPPED = "unmapped"  # the drug of an analysis whose rows name none (the generic mode)
+
 COUNT_BY = ("drug", "route", "design")
 CHARACTERISTICS = ("study", "year", "drug", "route", "comparator", "design", "condition", "n_randomised",
                    "rob_overall")  # fmt: skip
@@ -103,7 +105,7 @@ def study_overview(ds: Dataset) -> pd.DataFrame:
         randomised = row.get("n_randomised")
         known = randomised is not None and not pd.isna(randomised)
         participants = float(randomised) if known else float(analysed.get(study, np.nan))
-        for drug in str(row["drug"]).split(LIST_SEP) if isinstance(row["drug"], str) else ["unmapped"]:
+        for drug in str(row["drug"]).split(LIST_SEP) if isinstance(row["drug"], str) else [UNMAPPED]:
             for route in str(row["route"]).split(LIST_SEP) if isinstance(row["route"], str) else [None]:
                 records.append({"study": study, "drug": drug, "route": route, "design": row.get("design"),
                                 "year": row.get("year"), "participants": participants,
@@ -122,7 +124,7 @@ class Selected:
 
     @property
     def drug(self) -> str:
-        return LIST_SEP.join(sorted(self.rows["drug"].dropna().unique())) or "unmapped"
+        return LIST_SEP.join(sorted(self.rows["drug"].dropna().unique())) or UNMAPPED
 
     @property
     def has_subgroups(self) -> bool:

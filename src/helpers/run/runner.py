@@ -11,7 +11,7 @@ package versions, git commit, Python version, SHA-256 of every figure and table;
 The plan: the per-drug notebooks (``helpers.report.plan.PER_DRUG_NOTEBOOKS``: 01 efficacy, 02 small-study effects,
 03 adverse events) run once per drug present in the data (read in this process), as separate executions named
 ``01_efficacy--ketamine.ipynb`` ...; the others run once. ``-p drug=X`` runs every notebook for that drug only.
-Executions are handed to the worker processes longest first (expected figure count, ``plan.expected_figures``)
+Executions are handed to the worker processes longest first (expected figure count, ``figindex.expected_figures``)
 so the cores stay busy to the end. The manifest records every execution's name, notebook and parameters, and
 ``verify`` re-runs exactly those.
 
@@ -33,6 +33,7 @@ from pathlib import Path
 from helpers.core import paths
 from helpers.core.errors import NmdaError
 from helpers.data import mapmode
+from helpers.report import figindex
 from helpers.report import plan as figure_plan
 from helpers.report.index import SYNTHETIC_BANNER, write_index
 from helpers.report.params import check_parameters
@@ -139,10 +140,11 @@ def check_notebooks(notebooks: list[Path]) -> list[Path]:
     return resolved
 
 
-def _drugs_and_costs(data: Path | None, notebooks: list[Path], drug: str | None,
-                     review_map: str = "auto") -> tuple[tuple, dict, str | None]:
-    """Drugs present in the data, the expected figure count of each (notebook name, drug) and, when the data
-    are read in the generic mode (no review map applies), why; the per-drug notebooks then run once, drug None."""
+def _drugs_and_costs(data: Path | None, notebooks: list[Path], drug: str | None, review_map: str = "auto",
+                     parameters: dict | None = None) -> tuple[tuple, dict, str | None, dict]:
+    """Drugs present in the data, the expected figure count of each (notebook name, drug), when the data are
+    read in the generic mode (no review map applies) why (the per-drug notebooks then run once, drug None), and
+    the run's figure index (:func:`helpers.report.figindex.figure_index`: stem -> facts)."""
     from helpers.data.dataset import load_dataset
 
     with warnings.catch_warnings():  # the notebooks show these; here only the drug list is needed
@@ -152,11 +154,13 @@ def _drugs_and_costs(data: Path | None, notebooks: list[Path], drug: str | None,
         drugs = (None,)
     else:
         drugs = (drug,) if drug is not None else figure_plan.drugs_present(ds)
-    costs = {}
+    costs, drawn = {}, []
     for nb in notebooks:
         for d in drugs if nb.name in figure_plan.PER_DRUG_NOTEBOOKS else (drug,):
-            costs[(nb.name, d)] = figure_plan.expected_figures(ds, nb.name, d)
-    return drugs, costs, ds.generic
+            facts = figindex.notebook_figures(ds, nb, {**(parameters or {}), "drug": d})
+            costs[(nb.name, d)] = len(facts)
+            drawn += facts
+    return drugs, costs, ds.generic, figindex.figure_index(drawn)
 
 
 def plan_executions(notebooks: list[Path], parameters: dict, drugs: tuple[str, ...]) -> list[Execution]:
@@ -215,8 +219,8 @@ def run_set(
     if add_rows is not None:  # the notebooks read the derived data from a tidy folder in data/processed/
         data = with_added_rows(data, Path(add_rows), params.get("review_map", "auto"))
         data_path = data
-    drugs, costs, generic = _drugs_and_costs(data, notebooks, params.get("drug"),
-                                             params.get("review_map", "auto"))  # loads (validates) the input
+    drugs, costs, generic, figures = _drugs_and_costs(data, notebooks, params.get("drug"),
+                                                      params.get("review_map", "auto"), params)  # loads the input
     if generic is not None:
         warnings.warn(f"{mapmode.generic_note(generic)}; see index.html", stacklevel=2)
     skipped = ()
@@ -230,7 +234,7 @@ def run_set(
     previous = folder.has_previous_run(target)
     staging = folder.stage(target)
     try:
-        result = run_plan(staging, executions, data, jobs, kernel_name, progress, costs, skipped, generic)
+        result = run_plan(staging, executions, data, jobs, kernel_name, progress, costs, skipped, generic, figures)
     except NotebookFailure as exc:
         kept = staging if previous else folder.commit(staging, target)
         where = (f"partial executed notebook(s) kept in {kept}: "
@@ -291,11 +295,13 @@ def verdict_of(data: Path | None, parameters: dict) -> Verdict | None:
 
 
 def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs: int, kernel_name: str,
-             progress: bool, costs: dict, skipped: tuple[str, ...] = (), generic: str | None = None) -> RunResult:
+             progress: bool, costs: dict, skipped: tuple[str, ...] = (), generic: str | None = None,
+             figures: dict | None = None) -> RunResult:
     """Execute ``executions`` into ``run_dir`` (a fresh :func:`helpers.run.folder.stage` folder; longest ``costs``
     first), write the manifest, the run log and index.html; what :func:`run_set` and
     :func:`helpers.run.verify.verify` share. ``generic``: why the data were read in the generic mode (recorded
-    in the manifest as ``generic_mode`` and shown in index.html), None when a review map applied."""
+    in the manifest as ``generic_mode`` and shown in index.html), None when a review map applied. ``figures``:
+    the figure index (stem -> facts), recorded in the manifest; the run report groups figures by it."""
     names = [e.name for e in executions]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -339,6 +345,7 @@ def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs
         "python": mf.python_version(),
         "git": mf.git_commit(),
         "outputs": outputs,
+        "figures": figures or {},
     }
     if generic is not None:  # only then, so that a mapped run's manifest is as before
         manifest["generic_mode"] = generic

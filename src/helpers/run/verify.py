@@ -134,7 +134,8 @@ def verify(run_dir: Path | str, jobs: int = 1, kernel_name: str | None = None, p
     check_kernel(kernel)
     with tempfile.TemporaryDirectory(prefix="nmda-verify-") as tmp:
         try:
-            fresh = run_plan(stage(Path(tmp) / "run"), executions, data, jobs, kernel, progress, costs).outputs
+            fresh = run_plan(stage(Path(tmp) / "run"), executions, data, jobs, kernel, progress, costs,
+                             figures=recorded.get("figures")).outputs
         except NotebookFailure as exc:
             raise NotebookFailure(f"verify could not re-execute the run: {exc}") from exc
     seen = {d.output for d in differences}
