@@ -6,6 +6,7 @@ disk; functions that need a folder to exist create it themselves, and never unde
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 
 PROJECT_ROOT = Path(__file__).resolve().parents[3]
@@ -20,6 +21,18 @@ RUNS = PROJECT_ROOT / "runs"
 SHARED = PROJECT_ROOT.parent / "shared"
 SHARED_SAMPLE_PACKAGE = SHARED / "fixtures" / "cochrane-data-package" / "Fleiss1993.zip"
 SHARED_REAL_ROWS = SHARED / "fixtures" / "cd015373-real" / "CD015373_pub2_data.rda"  # the real review's data rows
+#: The Jupyter kernel the project registers (``make install``: the Makefile's ``KERNEL``) and runs notebooks in.
+KERNEL_NAME = "nmda-review-py3"
+_CHUNK = 1 << 20
+
+
+def sha256_file(path: Path | str) -> str:
+    """SHA-256 hex digest of one file's bytes, read in 1 MiB blocks (a fetched input, a run's outputs)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(_CHUNK), b""):
+            digest.update(block)
+    return digest.hexdigest()
 
 
 def is_under_raw(path: Path | str) -> bool:

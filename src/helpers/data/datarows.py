@@ -157,7 +157,7 @@ def _pinned_label(source: Path, review) -> str | None:
     table names the review, the data rows and the pinned commit; a file of the pinned file's name whose bytes
     differ is ``derived from <review> data rows, modified (SHA-256 ...)`` (helpers.data.provenance); else None
     (the file's own name is used)."""
-    from helpers.data.fetch import review_source, sha256_of  # fetch imports the review map too; keep this light
+    from helpers.data.fetch import review_source  # fetch imports the review map too; keep this light
     from helpers.data.provenance import derived_label, review_citation
 
     try:
@@ -166,7 +166,7 @@ def _pinned_label(source: Path, review) -> str | None:
         return None
     if not pinned.label or not source.is_file():
         return None
-    digest = sha256_of(source)
+    digest = paths.sha256_file(source)
     if digest == pinned.sha256:
         return pinned.label
     if source.name == pinned.file:

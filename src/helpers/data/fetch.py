@@ -17,7 +17,6 @@ reached at all, the message says so in one line and names ``make real FROM=...``
 
 from __future__ import annotations
 
-import hashlib
 import http.client
 import os
 import shutil
@@ -74,19 +73,11 @@ def review_source(review: str | Path = "cd015373") -> Source:
                   label=str(spec.get("label", "")))  # fmt: skip
 
 
-def sha256_of(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def _check(path: Path, source: Source, what: str) -> None:
     size = path.stat().st_size
     if size != source.size:
         raise FetchError(f"{what}: {size} bytes, expected {source.size} ({source.file} at {source.url})")
-    digest = sha256_of(path)
+    digest = paths.sha256_file(path)
     if digest != source.sha256:
         raise FetchError(f"{what}: SHA-256 {digest} does not match the pinned {source.sha256} ({source.file})")
 

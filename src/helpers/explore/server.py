@@ -38,7 +38,7 @@ from pathlib import Path
 from helpers.core import paths
 from helpers.core.errors import OneLineArgumentParser, ParameterError, cli_main
 
-KERNEL_NAME = "nmda-review-py3"
+KERNEL_NAME = paths.KERNEL_NAME
 HOST = "127.0.0.1"
 NOTEBOOK = paths.NOTEBOOKS / "explore.ipynb"
 DATA_ENV = "NMDA_EXPLORE_DATA"  # the data the notebook opens (absent: the synthetic default)

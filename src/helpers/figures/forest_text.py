@@ -12,13 +12,13 @@ and below 0.00001 read "P < 0.00001" (as RevMan prints them).
 from __future__ import annotations
 
 import math
-from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from helpers.core import checks
+from helpers.core.rounding import rounded
 
 MEASURE_LABELS = {
     "RR": "Risk Ratio",
@@ -35,12 +35,7 @@ CI_LABELS = {"z": "Wald", "hksj": "HKSJ"}
 # ---------------------------------------------------------------------------------------------------- text
 def fmt(x: float, decimals: int) -> str:
     """``x`` rounded half up (not to even) to ``decimals`` places, as RevMan prints; 'NA' when not finite."""
-    if x is None or not np.isfinite(x):
-        return "NA"
-    q = Decimal(repr(float(x))).quantize(Decimal(1).scaleb(-decimals), rounding=ROUND_HALF_UP)
-    if q == 0:
-        q = abs(q)
-    return f"{q:.{decimals}f}"
+    return "NA" if x is None or not np.isfinite(x) else rounded(x, decimals)
 
 
 def format_p(p: float) -> str:

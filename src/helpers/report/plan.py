@@ -36,6 +36,7 @@ from types import MappingProxyType
 import pandas as pd
 
 from helpers.stats import bias
+from helpers.stats.adverse import AE_OUTCOMES  # the adverse-event notebook's (03) outcomes; defined there
 from helpers.report import summary
 from helpers.data.tidy import Dataset
 from helpers.data.schema import DRUGS, HARMS, LIST_SEP, OUTCOME_LABELS, UNKNOWN
@@ -44,8 +45,6 @@ from helpers.data.schema import DRUGS, HARMS, LIST_SEP, OUTCOME_LABELS, UNKNOWN
 PER_DRUG_NOTEBOOKS = ("01_efficacy.ipynb", "02_small_study_effects.ipynb", "03_adverse_events.ipynb")
 #: Separator between a notebook's stem and its drug in execution names: ``01_efficacy--ketamine.ipynb``.
 EXECUTION_SEP = "--"
-#: Outcomes of the adverse-event notebook (03): the harms, in ``schema.HARMS`` order.
-AE_OUTCOMES = HARMS
 #: Outcomes of the efficacy notebook (01): every outcome that is not a harm, in ``schema.OUTCOMES`` order.
 EFFICACY_OUTCOMES = tuple(o for o in OUTCOME_LABELS if o not in HARMS)
 #: The review's own subgroup dimensions: such an analysis repeats its main analysis split by that dimension.

@@ -23,6 +23,7 @@ from helpers.data.tidy import Dataset
 from helpers.figures.forest_text import fmt
 from helpers.report import generic, plan, summary
 from helpers.stats.certainty import ASSIST, DOMAIN_WORDS, SYMBOLS, Certainty, assess
+from helpers.stats.effects import display_scale
 from helpers.stats.precision import threshold_words, thresholds
 
 MIN_K = 2  # studies that entered the analysis: a single trial has no body of evidence to rate across
@@ -114,7 +115,7 @@ def _effects(ma) -> tuple[str, str, str]:
     res, st = ma.overall, _entered(ma)
     if ma.measure in ("RR", "OR"):
         acr = float(np.nansum(st["events_c"]) / np.nansum(st["n_c"]))
-        est, lo, hi = (float(np.exp(x)) for x in (res.estimate, res.ci_low, res.ci_high))
+        est, lo, hi = (float(display_scale(x, ma.measure)) for x in (res.estimate, res.ci_low, res.ci_high))
         relative = f"{ma.measure} {fmt(est, 2)} ({fmt(lo, 2)} to {fmt(hi, 2)})"
         if acr == 0:  # no control events: a ratio says nothing per 1,000
             return "0 per 1,000 (no events in the control arms)", "not estimable (no control events)", relative

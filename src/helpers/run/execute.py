@@ -20,7 +20,7 @@ import nbformat
 
 from helpers.core import paths
 
-KERNEL_NAME = "nmda-review-py3"
+KERNEL_NAME = paths.KERNEL_NAME
 KERNEL_ENV = {"PYTHONHASHSEED": "0", "SOURCE_DATE_EPOCH": "0"}
 CELL_TIMEOUT = 1800  # seconds per cell
 

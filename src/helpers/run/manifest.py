@@ -29,23 +29,13 @@ RUN_LOG_NAME = "run-log.json"
 HASHED_DIRS = ("figures", "tables")
 #: Extra distributions recorded besides the direct requirements (the kernel machinery and this project).
 EXTRA_DISTRIBUTIONS = ("nmda-review",)
-_CHUNK = 1 << 20
-
-
-def sha256_file(path: Path | str) -> str:
-    """SHA-256 hex digest of one file's bytes."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(_CHUNK), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def sha256_path(path: Path | str) -> str:
     """SHA-256 of a file, or of a folder's files (sorted relative paths and their hashes, hidden files skipped)."""
     target = Path(path)
     if target.is_file():
-        return sha256_file(target)
+        return paths.sha256_file(target)
     if not target.is_dir():
         raise FileNotFoundError(f"input to hash does not exist: {target}")
     digest = hashlib.sha256()
@@ -63,7 +53,7 @@ def hash_tree(folder: Path | str) -> dict[str, str]:
     for file in sorted(root.rglob("*")):
         rel = file.relative_to(root)
         if file.is_file() and not any(part.startswith(".") for part in rel.parts):
-            out[rel.as_posix()] = sha256_file(file)
+            out[rel.as_posix()] = paths.sha256_file(file)
     return out
 
 

@@ -34,6 +34,12 @@ DOUBLE_ZERO = "no events in either arm (double zero): not estimable for RR/OR"
 ALL_EVENTS = "every participant has the event in both arms: odds ratio not estimable"
 
 
+def display_scale(x, measure: str):
+    """``x`` (a number or array on the analysis scale) on the display scale: ``exp(x)`` for the ratio measures
+    (``RATIO_MEASURES``: RR and OR are analysed as logs), ``x`` unchanged otherwise. The one back-transform."""
+    return np.exp(x) if measure in RATIO_MEASURES else x
+
+
 def corrected_cells(a, n1, c, n2, add: float):
     """Cells (a, b, c, d) with ``add`` added to every cell of tables that have a zero cell (escalc to="only0")."""
     b, d = n1 - a, n2 - c

@@ -20,7 +20,7 @@ from scipy import stats
 from helpers.core.checks import (CI_METHODS, DICHOTOMOUS_MEASURES, MEASURES, METHODS, MODELS, RATIO_MEASURES,
                             TAU2_METHODS, InputError, MetaWarning, check_choice, check_level, dichotomous_arrays,
                             source_prefix)
-from helpers.stats.effects import CONTINUOUS_COLUMNS, DICHOTOMOUS_COLUMNS, GIV_COLUMNS, effect_sizes
+from helpers.stats.effects import CONTINUOUS_COLUMNS, DICHOTOMOUS_COLUMNS, GIV_COLUMNS, display_scale, effect_sizes
 from helpers.stats.pooling import PETO_NO_VARIANCE, PoolResult, _resolve_pi, mantel_haenszel, peto, peto_effects, pool
 from helpers.stats.presets import REVMAN, Preset
 from helpers.data.schema import APPLICABILITY
@@ -51,7 +51,7 @@ class MetaAnalysis(ResultMixin):
 
     def display(self, x):
         """Back-transform from the analysis scale: exp for ratio measures, identity otherwise."""
-        return np.exp(x) if self.log_scale else x
+        return display_scale(x, self.measure)
 
     def subgroup_weight(self, label) -> float:
         """Percent of the overall weight carried by the studies of subgroup ``label`` (RevMan's subtotal weight)."""
@@ -270,7 +270,9 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
                              labels=[lab for lab, _ in usable])
 
     z = stats.norm.ppf((1 + level) / 2)
-    disp = np.exp if measure in RATIO_MEASURES else (lambda x: x)
+    def disp(x):
+        return display_scale(x, measure)
+
     half = z * np.sqrt(kept["vi"].to_numpy())
     studies = pd.DataFrame({
         "study": kept[study].to_numpy(), "subgroup": kept_groups if kept_groups is not None else None,

@@ -24,6 +24,7 @@ import numpy as np
 from scipy import optimize, stats
 
 from helpers.core.checks import RATIO_MEASURES
+from helpers.stats.effects import display_scale
 
 RATIO_LOW, RATIO_HIGH = 0.75, 1.25  # GRADE 6's rough guide for appreciable benefit or harm
 SMD_MID = 0.5  # GRADE handbook 5.2.6 when no MID is known
@@ -43,13 +44,13 @@ def thresholds(measure: str, mid: float | None) -> tuple[float, float] | None:
 def threshold_words(measure: str, t: tuple[float, float]) -> str:
     """``±10`` for differences, ``0.75/1.25`` for ratios (display scale)."""
     if measure in RATIO_MEASURES:
-        return f"{np.exp(t[0]):.2f}/{np.exp(t[1]):.2f}"
+        return f"{display_scale(t[0], measure):.2f}/{display_scale(t[1], measure):.2f}"
     return f"±{t[1]:g}"
 
 
 def shown(measure: str, x: float) -> str:
     """A value of the analysis scale on the display scale, two decimals."""
-    return f"{np.exp(x):.2f}" if measure in RATIO_MEASURES else f"{x:.2f}"
+    return f"{display_scale(x, measure):.2f}"
 
 
 def optimal_information_size(control_risk: float, rrr: float = OIS_RRR, alpha: float = OIS_ALPHA,

@@ -25,6 +25,7 @@ import pandas as pd
 import yaml
 
 from helpers.core.results import ResultMixin
+from helpers.core.rounding import rounded
 from helpers.data.tidy import Dataset
 from helpers.data.reviewmap import load_review_map
 from helpers.stats.meta import meta_analysis
@@ -40,12 +41,6 @@ def printed_decimals(text: str) -> int:
     """Decimals printed in ``text`` (``"-15.79"``: 2)."""
     exponent = Decimal(text).as_tuple().exponent
     return max(-int(exponent), 0)
-
-
-def rounded(value: float, decimals: int) -> str:
-    """``value`` as printed with ``decimals`` decimals (half away from zero, as a reader would round)."""
-    q = Decimal(repr(float(value))).quantize(Decimal(1).scaleb(-decimals), rounding="ROUND_HALF_UP")
-    return f"{q:.{decimals}f}".replace("-0." + "0" * decimals, "0." + "0" * decimals) if decimals else f"{q:.0f}"
 
 
 def review_published(review: str | Path = "cd015373") -> tuple[list[dict], str, str | None]:
