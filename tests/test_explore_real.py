@@ -125,6 +125,9 @@ def test_a_rob_filter_without_judgements_is_not_applied_and_says_so(real):
         "3 of 3. Every study is kept.")
     d1 = ex.explore(real, ex.for_analysis(real, "1.4", rob="d1_low"))
     assert d1.k == 3 and d1.excluded == (("Schwartzman 2009", "randomization (D1) Some concerns, not Low"),)
+    assert explain(real, ex.for_analysis(real, "1.1", rob="d1_low"))[0] == (
+        "Risk of bias: the filter 'low risk from randomization (D1) only' removes no study here: every study of 1.1 "
+        "passes it.")  # all three are Low in D1: said, not left to look like the review's own analysis
 
 
 def test_adverse_events_of_the_comparison_one_click_away(real):

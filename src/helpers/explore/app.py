@@ -29,6 +29,7 @@ ESTIMATOR_BUTTONS = {"FE": "Fixed effect", "DL": "DerSimonian-Laird", "REML": "R
 CI_BUTTONS = {"z": "Wald (z)", "hksj": "HKSJ"}
 TABS = ("Forest and funnel", "Adverse events")
 FUNNEL_MIN_K = 3  # fewer studies: no funnel plot, a sentence instead
+KEEP_FIGURES = 32  # drawn figures kept for choices made again
 
 
 def load_quietly(path=None):
@@ -68,7 +69,7 @@ class ExplorerApp:
         self.result: Exploration | None = None
         self.error: str | None = None
         self.explanation: tuple[str, ...] = ()
-        self._busy, self._reviews, self._adverse_key = False, {}, None
+        self._busy, self._reviews, self._adverse_key, self._figures = False, {}, None, {}
         rows = dataset.rows
         groups = comparison_groups(rows)
         start = start if start is not None else first_analysis(rows, next(iter(groups)))
@@ -99,6 +100,8 @@ class ExplorerApp:
         for widget in (self.comparison, self.analysis):
             widget.layout.width = "46em"
         self.reset.layout.width = "20em"
+        for widget in (self.leave_out, self.rob):
+            widget.layout.width = "28em"
         self.tabs.layout.width = "100%"
         for name in ("banner", "pooled", "explain", "reading", "status", "forest", "funnel", "adverse", "reset",
                      "tabs"):
@@ -221,14 +224,25 @@ class ExplorerApp:
                              "</ul></details>") if notes else ""
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # recorded above or in the figures' own notes
-            self.forest.value = image_html(forest_png(result, self.dataset),
-                                           f"Forest plot: analysis {result.analysis}. {result.headline}")
-            self.funnel.value = (image_html(funnel_png(result, self.dataset), f"Funnel plot: analysis {result.analysis}")
-                                 if result.k >= FUNNEL_MIN_K else
-                                 f"<p>No funnel plot: {result.k} {'study' if result.k == 1 else 'studies'} "
-                                 f"(a funnel plot needs at least {FUNNEL_MIN_K}).</p>")
+            self.forest.value = self._figure(("forest", sel), lambda: image_html(
+                forest_png(result, self.dataset), f"Forest plot: analysis {result.analysis}. {result.headline}"))
+            # the funnel shows the studies and trim and fill with the estimator: the CI method does not change it
+            self.funnel.value = self._figure(("funnel", sel.analysis, result.excluded, result.estimator), lambda: (
+                image_html(funnel_png(result, self.dataset), f"Funnel plot: analysis {result.analysis}")
+                if result.k >= FUNNEL_MIN_K else
+                f"<p>No funnel plot: {result.k} {'study' if result.k == 1 else 'studies'} "
+                f"(a funnel plot needs at least {FUNNEL_MIN_K}).</p>"))
         self._adverse_key = None
         self._draw_adverse()
+
+    def _figure(self, key, draw) -> str:
+        """A drawn figure's HTML, kept for the last :data:`KEEP_FIGURES` choices (going back to a choice, or a
+        change that leaves a figure as it was, does not draw it again; the same choice gives the same bytes)."""
+        if key not in self._figures:
+            self._figures[key] = draw()
+            while len(self._figures) > KEEP_FIGURES:
+                self._figures.pop(next(iter(self._figures)))
+        return self._figures[key]
 
     def _draw_adverse(self) -> None:
         """The adverse-event tab, drawn only while it is shown (and again only when the comparison or the

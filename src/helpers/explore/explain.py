@@ -20,7 +20,7 @@ import numpy as np
 from scipy import stats
 
 from helpers.explore.review import TAU2_WORDS
-from helpers.explore.selection import Exploration, Selection, explore
+from helpers.explore.selection import LEFT_OUT, ROB_LABELS, Exploration, Selection, explore
 from helpers.figures.forest_text import estimate_text, fmt
 
 ESTIMATOR_NAMES = {"FE": "the fixed-effect model", **{k: f"the {v} estimator" for k, v in TAU2_WORDS.items()}}
@@ -175,6 +175,9 @@ def explain(dataset, selection: Selection, review: Exploration | None = None) ->
     lines = []
     if now.rob_note:
         lines.append("Risk of bias: " + now.rob_note)
+    elif selection.rob != "all" and all(why == LEFT_OUT for _, why in now.excluded):
+        lines.append(f"Risk of bias: the filter '{ROB_LABELS[selection.rob]}' removes no study here: every study of "
+                     f"{review.analysis} passes it.")
     if _how(now) == _how(review):
         return tuple(lines + [f"This is the review's analysis {review.analysis} with the review's settings and "
                               f"every study: {review.headline}."])

@@ -32,6 +32,7 @@ from helpers.stats.settings import estimator_arguments
 ROB_FILTERS = ("all", "exclude_high", "low_only", "d1_low")
 ROB_LABELS = {"all": "all studies", "exclude_high": "exclude high risk of bias (overall)",
               "low_only": "low risk of bias only (overall)", "d1_low": "low risk from randomization (D1) only"}
+LEFT_OUT = "left out (sensitivity analysis)"  # the exclusion reason of the study left out
 #: The judgement column each filter reads (helpers.data.schema: rob_overall, rob_d1..rob_d5).
 ROB_COLUMN = {"exclude_high": "rob_overall", "low_only": "rob_overall", "d1_low": "rob_d1"}
 ROB_WORDS = {"rob_overall": "overall risk-of-bias judgement", "rob_d1": "judgement of the randomization process "
@@ -223,7 +224,7 @@ def select_rows(dataset, selection: Selection) -> RowSelection:
         elif not rob_note and selection.rob == "d1_low" and judgement != "Low":
             excluded.append((study, f"randomization (D1) {judgement!s}, not Low"))
         elif study == selection.leave_out:
-            excluded.append((study, "left out (sensitivity analysis)"))
+            excluded.append((study, LEFT_OUT))
         else:
             keep.append(study)
     return RowSelection(picked[picked["study"].isin(keep)], candidates, tuple(excluded), rob_note)
