@@ -88,3 +88,11 @@ def test_nothing_to_rate_is_said_not_shown_as_an_empty_table(assessed):
     assert sof.sof_table([]).empty
     empty = sof.certainty_table([], inputs)
     assert empty.empty and tuple(empty.columns) == sof.CERTAINTY_TABLE_COLUMNS  # the saved CSV keeps its header
+
+
+def test_engine_warnings_name_their_analysis(assessed):
+    ds, inputs, _ = assessed
+    with pytest.warns(Warning) as caught:
+        sof.assess_all(ds, "ketamine", inputs)
+    assert caught and all(str(w.message).startswith("analysis ") for w in caught)
+    assert not any(str(w.message).count("analysis ") > 1 and ": analysis " in str(w.message) for w in caught)

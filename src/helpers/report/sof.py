@@ -15,6 +15,8 @@ OR x ACR / (1 - ACR + OR x ACR) for odds ratios, the same for each CI limit; per
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pandas as pd
 
@@ -70,7 +72,13 @@ def assess_all(ds: Dataset, drug: str | None = None, inputs: CertaintyInputs | N
     for sel in generic.analyses(scoped):
         if sel.rows["study"].nunique() < MIN_K or summary.not_estimable(sel) is not None:
             continue
-        ma = summary.analyse(sel)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ma = summary.analyse(sel)
+        for w in caught:  # the engine's warnings name no analysis: say which one they are about
+            text = str(w.message)
+            named = text.startswith(f"analysis {sel.analysis_id}")
+            warnings.warn(text if named else f"analysis {sel.analysis_id}: {text}", w.category, stacklevel=2)
         if ma.overall.k < MIN_K:
             continue
         mid = inputs.mid.get(sel.settings["outcome"])
