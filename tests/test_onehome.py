@@ -75,3 +75,12 @@ def test_display_scale_is_exp_for_ratios_only():
         assert np.array_equal(display_scale(x, measure), np.exp(x))
     for measure in ("MD", "SMD", "RD"):
         assert display_scale(x, measure) is x
+
+
+def test_the_back_transform_is_written_once():
+    """``np.exp`` chosen by ``RATIO_MEASURES`` in one place (report and stats); the explorer and the funnel plot
+    are left to their owners (noted in issue 18's report)."""
+    pattern = re.compile(r"np\.exp\b.*\bRATIO_MEASURES|RATIO_MEASURES.*np\.exp\b")
+    places = sorted(p.relative_to(SRC).as_posix() for d in ("stats", "report") for p in (SRC / d).rglob("*.py")
+                    if any(pattern.search(line) for line in p.read_text(encoding="utf-8").splitlines()))
+    assert places == ["stats/effects.py"], places

@@ -19,11 +19,12 @@ import warnings
 import numpy as np
 import pandas as pd
 
-from helpers.core.checks import CI_METHODS, RATIO_MEASURES, TAU2_METHODS, MetaWarning, check_choice
+from helpers.core.checks import CI_METHODS, TAU2_METHODS, MetaWarning, check_choice
 from helpers.data.tidy import Dataset
 from helpers.figures.forest_text import estimate_text
 from helpers.report.summary import Selected, select, yi_vi
 from helpers.stats import sensitivity
+from helpers.stats.effects import display_scale
 from helpers.stats.pooling import pool
 from helpers.stats.settings import review_estimator
 
@@ -45,7 +46,7 @@ def review_choice(sel: Selected) -> tuple[str, str]:
 
 
 def _show(measure: str):
-    return np.exp if measure in RATIO_MEASURES else (lambda x: x)
+    return lambda x: display_scale(x, measure)
 
 
 def estimator_grid(rows: pd.DataFrame, measure: str, label: dict, choice: tuple[str, str] | None = None) -> pd.DataFrame:
@@ -116,8 +117,7 @@ def leave_one_out(rows: pd.DataFrame, measure: str, estimator: str, ci_method: s
     es = yi_vi(rows, measure)
     res = sensitivity.leave_one_out(es["yi"], es["vi"], labels=es["study"], method=estimator, ci=ci_method)
     frame = res.to_frame()[["omitted", "k", "estimate", "ci_low", "ci_high", "i2"]]
-    if measure in RATIO_MEASURES:
-        frame[["estimate", "ci_low", "ci_high"]] = np.exp(frame[["estimate", "ci_low", "ci_high"]])
+    frame[["estimate", "ci_low", "ci_high"]] = display_scale(frame[["estimate", "ci_low", "ci_high"]], measure)
     for i, (key, value) in enumerate(label.items()):
         frame.insert(i, key, value)
     return frame

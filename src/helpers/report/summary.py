@@ -19,7 +19,7 @@ import pandas as pd
 
 from helpers.stats import bias
 from helpers.stats import effects
-from helpers.core.checks import CI_METHODS, RATIO_MEASURES, MetaWarning, check_choice
+from helpers.core.checks import CI_METHODS, MetaWarning, check_choice
 from helpers.data.tidy import Dataset
 from helpers.stats.meta import meta_analysis
 from helpers.stats.settings import analysis_arguments, estimator_arguments, review_estimator
@@ -304,11 +304,11 @@ def small_study_tests(sel: Selected, route: str | None, rows: pd.DataFrame, esti
     eg = bias.egger(es["yi"], es["vi"], labels=es["study"])
     bg = bias.begg(es["yi"], es["vi"], labels=es["study"])
     tf = bias.trim_and_fill(es["yi"], es["vi"], method=estimator or review_estimator(sel.rows)[0], labels=es["study"])
-    show = np.exp if measure in RATIO_MEASURES else (lambda x: x)
     return out | {
         "tests": "run", "egger_bias": eg.bias, "egger_p": eg.p, "begg_p": bg.p, "trimfill_k0": tf.k0,
-        "trimfill_side": tf.side, "adjusted_estimate": float(show(tf.estimate)),
-        "adjusted_ci_low": float(show(tf.ci_low)), "adjusted_ci_high": float(show(tf.ci_high)),
+        "trimfill_side": tf.side, "adjusted_estimate": float(effects.display_scale(tf.estimate, measure)),
+        "adjusted_ci_low": float(effects.display_scale(tf.ci_low, measure)),
+        "adjusted_ci_high": float(effects.display_scale(tf.ci_high, measure)),
     }  # fmt: skip
 
 
