@@ -135,3 +135,47 @@ def test_favours_labels_stay_generic_without_a_known_direction(real):
     assert render.favours(scale) == render.GENERIC_FAVOURS == ("Favours experimental", "Favours control")
     two = dataclasses.replace(sel, rows=sel.rows.assign(comparator=["placebo", "active", "placebo"]))
     assert render.favours(two) == render.GENERIC_FAVOURS
+
+
+def test_single_study_analysis_shows_its_ci_as_revman_does(real):
+    """1.3 (one study) under the REML + HKSJ override read '5.00 [NA, NA]' in its forest plot and '5.00 [, ]' on
+    the index; RevMan prints the study's own CI (the data rows' CI start / end for Noppers 2011a)."""
+    sel = next(s for s in summary.select(real, "responders_50") if s.analysis_id == "1.3")
+    revman = real.published.query("analysis_id == '1.3' and level == 'study'").iloc[0]
+    expected = f"{rounded(revman['estimate'], 2)} [{rounded(revman['ci_low'], 2)}, {rounded(revman['ci_high'], 2)}]"
+    assert expected == "5.00 [0.27, 94.34]"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for estimator, ci in ((None, "z"), ("REML", "hksj")):
+            ma = summary.analyse(sel, estimator, ci)
+            view = summary.findings_view(summary.summary_of_findings([(sel, ma)])).data
+            assert view.loc[0, "estimate [95% CI]"] == expected, (estimator, ci)
+            assert "5.00 [0.27, 94.34]" in _texts(forest_plot(ma))
+
+
+def test_estimate_text_never_prints_empty_or_na_intervals():
+    from helpers.figures.forest_text import estimate_text
+
+    assert estimate_text(5.0, float("nan"), float("nan")) == "5.00 [CI not estimable]"
+    assert estimate_text(float("nan"), float("nan"), float("nan")) == "Not estimable"
+    assert estimate_text(1.125, 0.5, 2.0) == "1.13 [0.50, 2.00]"  # RevMan rounds half up
+
+
+def test_counts_say_not_in_the_data_rows_instead_of_zero(real):
+    for by in summary.COUNT_BY:
+        table = summary.counts(real, by)
+        assert (table["participants"] == summary.NOT_IN_ROWS).all(), by  # was 0 for every drug, route, design
+    design = summary.counts(real, "design")
+    assert design["design"].tolist() == [summary.NOT_RECORDED, "all trials"] and design["trials"].tolist() == [28, 28]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        synthetic = summary.counts(load_dataset(), "drug")
+    assert synthetic["participants"].iloc[-1] == 2309  # every trial gives its number randomised: a number
+
+
+def test_notebook_00_says_how_many_of_the_67_trials_have_data_rows(real):
+    text = summary.trial_coverage(real)
+    assert "The review included **67** trials (the review map `data/reviews/cd015373.yaml`)" in text
+    assert "**28** of them have data rows" in text and "the other **39** have none" in text
+    nb = json.loads((paths.NOTEBOOKS / "00_data.ipynb").read_text(encoding="utf-8"))
+    assert any("summary.trial_coverage(ds)" in "".join(c["source"]) for c in nb["cells"])

@@ -97,8 +97,17 @@ def subgroup_difference_text(test: Any) -> str:
 
 
 def estimate_text(est: float, lo: float, hi: float) -> str:
-    """'1.13 [0.93, 1.37]' on the display scale."""
+    """'1.13 [0.93, 1.37]' on the display scale; 'Not estimable' (RevMan's words) without an estimate, and
+    '5.00 [CI not estimable]' without an interval, never '[NA, NA]' or '[, ]'."""
+    if not _finite(est):
+        return "Not estimable"
+    if not (_finite(lo) and _finite(hi)):
+        return f"{fmt(est, 2)} [CI not estimable]"
     return f"{fmt(est, 2)} [{fmt(lo, 2)}, {fmt(hi, 2)}]"
+
+
+def _finite(x: Any) -> bool:
+    return x is not None and not pd.isna(x) and bool(np.isfinite(float(x)))
 
 
 def _num(x: Any) -> str:

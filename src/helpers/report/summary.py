@@ -20,7 +20,10 @@ import pandas as pd
 from helpers.stats import bias
 from helpers.stats import effects
 from helpers.core.checks import CI_METHODS, MetaWarning, check_choice
+from helpers.data.provenance import review_citation
+from helpers.data.reviewmap import ReviewMapError
 from helpers.data.tidy import Dataset
+from helpers.figures.forest_text import estimate_text
 from helpers.stats.meta import meta_analysis
 from helpers.stats.settings import analysis_arguments, estimator_arguments, review_estimator
 from helpers.data.schema import DESIGNS, DRUGS, LIST_SEP, OUTCOMES, ROUTES, TIMEPOINTS
@@ -28,6 +31,9 @@ from helpers.data.schema import DESIGNS, DRUGS, LIST_SEP, OUTCOMES, ROUTES, TIME
 UNMAPPED = "unmapped"  # the drug of an analysis whose rows name none (the generic mode)
 
 COUNT_BY = ("drug", "route", "design")
+#: How a value the data do not record reads in the counts tables (never 0, never "not reported").
+NOT_RECORDED = "not recorded in the data rows"
+NOT_IN_ROWS = "not in the data rows"
 CHARACTERISTICS = ("study", "year", "drug", "route", "comparator", "design", "condition", "n_randomised",
                    "rob_overall")  # fmt: skip
 #: Smallest number of studies for funnel-plot tests to be run (Cochrane Handbook 13.3.5.4 advises >= 10 for
@@ -76,21 +82,54 @@ def counts(ds: Dataset, by: str) -> pd.DataFrame:
     """Trials and participants (randomised) per value of ``by`` (one of ``COUNT_BY``), plus a total row.
 
     A trial with several drugs or routes (values joined by ``"; "``) counts once under each, so the rows can
-    add up to more than the total, which counts every trial once.
+    add up to more than the total, which counts every trial once. Missing is never zero: a value the data do
+    not record is grouped as ``NOT_RECORDED``, and participants read ``NOT_IN_ROWS`` when no trial of the row
+    gives its number randomised, or "N (known for m of n trials)" when only some do.
     """
     check_choice("by", by, COUNT_BY)
     allowed = {"drug": DRUGS, "route": ROUTES, "design": DESIGNS}[by]
     st = ds.studies[["study", by, "n_randomised"]].copy()
-    st[by] = st[by].fillna("not reported").astype(str).str.split(LIST_SEP)
+    st[by] = st[by].fillna(NOT_RECORDED).astype(str).str.split(LIST_SEP)
     st = st.explode(by)
-    grouped = st.groupby(by, sort=False).agg(trials=("study", "nunique"), participants=("n_randomised", "sum"))
-    order = [v for v in (*allowed, "not reported") if v in grouped.index]
-    out = grouped.loc[order].reset_index()
-    total = pd.DataFrame({by: ["all trials"], "trials": [ds.studies["study"].nunique()],
-                          "participants": [ds.studies["n_randomised"].sum()]})
-    out = pd.concat([out, total], ignore_index=True)
-    out["participants"] = out["participants"].astype("int64")
-    return out
+    order = [v for v in (*allowed, NOT_RECORDED) if v in set(st[by])]
+    records = [{by: value, **_trials_and_participants(st[st[by] == value])} for value in order]
+    records.append({by: "all trials", **_trials_and_participants(ds.studies)})
+    return pd.DataFrame.from_records(records, columns=[by, "trials", "participants"])
+
+
+def _trials_and_participants(studies: pd.DataFrame) -> dict:
+    trials = studies.drop_duplicates("study")
+    known = trials["n_randomised"].dropna()
+    if known.empty:
+        participants = NOT_IN_ROWS
+    elif len(known) < len(trials):
+        participants = f"{int(known.sum())} (known for {len(known)} of {len(trials)} trials)"
+    else:
+        participants = int(known.sum())
+    return {"trials": len(trials), "participants": participants}
+
+
+def trial_coverage(ds: Dataset) -> str:
+    """Markdown: how many trials the review included (its review map's ``shape: trials``), how many of them
+    have data rows here, and that the others have none (they are in no table or figure). Without a review
+    map (or without the number there), the trials listed by the data."""
+    with_rows, listed = ds.rows["study"].nunique(), ds.studies["study"].nunique()
+    included, source = listed, "listed in the data"
+    if ds.review and not getattr(ds, "generic", None):
+        try:
+            citation = review_citation(str(ds.review).lower())
+        except ReviewMapError:
+            citation = None
+        if citation is not None and citation.trials:
+            included, source = citation.trials, f"the review map `{citation.map}`"
+    rest = included - with_rows
+    text = (f"**Trials with data.** The review included **{included}** trials ({source}); **{with_rows}** of them "
+            f"have data rows in this dataset ({ds.label})")
+    if rest > 0:
+        text += (f"; the other **{rest}** have none, so their results are in no table or figure below"
+                 + (f" (the package describes {listed - with_rows} of them without data)." if listed > with_rows
+                    else " and the data hold nothing about them."))
+    return text + ("" if rest > 0 else ".")
 
 
 def study_overview(ds: Dataset) -> pd.DataFrame:
@@ -226,7 +265,7 @@ def summary_of_findings(results: list[tuple[Selected, object]]) -> pd.DataFrame:
 
 def findings_view(sof: pd.DataFrame):
     """:func:`summary_of_findings` as a reader reads it: the estimate and its 95% CI in one column (two
-    decimals), studies and participants as integers, I² in %; the engine's columns (model, P, tau², warnings)
+    decimals, RevMan's rounding and words: ``forest_text.estimate_text``), studies and participants as integers, I² in %; the engine's columns (model, P, tau², warnings)
     stay in the saved CSV. A blank subgroup is the analysis without subgroups. A pandas Styler without the row
     index, with a fixed id (its HTML is byte-stable)."""
     def number(x, fmt: str) -> str:
@@ -241,8 +280,8 @@ def findings_view(sof: pd.DataFrame):
     return pd.DataFrame({
         "analysis": sof["analysis_id"], "name": sof["analysis"], **text, "measure": sof["measure"],
         "studies": [number(k, ".0f") for k in sof["k"]], "participants": [number(n, ".0f") for n in sof["participants"]],
-        "estimate [95% CI]": [f"{number(e, '.2f')} [{number(lo, '.2f')}, {number(hi, '.2f')}]"
-                              for e, lo, hi in zip(sof["estimate"], sof["ci_low"], sof["ci_high"])],
+        "estimate [95% CI]": [estimate_text(e, lo, hi) for e, lo, hi in zip(sof["estimate"], sof["ci_low"],
+                                                                             sof["ci_high"])],
         "I² (%)": [number(i2, ".0f") for i2 in sof["i2"]],
     }).style.hide(axis="index").set_uuid("findings").set_properties(subset=["estimate [95% CI]"],
                                                                       **{"white-space": "nowrap"})
