@@ -42,8 +42,28 @@ def test_warnings_are_collected_into_one_table_per_kind():
                      ("MetaWarning", "1.2: tau2 did not converge")]
     assert quiet.cells[1].outputs[0]["text"] == "result line\n"
     table = export.warnings_table(found)
-    assert "<tr><td>MetaWarning</td><td>2</td>" in table and "<tr><td>UserWarning</td><td>1</td>" in table
+    assert "<tr><td>MetaWarning</td><td>#: tau2 did not converge</td><td>2</td>" in table
+    assert "<tr><td>UserWarning</td><td>study A dropped</td><td>1</td>" in table
     assert "<details><summary>show 2</summary>" in table
+
+
+def test_warnings_are_grouped_by_what_they_say():
+    """159 warnings on 03-ketamine were one list; they are a few kinds, each with its count."""
+    found = [("MetaWarning", "sedation / ketamine / intravenous / placebo: only one study: heterogeneity (tau², Q, "
+                             "I²) is not estimable"),
+             ("MetaWarning", "nausea / ketamine / oral / placebo: only one study: heterogeneity (tau², Q, I²) is "
+                             "not estimable"),
+             ("MetaWarning", "DerSimonian-Laird tau² estimate -0.0712178 < 0 truncated to 0"),
+             ("MetaWarning", "DerSimonian-Laird tau² estimate -2.20775 < 0 truncated to 0"),
+             ("MetaWarning", "study 'Lynch 2005' not entered: no events in either arm (double zero)"),
+             ("MetaWarning", "analysis 1.19 (Serious adverse events): not estimable, as in RevMan")]
+    assert [export.message_kind(m) for _, m in found][::2] == [
+        "only one study: heterogeneity (tau², Q, I²) is not estimable",
+        "DerSimonian-Laird tau² estimate # < # truncated to #",
+        "study '…' not entered: no events in either arm (double zero)"]
+    table = export.warnings_table(found)
+    assert table.count("<tr><td>MetaWarning</td>") == 4 and "<td>2</td>" in table
+    assert table.index("only one study") < table.index("not estimable, as in RevMan")  # most frequent first
 
 
 def test_reader_html_hides_code_and_links_to_the_notebook():
@@ -131,7 +151,10 @@ def test_a_published_figure_links_to_its_full_resolution_file():
                                                       metadata={"image/png": {"saved": "figures/forest_x.png"}}))
     page = export.reader_html(nb, "../notebooks/x.ipynb")
     assert '<a href="../figures/forest_x.png">figures/forest_x.png</a>' in page
-    assert page.index('src="data:image/png;base64,iVBORw0KGgo="') < page.index('href="../figures/forest_x.png"')
+    # shown full width from the saved 300 dpi PNG (the 60 dpi preview read at ~6 px text), a click opens it
+    assert '<a href="../figures/forest_x.png"><img alt="figures/forest_x.png" src="../figures/forest_x.png"/>' in page
+    assert 'src="data:image/png;base64,iVBORw0KGgo="' not in page
+    assert ".reader-figure-image img{width:100%" in page
     assert remote_references(page) == []
 
 

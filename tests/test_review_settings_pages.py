@@ -179,3 +179,16 @@ def test_notebook_00_says_how_many_of_the_67_trials_have_data_rows(real):
     assert "**28** of them have data rows" in text and "the other **39** have none" in text
     nb = json.loads((paths.NOTEBOOKS / "00_data.ipynb").read_text(encoding="utf-8"))
     assert any("summary.trial_coverage(ds)" in "".join(c["source"]) for c in nb["cells"])
+
+
+def test_concordance_warnings_name_the_study_never_a_repr(real):
+    """05 printed 'study np.int64(1) not entered' (the row position's numpy repr)."""
+    from helpers.stats.concordance import concordance
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        concordance(real)
+    entered = [str(w.message) for w in caught if "not entered" in str(w.message)]
+    assert entered and not any("np." in m for m in entered)
+    assert "study 'Noppers 2011a (row 2)' not entered: no events in either arm (double zero): not estimable for " \
+           "RR/OR" in entered

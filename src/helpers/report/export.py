@@ -7,11 +7,14 @@ results, not code.
 - :func:`collect_warnings`: the ``SomethingWarning: message`` lines the notebooks print (see
   :func:`helpers.report.notebook.setup`) are taken out of the stream outputs and counted per kind.
 - :func:`reader_html`: the nbconvert HTML export with code cells hidden, a link to the notebook with code,
-  and the warnings as one short table (count per kind, the messages folded in ``<details>``); cells tagged
+  and the warnings as one short table (count per kind of message, :func:`message_kind`, the messages folded in
+  ``<details>``); cells tagged
   ``code-only`` (narrative about the code cells) are left out. The page reads
   offline: nbconvert's lab template loads require.js, MathJax and mermaid from a CDN; :data:`READER_TEMPLATE`
-  drops those scripts (the notebooks write no TeX math and draw no mermaid), the CSS is inline and figures are
-  ``data:`` URIs, so a browser fetches nothing.
+  drops those scripts (the notebooks write no TeX math and draw no mermaid) and the CSS is inline, so a browser
+  fetches nothing from elsewhere. A figure saved by :func:`helpers.report.notebook.publish` is shown full width
+  from its saved 300 dpi PNG in the run folder (legible; a click opens it at full resolution), other images as
+  ``data:`` URIs. Tables scroll sideways rather than run past the page.
 """
 
 from __future__ import annotations
@@ -31,11 +34,15 @@ READER_TEMPLATE = """{%- extends 'index.html.j2' -%}
 {%- block html_head_js_mathjax -%}{%- endblock html_head_js_mathjax -%}
 {%- block html_head_js_mermaidjs -%}{%- endblock html_head_js_mermaidjs -%}
 {%- block data_png scoped -%}
-{{ super() }}
 {%- set saved = output | get_metadata('saved', 'image/png') -%}
 {%- if saved %}
+<div class="jp-RenderedImage jp-OutputArea-output reader-figure-image">
+<a href="{{ resources.run_root }}{{ saved | escape_html }}"><img src="{{ resources.run_root }}{{ saved | escape_html }}"
+ alt="{{ saved | escape_html }}"></a></div>
 <p class="reader-figure"><a href="{{ resources.run_root }}{{ saved | escape_html }}">{{ saved | escape_html }}</a>
-(full resolution; SVG and PDF beside it)</p>
+(click the figure for full resolution; SVG and PDF beside it)</p>
+{%- else -%}
+{{ super() }}
 {%- endif -%}
 {%- endblock data_png -%}
 {%- block extra_css -%}<style type="text/css">READER_CSS</style>{%- endblock extra_css -%}
@@ -45,6 +52,8 @@ READER_CSS = """
 .jp-RenderedMarkdown table{margin-left:0}
 .jp-OutputArea-child:has(> .reader-figure){display:block}.reader-figure{margin:0 0 1em .4em;font-size:.85em;font-family:var(--jp-content-font-family)}
 .jp-RenderedMarkdown details ul{margin:.2em 0;padding-left:1.2em;text-align:left;max-width:70em}
+.reader-figure-image img{width:100%;max-width:100%;height:auto}
+.jp-RenderedHTMLCommon table{display:block;overflow-x:auto;max-width:100%}
 """
 #: Cells tagged so speak about the code ("the next cell holds the parameters"): left out of the reader's page.
 CODE_ONLY_TAG = "code-only"
@@ -97,18 +106,30 @@ def collect_warnings(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, 
     return out, found
 
 
+def message_kind(message: str) -> str:
+    """What a warning says, without what it is about: its scope ("nausea / ketamine / oral / placebo: ",
+    "analysis 1.19 (Serious adverse events): "), quoted names ('…') and numbers (#) taken out, so the 159
+    warnings of a page read as a few kinds with counts."""
+    text = re.sub(r"^(?:[^:/]+ / )+[^:]+: ", "", message)
+    text = re.sub(r"^analysis [\d.]+(?: \([^)]*\))?:? ", "", text)
+    text = re.sub(r"'[^']*'", "'…'", text)
+    return re.sub(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?", "#", text)
+
+
 def warnings_table(found: list[tuple[str, str]]) -> str:
-    """HTML: one row per warning kind with its count; every message folded in a ``<details>`` element."""
+    """HTML: one row per warning kind (category and :func:`message_kind`) with its count, most frequent first;
+    the messages of each kind folded in a ``<details>`` element."""
     if not found:
         return "<p>No warnings.</p>"
-    counts = Counter(kind for kind, _ in found)
+    kinds = [(category, message_kind(m)) for category, m in found]
+    counts = Counter(kinds)
     rows = []
-    for kind in sorted(counts):
-        messages = "".join(f"<li>{html.escape(m)}</li>" for k, m in found if k == kind)
-        rows.append(f"<tr><td>{html.escape(kind)}</td><td>{counts[kind]}</td><td><details><summary>show "
-                    f"{counts[kind]}</summary><ul>{messages}</ul></details></td></tr>")
-    return ("<table><thead><tr><th>warning</th><th>count</th><th>messages</th></tr></thead><tbody>"
-            + "".join(rows) + "</tbody></table>")
+    for kind in sorted(counts, key=lambda k: (-counts[k], k)):
+        messages = "".join(f"<li>{html.escape(m)}</li>" for k, m in zip(kinds, (m for _, m in found)) if k == kind)
+        rows.append(f"<tr><td>{html.escape(kind[0])}</td><td>{html.escape(kind[1])}</td><td>{counts[kind]}</td>"
+                    f"<td><details><summary>show {counts[kind]}</summary><ul>{messages}</ul></details></td></tr>")
+    return ("<table><thead><tr><th>warning</th><th>what it says</th><th>count</th><th>messages</th></tr></thead>"
+            "<tbody>" + "".join(rows) + "</tbody></table>")
 
 
 def reader_html(nb: nbformat.NotebookNode, notebook_href: str, run_root: str = "../") -> str:

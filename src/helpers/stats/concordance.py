@@ -119,7 +119,12 @@ def _recompute(rows: pd.DataFrame) -> tuple[dict, str]:
     one name); a row that cannot enter (e.g. no events in either arm for RR/OR) has NaN values, and when no
     row can enter only those are returned."""
     rows, kwargs, notes = analysis_arguments(rows)
-    table = rows.reset_index(drop=True).assign(_row=np.arange(len(rows)))
+    table = rows.reset_index(drop=True)
+    # a row's key: its name and position (a trial entered as two strata has two rows with one name), so a
+    # warning names the study ("study 'Lynch 2005 (row 2)' not entered"), never a bare number
+    labels = [f"{name} (row {i + 1})" for i, name in enumerate(table["study"].astype(str))]
+    table = table.assign(_row=labels)
+    position = {label: i for i, label in enumerate(labels)}
     out = {("study", None, i): dict.fromkeys(("estimate", "ci_low", "ci_high", "weight"), np.nan)
            for i in range(len(table))}  # fmt: skip
     try:
@@ -139,7 +144,7 @@ def _recompute(rows: pd.DataFrame) -> tuple[dict, str]:
         vals["weight"] = ma.subgroup_weight(name)
         out[("subgroup", name, None)] = vals
     for rec in ma.studies.itertuples(index=False):
-        out[("study", None, int(rec.study))] = {"estimate": rec.estimate, "ci_low": rec.ci_low,
+        out[("study", None, position[rec.study])] = {"estimate": rec.estimate, "ci_low": rec.ci_low,
                                                  "ci_high": rec.ci_high, "weight": rec.weight}  # fmt: skip
     return out, "; ".join(notes)
 

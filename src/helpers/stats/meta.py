@@ -202,7 +202,7 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
     giv = _giv_rows(table)
     if giv.any() and method != "IV" and not (method == "Peto" and giv.all()):
         bad = int(np.flatnonzero(giv if method != "Peto" else ~giv)[0])
-        raise InputError(f"{prefix}row {bad} (study {table[study].iloc[bad]!r}): generic inverse-variance rows "
+        raise InputError(f"{prefix}row {bad} (study {str(table[study].iloc[bad])!r}): generic inverse-variance rows "
                          f"(giv_estimate) need method 'IV' (or 'Peto' when every row is O-E and variance); "
                          f"got method {method!r}")
     groups = None
@@ -210,14 +210,14 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
         missing = np.flatnonzero(table[subgroup].isna().to_numpy())
         if missing.size:
             raise InputError(f"{prefix}field {subgroup!r} is empty in row {int(missing[0])} "
-                             f"(study {table[study].iloc[missing[0]]!r}); every row needs a subgroup")
+                             f"(study {str(table[study].iloc[missing[0]])!r}); every row needs a subgroup")
         groups = table[subgroup].astype(str).to_numpy()
 
     es = _study_effects(table.reset_index(drop=True), measure, method, preset, study, source)
     notes: list[str] = []
     entered = es["excluded_reason"].isna().to_numpy()
     for i in np.flatnonzero(~entered):
-        notes.append(f"study {es[study].iloc[i]!r} not entered: {es['excluded_reason'].iloc[i]}")
+        notes.append(f"study {str(es[study].iloc[i])!r} not entered: {es['excluded_reason'].iloc[i]}")  # no repr
         _warnings.warn(f"{prefix}{notes[-1]}", MetaWarning, stacklevel=2)
     if not entered.any():
         raise InputError(f"{prefix}no study can enter the {measure} analysis (all {len(es)} rows excluded)")
