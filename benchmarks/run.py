@@ -8,7 +8,7 @@ nothing else), summed over the executions and divided by the jobs. The full run 
 Stages (seconds summed over executions): kernel start and stop (an execution's papermill time outside its
 cells), the cells split into computing, drawing (the ``helpers.figures`` plot functions) and saving
 (``helpers.figures.style.save_figure``: PNG, SVG, PDF) by the shares measured when one execution of each notebook
-is re-run in this process with those functions timed, export (``helpers.report.export.reader_html`` of every
+(its longest) is re-run in this process with those functions timed, export (``helpers.report.export.reader_html`` of every
 executed notebook, re-run here), and the runner outside the kernels (load and plan before the first kernel;
 the last export, hashing and index.html after the last one).
 
@@ -168,7 +168,8 @@ def main(argv: list[str] | None = None) -> int:
         floors = floor_seconds(notebooks, work)
         shares = {}
         for nb in notebooks:
-            name = next(k for k, v in per.items() if v["source"] == nb.name)  # its first execution
+            mine = {k: v for k, v in per.items() if v["source"] == nb.name}
+            name = max(mine, key=lambda k: mine[k]["cells"])  # its longest execution (the most figures)
             drug = name.split("--", 1)[1].removesuffix(".ipynb") if "--" in name else None
             shares[nb.name] = cell_shares(nb, drug, work / "profile")
     n = len(per)
