@@ -48,7 +48,8 @@ REML_TOL = 1e-10
 FITS = (("FE", "z"), ("DL", "z"), ("REML", "z"), ("REML", "hksj"))  # (tau² method, CI method) per unit
 LEAVE_ONE_OUT = ("REML", "z")
 R_TEST = {"z": "z", "hksj": "knha"}
-R_TIMEOUT = 120  # seconds; metafor's rma.uni builds k x k matrices, so 10,000 studies may not finish
+#: Seconds per Rscript task; metafor's rma.uni builds k x k matrices, so 10,000 studies may not finish in time.
+R_TIMEOUT = {"units": 600, "small": 600, "big": 120}
 
 
 def r_loop() -> str:
@@ -182,9 +183,9 @@ def run_metafor(inputs: dict[str, pd.DataFrame], repeats: int) -> tuple[dict[str
             frame.to_csv(csv, index=False, float_format="%.17g")
             try:
                 proc = subprocess.run([exe, str(script), mode, str(csv), str(repeats)], capture_output=True,
-                                      text=True, timeout=R_TIMEOUT)
+                                      text=True, timeout=R_TIMEOUT[mode])
             except subprocess.TimeoutExpired:
-                print(f"metafor {mode}: stopped after {R_TIMEOUT} s without a result (shown as NaN)")
+                print(f"metafor {mode}: stopped after {R_TIMEOUT[mode]} s without a result (shown as NaN)")
                 results[mode] = np.nan
                 continue
             if proc.returncode != 0:
