@@ -19,6 +19,8 @@ from helpers.data.dataset import load_dataset
 from helpers.data.tidy import write_tidy
 from helpers.report import plan
 
+pytestmark = pytest.mark.slow  # ten in-process executions: the slow tier (tests/test_notebooks_fast.py is the quick one)
+
 NOTEBOOKS = ("01_efficacy", "02_small_study_effects", "03_adverse_events", "04_sensitivity", "05_concordance")
 
 
@@ -41,8 +43,9 @@ def datasets(tmp_path_factory):
     return out
 
 
-def run_cells(notebook: str, data_path, out_dir, monkeypatch) -> list[str]:
-    """Execute the code cells of ``notebooks/<notebook>.ipynb`` with ``data_path``; return the Markdown shown."""
+def run_cells(notebook: str, data_path, out_dir, monkeypatch, parameters: dict | None = None) -> list[str]:
+    """Execute the code cells of ``notebooks/<notebook>.ipynb`` with ``data_path`` (and ``parameters`` over the
+    notebook's own, e.g. ``{"drug": "memantine"}``); return the Markdown shown."""
     import IPython.display
 
     matplotlib.use("Agg")
@@ -56,7 +59,7 @@ def run_cells(notebook: str, data_path, out_dir, monkeypatch) -> list[str]:
             continue
         exec(compile(cell.source, f"{notebook}.ipynb", "exec"), namespace)
         if "parameters" in cell.metadata.get("tags", []):
-            namespace.update(data_path=str(data_path), out_dir=str(out_dir))
+            namespace.update(data_path=str(data_path), out_dir=str(out_dir), **(parameters or {}))
     return [s for s in shown if isinstance(s, str)]
 
 

@@ -2,20 +2,33 @@
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pytest
 
-from helpers.core import checks
+from helpers.core import checks, paths
 from helpers.core.checks import InputError
 
 
-def test_constants_are_the_contract():
-    assert checks.MEASURES == ("MD", "SMD", "RR", "OR", "RD")
-    assert checks.METHODS == ("IV", "MH", "Peto")
-    assert checks.MODELS == ("fixed", "random")
-    assert checks.TAU2_METHODS == ("FE", "DL", "REML", "PM")
-    assert checks.CI_METHODS == ("z", "hksj")
-    assert checks.PI_METHODS == ("t", "z", "knha")
+@pytest.mark.parametrize("row, constant", [("measure codes", "MEASURES"), ("method codes", "METHODS"),
+                                           ("model codes", "MODELS"), ("tau² estimators", "TAU2_METHODS"),
+                                           ("CI methods", "CI_METHODS")])  # fmt: skip
+def test_the_vocabulary_page_lists_each_constant_in_order(row, constant):
+    """docs/vocabulary.md is what users read for the allowed values: it lists each constant, in its order."""
+    text = (paths.PROJECT_ROOT / "docs" / "vocabulary.md").read_text(encoding="utf-8")
+    line = next(l for l in text.splitlines() if l.startswith(f"| {row} |"))
+    listed = re.sub(r"\([^)]*\)", "", line.split("|")[2])  # notes in brackets aside
+    assert tuple(re.findall(r"`([^`]+)`", listed)) == getattr(checks, constant)
+
+
+def test_every_allowed_value_is_accepted_and_named_in_the_refusal():
+    for name in ("MEASURES", "METHODS", "MODELS", "TAU2_METHODS", "CI_METHODS", "PI_METHODS"):
+        allowed = getattr(checks, name)
+        assert len(set(allowed)) == len(allowed) > 1
+        assert all(checks.check_choice(name.lower(), value, allowed) == value for value in allowed)
+        with pytest.raises(ValueError, match=re.escape(f"must be one of {', '.join(allowed)}; got 'x'")):
+            checks.check_choice(name.lower(), "x", allowed)
 
 
 def test_check_choice_lists_allowed_values():

@@ -50,7 +50,9 @@ def test_forest_plan_names_titles_and_k(ds):
     assert "forest_ketamine_placebo_intravenous_psychotomimetic" in {f.stem for f in ae.figures}  # no "any" time
 
 
-def test_per_analysis_plot_reproduces_the_published_overall(ds):
+def test_per_analysis_plot_pools_as_the_synthetic_packages_overall_row(ds):
+    """The planned figure's analysis pools with the package's settings; its overall row was written by this engine
+    when the synthetic package was made, so this checks the plan's selection and settings, not RevMan."""
     spec = next(f for f in plan.forest_plan(ds, ("pain_intensity",), "ketamine").figures
                 if f.stem == "forest_ketamine_placebo_intravenous_pain_intensity_immediate")
     ma = render.analyse(spec)  # package settings: IV, random effects DerSimonian-Laird

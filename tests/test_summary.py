@@ -40,7 +40,10 @@ def test_counts_total_matches_the_review(ds):
         summary.counts(ds, "colour")
 
 
-def test_summary_of_findings_reproduces_published_overall(ds):
+def test_summary_of_findings_row_equals_the_synthetic_packages_own_overall_row(ds):
+    """The table carries the pooled numbers unchanged; the synthetic package's overall rows were written by this
+    engine (helpers.synthetic.publish.fill_estimates), so this is no comparison with RevMan (see test_published
+    and test_real_concordance for those)."""
     results = [(sel, summary.analyse(sel)) for sel in summary.select(ds, "pain_intensity", drug="ketamine")]
     sof = summary.summary_of_findings(results)
     row = sof[(sof["analysis_id"] == "1.2") & (sof["subgroup"] == "all")].iloc[0]
@@ -58,7 +61,9 @@ def test_route_filter_keeps_only_that_route(ds):
         list(summary.select(ds, "pain_intensity", route="rectal"))
 
 
-def test_estimator_grid_dl_z_equals_revman_and_hksj_is_wider(ds):
+def test_estimator_grid_dl_z_equals_the_packages_own_row_and_hksj_is_wider(ds):
+    """DL + Wald is the package's setting: that cell equals the package's overall row (written by this engine, not
+    RevMan); FE has tau² 0; HKSJ widens the REML interval here."""
     sel = next(summary.select(ds, "pain_intensity", drug="ketamine", timepoint="short"))
     grid = sensitivity.estimator_grid(sel.rows, "MD", {"analysis_id": sel.analysis_id}, ("DL", "z"))
     grid = grid.set_index(["estimator", "ci_method"])
