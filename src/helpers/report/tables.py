@@ -30,23 +30,6 @@ def frame_html(frame: pd.DataFrame, summary: str | None = None) -> str:
     return f"<details><summary>{what}: {len(shown)} rows (click to show)</summary>{table}</details>"
 
 
-class Folded:
-    """A DataFrame shown folded whatever its length, with ``summary`` as the line a reader clicks."""
-
-    def __init__(self, frame: pd.DataFrame, summary: str):
-        self.frame, self.summary = frame, summary
-
-    def _repr_html_(self) -> str:
-        table = frame_html(self.frame, self.summary)
-        if table.startswith("<details>"):
-            return table
-        rows = "1 row" if len(self.frame) == 1 else f"{len(self.frame)} rows"
-        return f"<details><summary>{html.escape(self.summary)}: {rows} (click to show)</summary>{table}</details>"
-
-    def __repr__(self) -> str:
-        return f"{self.summary}\n{self.frame.to_string(index=False)}"
-
-
 def register() -> None:
     """Show every DataFrame of the running IPython kernel with :func:`frame_html` (nothing outside IPython)."""
     try:
