@@ -108,10 +108,11 @@ def collect_warnings(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, 
 
 def message_kind(message: str) -> str:
     """What a warning says, without what it is about: its scope ("nausea / ketamine / oral / placebo: ",
-    "analysis 1.19 (Serious adverse events): "), quoted names ('…') and numbers (#) taken out, so the 159
+    "analysis 1.19 (Serious adverse events): ", "without Noppers 2011a: "), quoted names ('…') and numbers (#) taken out, so the 159
     warnings of a page read as a few kinds with counts."""
     text = re.sub(r"^(?:[^:/]+ / )+[^:]+: ", "", message)
     text = re.sub(r"^analysis [\d.]+(?: \([^)]*\))?:? ", "", text)
+    text = re.sub(r"^(?:without|up to) [^:]+: ", "", text)  # a leave-one-out or cumulative fit's study
     text = re.sub(r"'[^']*'", "'…'", text)
     return re.sub(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?", "#", text)
 

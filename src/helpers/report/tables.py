@@ -15,7 +15,7 @@ import pandas as pd
 #: How a missing value reads in a shown table.
 MISSING = "–"
 #: Tables with more rows than this are folded (a click shows them).
-FOLD_ROWS = 25
+FOLD_ROWS = 30
 
 
 def frame_html(frame: pd.DataFrame, summary: str | None = None) -> str:
