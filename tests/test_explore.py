@@ -94,29 +94,7 @@ def bcg_log_rr(keep):
     return np.log(a / n1) - np.log(c / n2), 1 / a - 1 / n1 + 1 / c - 1 / n2
 
 
-# ------------------------------------------------------------------------------------------ options
-
-
-def test_options_come_from_the_data_and_depend_on_the_choices_above(ds):
-    assert ex.options(ds.rows) == ("ketamine", "memantine")
-    assert ex.options(ds.rows, drug="ketamine", comparator="placebo") == ("intravenous", "topical")
-    assert ex.options(ds.rows, drug="memantine", comparator="placebo") == ("oral",)
-    assert ex.options(ds.rows, drug="memantine", comparator="placebo", route="oral",
-                      outcome="pain_intensity") == ("long", "short")
-
-
-def test_options_rejects_fields_out_of_order(ds):
-    with pytest.raises(ValueError, match="in order drug, comparator, route, outcome, timepoint"):
-        ex.options(ds.rows, route="oral")
-    with pytest.raises(ValueError, match="takes only drug, comparator, route, outcome, timepoint; got dose"):
-        ex.options(ds.rows, dose="high")
-
-
-def test_first_selection_keeps_available_values_and_falls_back(ds):
-    assert ex.first_selection(ds.rows, drug="memantine") == {
-        "drug": "memantine", "comparator": "placebo", "route": "oral", "outcome": "pain_intensity",
-        "timepoint": "long"}
-    assert ex.first_selection(ds.rows, drug="magnesium")["drug"] == "ketamine"  # not in these data
+# ------------------------------------------------------------------------------------------ selection
 
 
 def test_selection_checks_arguments_against_the_engine_constants():

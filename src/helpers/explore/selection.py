@@ -1,14 +1,17 @@
 """Explorer logic without widgets: what the user may choose, which rows that selects, and the pooled result.
 
-- :func:`options` - the values each control may take, given the choices above it (read from the data);
+- :func:`for_analysis` - the selection of one of the review's analyses (the explorer's choices follow the review's
+  comparisons and analyses: :mod:`helpers.explore.review`);
 - :func:`select_rows` - the tidy rows for a :class:`Selection`, with every excluded study recorded;
 - :func:`explore` - selection -> :class:`helpers.stats.meta.MetaAnalysis` -> :class:`Exploration` (numbers + text,
   the text from :func:`helpers.explore.reading.plain_language`).
 
-Estimators map onto the engine as ``FE`` -> ``model="fixed"``; ``DL``/``REML``/``PM`` -> ``model="random"``
-with that tau² estimator; pooling is inverse variance throughout (``method="IV"``), because REML and PM are
-defined for inverse-variance weights only (Viechtbauer 2005, *J Educ Behav Stat* 30:261). The review's own
-Mantel-Haenszel analyses are reproduced by the concordance notebook, not here.
+For one of the review's analysis (``Selection.analysis``) the pooling is the review's own (effect measure,
+Mantel-Haenszel or inverse variance, model, tau² estimator, CI method) with only what the user changed replaced
+(:func:`helpers.explore.review.settings_arguments`; REML and PM switch to inverse variance, being defined for
+inverse-variance weights only: Viechtbauer 2005, *J Educ Behav Stat* 30:261). Across analyses (no ``analysis``)
+estimators map onto the engine as ``FE`` -> ``model="fixed"``, ``DL``/``REML``/``PM`` -> ``model="random"`` with
+that tau² estimator, inverse variance throughout (:func:`engine_arguments`).
 """
 
 from __future__ import annotations
@@ -78,50 +81,6 @@ def for_analysis(dataset, analysis_id: str, **settings) -> Selection:
     rows = dataset.analysis(analysis_id)
     fields = {n: str(rows[n].dropna().iloc[0]) if n in rows and rows[n].notna().any() else "" for n in DATA_FIELDS}
     return Selection(**fields, **{"estimator": None, "ci": None, **settings}, analysis=str(analysis_id))
-
-
-def options(rows: pd.DataFrame, **chosen: str) -> tuple[str, ...]:
-    """Sorted values of the next field in :data:`DATA_FIELDS` present in ``rows`` given the ``chosen`` ones.
-
-    ``options(rows)`` lists drugs; ``options(rows, drug="ketamine")`` the comparators with ketamine data; and so on.
-    """
-    unknown = set(chosen) - set(DATA_FIELDS)
-    if unknown:
-        raise ValueError(f"options() takes only {', '.join(DATA_FIELDS)}; got {', '.join(sorted(unknown))}")
-    fields = DATA_FIELDS[: len(chosen)]
-    if set(chosen) != set(fields):
-        raise ValueError(f"options() needs the fields in order {', '.join(DATA_FIELDS)}; got {', '.join(chosen)}")
-    if len(fields) == len(DATA_FIELDS):
-        raise ValueError(f"all of {', '.join(DATA_FIELDS)} are chosen: nothing left to list")
-    mask = np.ones(len(rows), dtype=bool)
-    for name in fields:
-        mask &= (rows[name] == chosen[name]).to_numpy()
-    return tuple(sorted(rows.loc[mask, DATA_FIELDS[len(fields)]].dropna().unique()))
-
-
-def comparison_names(rows: pd.DataFrame, **chosen: str) -> dict[str, str]:
-    """For each route offered given ``drug`` and ``comparator``: the comparison's name(s) in the data (from the
-    package or the review map, e.g. "Ketamine (oral) versus methadone"), joined by "; "; routes without a name
-    are left out. Lets the explorer show the review's comparisons, not only the codes."""
-    mask = np.ones(len(rows), dtype=bool)
-    for name in ("drug", "comparator"):
-        mask &= (rows[name] == chosen[name]).to_numpy()
-    if "comparison" not in rows:
-        return {}
-    picked = rows.loc[mask & rows["comparison"].notna().to_numpy()]
-    return {route: "; ".join(dict.fromkeys(g["comparison"].astype(str)))
-            for route, g in picked.groupby("route", sort=True)}
-
-
-def first_selection(rows: pd.DataFrame, **fixed: str) -> dict[str, str]:
-    """Fill the :data:`DATA_FIELDS` in order: keep a ``fixed`` value when it is available, else the first."""
-    chosen: dict[str, str] = {}
-    for name in DATA_FIELDS:
-        allowed = options(rows, **chosen)
-        if not allowed:
-            raise ValueError(f"no data for {name} given {chosen}")
-        chosen[name] = fixed[name] if fixed.get(name) in allowed else allowed[0]
-    return chosen
 
 
 @dataclass(frozen=True)
