@@ -18,10 +18,11 @@ from helpers.core.checks import CI_METHODS, TAU2_METHODS
 from helpers.explore.explain import explain
 from helpers.explore.grade import certainty_html
 from helpers.explore.review import (analyses_in, comparison_groups, drugs_in_order, first_analysis,
-                                    published_line, review_estimator, settings_arguments)
+                                    published_line)
 from helpers.explore.selection import ROB_FILTERS, ROB_LABELS, Exploration, Selection, explore, for_analysis
 from helpers.explore.views import (adverse_html, banner_html, explanation_html, forest_png, funnel_png,
                                    image_html, pooled_html)
+from helpers.stats.settings import review_estimator
 
 NO_CHOICE = "(none)"  # leave-one-out: keep every study
 ALL_DRUGS = "all drugs"
@@ -133,9 +134,9 @@ class ExplorerApp:
         self.analysis.value = keep if keep in named else first_analysis(rows, self.comparison.value)
 
     def review_settings(self) -> tuple[str, str]:
-        """(estimator, CI method) of the review's analysis now selected (:func:`review_estimator`)."""
-        _, kwargs, _ = settings_arguments(self.dataset.analysis(self.analysis.value))
-        return review_estimator(kwargs), kwargs["ci"]
+        """(estimator, CI method) of the review's analysis now selected
+        (:func:`helpers.stats.settings.review_estimator`)."""
+        return review_estimator(self.dataset.analysis(self.analysis.value))
 
     def _to_review_settings(self, refresh: bool = True) -> None:
         estimator, ci = self.review_settings()

@@ -76,8 +76,9 @@ def first_analysis(rows: pd.DataFrame, group: str) -> str:
     return next((a for a in ids if k.get(a, 0) >= 2), ids[0])
 
 
-def review_estimator(kwargs: dict) -> str:
-    """The estimator button matching the review's settings: ``FE`` for a fixed-effect model, else its tau² method."""
+def estimator_of(kwargs: dict) -> str:
+    """The estimator button matching ``meta_analysis`` arguments: ``FE`` for a fixed-effect model, else the tau²
+    method (for the review's own settings: :func:`helpers.stats.settings.review_estimator`)."""
     return "FE" if kwargs["model"] == "fixed" else kwargs["tau2_method"]
 
 

@@ -27,7 +27,7 @@ import pandas as pd
 from helpers.core.checks import CI_METHODS, TAU2_METHODS, MetaWarning, check_choice
 from helpers.core.results import ResultMixin
 from helpers.explore.reading import format_effect, plain_language
-from helpers.explore.review import review_estimator, settings_arguments, settings_words
+from helpers.explore.review import estimator_of, settings_arguments, settings_words
 from helpers.stats.settings import estimator_arguments
 
 #: Risk-of-bias filters: on the RoB 2 overall judgement, or on domain 1 (randomization process) alone, the one
@@ -293,7 +293,7 @@ def explore(dataset, selection: Selection) -> Exploration:
     for w in caught:  # re-emit: the caller sees them, and they are recorded below
         warnings.warn(w.message, w.category, stacklevel=2)
     pooled = meta.overall
-    estimator, ci = review_estimator(kwargs), kwargs["ci"]
+    estimator, ci = estimator_of(kwargs), kwargs["ci"]
     rob = _rob_by_study(dataset.studies)
     entered = list(dict.fromkeys(meta.studies["study"]))
     n_high = sum(rob.get(_base_study(s)) == "High" for s in entered)
