@@ -47,7 +47,7 @@ def test_make_names_matches_r():
 def test_rda_rows_shape_and_headers(real_rows):
     rows, label = read_rda_rows(real_rows)
     assert label.endswith("CD015373_pub2_data.rda!CD015373_pub2_data")
-    assert rows.shape == (176, 39)
+    assert rows.shape == (176, 40)  # 39 columns + year_text (the study year as written, when not a plain year)
     assert {"subgroup_number", "overall_bias_judgement", "bias_in_measurement_of_the_outcome_support",
             "review_doi"} <= set(rows.columns)
     assert rows["study"].nunique() == 28
@@ -123,12 +123,6 @@ def test_errors_name_file_row_and_analysis(real_rows, tmp_path):
     csv = _write_rows_csv(real_rows, tmp_path, mixed)
     with pytest.raises(PackageError, match=r"CD015373-data-rows.csv: analysis 1.9: rows of different data types"):
         _load(csv)
-    with pytest.raises(PackageError, match="carry no analysis settings.*helpers.stats.infer"):
-        _load(real_rows, review=None)
-    bare = tmp_path / "bare.yaml"
-    bare.write_text("review: X\ntitle: t\nrules: {}\n", encoding="utf-8")
-    with pytest.raises(PackageError, match=r"no analysis settings for analysis 1.1, 1.2, .* in .*bare.yaml"):
-        _load(real_rows, review=bare)
     junk = tmp_path / "junk.rda"
     junk.write_bytes(b"not R data at all")
     with pytest.raises(PackageError, match="junk.rda: not a readable R data file"):
@@ -138,3 +132,15 @@ def test_errors_name_file_row_and_analysis(real_rows, tmp_path):
 def test_headers_cover_the_export():
     assert "Subgroup number" in HEADERS and "Overall bias (support)" in HEADERS
     assert len(set(HEADERS)) == len(HEADERS)
+
+
+def test_rows_without_a_map_load_with_their_settings_left_empty(real_rows, tmp_path):
+    """No map (review_map none, or a map without analysis_settings): the settings are not in the data, so measure,
+    method and model stay empty and a warning says helpers.stats.infer.settle reads them off RevMan's values
+    (before: the file was refused)."""
+    bare = tmp_path / "bare.yaml"
+    bare.write_text("review: X\ntitle: t\nrules: {}\n", encoding="utf-8")
+    for review in (None, bare):
+        ds = _load(real_rows, review=review)
+        assert ds.rows["analysis_id"].nunique() == 95 and ds.rows[["measure", "method", "model"]].isna().all().all()
+        assert any("95 analyses are not in the data" in w and "settle" in w for w in ds.warnings)

@@ -164,6 +164,10 @@ class RawPackage:
     risk_of_bias: pd.DataFrame = field(repr=False)
     included: str = field(repr=False)
     files: dict = field(repr=False)
+    #: what the reader left out or changed, in words (recorded in ``Dataset.warnings``)
+    notes: tuple = field(default=(), repr=False)
+    #: True for bare data rows as the Cochrane Library exports them (what RevMan pooled, not a package to edit)
+    exported_rows: bool = field(default=False, repr=False)
 
     def __repr__(self) -> str:
         return (
@@ -241,9 +245,28 @@ def tidy_table(cells: pd.DataFrame, file: str, key: str, unit: str = "line") -> 
         raise PackageError(
             f"{where}: missing required column(s) " + ", ".join(f"{wanted.get(c, c)!r}" for c in missing)
         )
+    text = year_text(frame["year"]) if "year" in frame.columns and key == "data_rows" else None
     for col in frame.columns:
         frame[col] = _convert(frame[col], file, col, header[columns.index(col)], unit, frame.get("study"))
+    if text is not None:
+        frame["year_text"] = text.map(lambda v: v.strip() if isinstance(v, str) else v)
     return frame
+
+
+YEAR = re.compile(r"(?<!\d)(1[5-9]\d\d|20\d\d)(?:\.0+)?(?!\d)")
+
+
+def _year_of(text) -> str | None:
+    """The year in a study-year cell: ``"2005a"`` -> 2005, ``"1989 Oct"`` -> 1989, ``"(accessed on 1 February
+    2015)"`` -> 2015 (the last four-digit year); None when the cell holds none (the text is kept, ``year_text``)."""
+    found = YEAR.findall(str(text))
+    return found[-1] if found else None
+
+
+def year_text(values: pd.Series) -> pd.Series:
+    """The study-year cells that are not a plain year (``"1989 Oct"``), as written; None elsewhere."""
+    plain = values.map(lambda v: v is None or bool(re.fullmatch(r"\s*(\d{4}[a-z]?|\d{4}\.0+)?\s*", str(v))))
+    return values.where(~plain, None).astype(object)
 
 
 def _convert(values: pd.Series, file: str, col: str, header: str, unit: str = "line",
@@ -257,8 +280,9 @@ def _convert(values: pd.Series, file: str, col: str, header: str, unit: str = "l
 
     stripped = values.map(lambda v: v.strip() if isinstance(v, str) else v)
     missing = stripped.isin(NA_STRINGS)
-    if col == "year":  # RevMan tells apart two reports of one year by a letter: "2005a", "2005b"
-        stripped = stripped.str.replace(r"^(\d{4})[a-z]$", r"\1", regex=True)
+    if col == "year":  # "2005a"/"2005b" tell apart two reports of one year; text ("1989 Oct") keeps its year
+        stripped = stripped.where(missing, stripped.map(_year_of))
+        missing = stripped.isna() | missing
     if col in NUMERIC:
         out = pd.to_numeric(stripped.where(~missing), errors="coerce").astype(float)
         for bad, what in ((out.isna() & ~missing, "a number"), (np.isinf(out), "a finite number")):

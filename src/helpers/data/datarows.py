@@ -6,15 +6,15 @@ but without the overall-estimates-and-settings file. Newer exports add ``Subgrou
 judgement/support columns (``HEADERS`` lists every known header). This module turns such a table into the
 :class:`~helpers.data.datapackage.RawPackage` the rest of the pipeline reads:
 
-- data type, per analysis, from the cells themselves (``row_data_type``): O-E and variance when
-  ``Variance`` > 0; generic inverse variance when ``GIV SE`` > 0; continuous when an SD is > 0; else
-  dichotomous when the case counts are given. Cells that do not apply to a row's type are NaN in some rows and
-  0.0 placeholders in others (e.g. Dadabayev 2020 in CD015373 analyses 2.1 and 2.2), so only the cells the type
-  uses decide. A row that shows no type takes its analysis' type; an analysis whose rows disagree is an error.
+- data type, per analysis, from the cells and RevMan's own ``Mean`` (:func:`row_evidence`,
+  :func:`analysis_data_types`): the real export fills 0.0 placeholders in unused cells and, in arm rows,
+  ``GIV SE`` with ``Variance`` = GIV SE², so only what a type needs decides, and RevMan's estimate tells GIV
+  rows from arm rows; the type most estimated rows show wins; an estimated row that does not fit is an error.
+  Rows RevMan shows as not estimable that hold no usable data (N or SD 0) are left out, and said.
 - the effect measure, statistical method and model are not in the table: they come from the review map's
-  ``analysis_settings`` (``data/reviews/<review>.yaml``), which records the settings that reproduce RevMan's
-  per-study values (:mod:`helpers.stats.infer` finds them and shows the evidence). An analysis without
-  settings there is an error listing them; nothing is defaulted.
+  ``analysis_settings`` (``data/reviews/<review>.yaml``) when the file is that review; otherwise they are left
+  empty ("not in the data") and :func:`helpers.stats.infer.settle` reads them off RevMan's per-study values
+  with the evidence. Nothing is defaulted.
 - study information: study and year from the rows; risk of bias (RoB 2) from the judgement columns, one
   row per distinct judgement set of a study (RoB 2 judges results, so a study can differ between outcomes;
   :mod:`helpers.data.tidying` then keeps the first and records that it did).
@@ -56,48 +56,78 @@ MEASURE_LABELS = {"MD": "Mean difference", "SMD": "Std. mean difference", "RR": 
 METHOD_LABELS = {"IV": "IV", "MH": "MH", "Peto": "Peto"}
 MODEL_LABELS = {"fixed": "Fixed-effect", "random": "Random-effects"}
 SETTINGS_KEY = "analysis_settings"
-INFER_HINT = "python -m helpers.stats.infer <file> prints the settings that reproduce RevMan's per-study values"
+#: data types in the order that breaks a tie between them (arm data before GIV and O-E)
+TYPE_ORDER = ("continuous", "dichotomous", "giv", "oe")
 
 
-def _positive(values) -> pd.Series:
-    return pd.to_numeric(values, errors="coerce").fillna(0) > 0
+def _num(rows: pd.DataFrame, col: str) -> pd.Series:
+    return pd.to_numeric(rows[col], errors="coerce").astype(float) if col in rows else pd.Series(np.nan, index=rows.index)
+
+
+def _matches(published: pd.Series, value: pd.Series) -> pd.Series:
+    """RevMan's per-study ``Mean`` equals ``value`` at its printed precision (six decimals or significant digits)."""
+    return (published - value).abs() <= 5e-6 * np.maximum(1.0, value.abs())
+
+
+def row_evidence(rows: pd.DataFrame) -> pd.DataFrame:
+    """Per row, which data type its cells hold (one boolean column per type; several can be True).
+
+    The real export fills cells a row's type does not use: 0.0 placeholders everywhere, and, in dichotomous and
+    continuous rows, ``GIV SE`` (the SE of the study's estimate) with ``Variance`` = GIV SE². So: O-E when the
+    O-E cell is non-zero and Variance > 0; generic inverse variance when GIV SE > 0 and RevMan's ``Mean`` is
+    the GIV Mean (or its exponential, ratio measures) or empty; continuous when an SD is > 0; dichotomous when
+    the case counts are given with an N > 0 and no SD or mean is (all-zero counts are data, no events, unless
+    the row holds GIV data: then they are placeholders, as the N of a GIV row often is)."""
+    mean = _num(rows, "estimate")
+    oe, var, giv, giv_se = (_num(rows, c) for c in ("oe", "oe_variance", "giv_estimate", "giv_se"))
+    sd = (_num(rows, "sd_e") > 0) | (_num(rows, "sd_c") > 0)
+    means = (_num(rows, "mean_e").fillna(0) != 0) | (_num(rows, "mean_c").fillna(0) != 0)
+    n = (_num(rows, "n_e") > 0) | (_num(rows, "n_c") > 0)
+    cases = _num(rows, "events_e").notna() | _num(rows, "events_c").notna()
+    with np.errstate(all="ignore"):
+        giv_mean = mean.isna() | _matches(mean, giv.fillna(0)) | _matches(mean, np.exp(giv.fillna(0)))
+    shows_giv = (giv_se > 0) & giv_mean
+    events = (_num(rows, "events_e").fillna(0) > 0) | (_num(rows, "events_c").fillna(0) > 0)
+    return pd.DataFrame({
+        "continuous": sd, "dichotomous": cases & n & ~sd & ~means & (events | ~shows_giv),
+        "giv": shows_giv, "oe": (oe.fillna(0) != 0) & (var > 0),
+    })  # fmt: skip
 
 
 def row_data_type(rows: pd.DataFrame, file: str = "<data rows>") -> pd.Series:
-    """The data type each row's cells show (``oe``, ``giv``, ``continuous``, ``dichotomous``) or None.
-
-    Only cells a type uses decide: Variance > 0 (O-E), GIV SE > 0, an SD > 0 (continuous); failing those,
-    case counts present (dichotomous; all-zero counts are data: no events). Several at once is an error."""
-    col = lambda c: rows[c] if c in rows else pd.Series(np.nan, index=rows.index)  # noqa: E731
-    kinds = pd.DataFrame({
-        "oe": _positive(col("oe_variance")), "giv": _positive(col("giv_se")),
-        "continuous": _positive(col("sd_e")) | _positive(col("sd_c")),
-    })  # fmt: skip
-    several = kinds.sum(axis=1) > 1
-    if several.any():
-        line = several.idxmax()
-        raise PackageError(f"{file}: {rows.index.name or 'line'} {line}: study {rows.at[line, 'study']!r}: cells of several data types are filled "
-                           f"({', '.join(k for k in kinds if kinds.at[line, k])}); which one applies is unclear")  # fmt: skip
-    out = kinds.idxmax(axis=1).where(kinds.any(axis=1), None)
-    cases = col("events_e").notna() | col("events_c").notna()
-    return out.where(out.notna(), pd.Series(np.where(cases, "dichotomous", None), index=rows.index)).astype(object)
+    """The data type each row's cells show (``TYPE_ORDER``: the first whose cells it holds) or None."""
+    ev = row_evidence(rows)
+    first = ev[list(TYPE_ORDER)].idxmax(axis=1)
+    return first.where(ev.any(axis=1), None).astype(object)
 
 
 def analysis_data_types(rows: pd.DataFrame, file: str) -> dict[str, str]:
-    """``{analysis_id: data type}``; rows showing no type take their analysis' type (see module doc)."""
-    types = row_data_type(rows, file)
+    """``{analysis_id: data type}``: the type the most rows RevMan estimated hold (all rows when it estimated
+    none; ties in ``TYPE_ORDER``: arm data before GIV and O-E). A row RevMan estimated that does not hold the
+    analysis' type is an error naming the rows; an analysis no row of which holds any data type is left out
+    (:func:`empty_analyses`)."""
+    ev = row_evidence(rows)
+    estimable = _num(rows, "estimate").notna()
     unit = rows.index.name or "line"
     out = {}
     for aid, idx in rows.groupby("analysis_id", sort=False).groups.items():
-        seen = {t for t in types[idx] if t is not None}
-        if len(seen) > 1:
-            detail = "; ".join(f"{rows.at[i, 'study']} ({types[i]}, {unit} {i})" for i in idx if types[i] is not None)
+        counted = ev.loc[idx][estimable[idx]] if estimable[idx].any() else ev.loc[idx]
+        score = counted.sum()
+        if score.max() == 0:
+            continue
+        dtype = max(TYPE_ORDER, key=lambda t: (score[t], -TYPE_ORDER.index(t)))
+        odd = [i for i in idx if estimable[i] and not ev.at[i, dtype]]
+        if odd:
+            types = row_data_type(rows.loc[idx], file)
+            detail = "; ".join(f"{rows.at[i, 'study']} ({types[i] or 'no data'}, {unit} {i})" for i in idx)
             raise PackageError(f"{file}: analysis {aid}: rows of different data types: {detail}")
-        if not seen:
-            raise PackageError(f"{file}: analysis {aid}: no row holds counts, means/SDs, GIV or O-E data "
-                               f"({unit} {', '.join(map(str, idx))})")  # fmt: skip
-        out[aid] = seen.pop()
+        out[aid] = dtype
     return out
+
+
+def empty_analyses(rows: pd.DataFrame, types: dict) -> list[str]:
+    """Analyses none of whose rows holds data of any type (RevMan estimated nothing either)."""
+    return [a for a in dict.fromkeys(rows["analysis_id"]) if a not in types]
 
 
 def review_settings(review) -> tuple[dict, Path]:
@@ -117,29 +147,63 @@ def review_settings(review) -> tuple[dict, Path]:
     return out, path
 
 
-def _settings(rows: pd.DataFrame, file: str, review) -> tuple[pd.DataFrame, str]:
-    types = analysis_data_types(rows, file)
+def _settings(rows: pd.DataFrame, types: dict, review) -> tuple[pd.DataFrame, str]:
+    """One settings row per analysis: its data type, and measure, method and model from the review map's
+    ``analysis_settings`` where it has them; else left empty ("not in the data": :mod:`helpers.stats.infer`
+    reads them off RevMan's per-study values)."""
     first = rows.drop_duplicates("analysis_id").set_index("analysis_id")
-    if review is None:
-        raise PackageError(f"{file}: bare data rows carry no analysis settings (effect measure, method, model) "
-                           f"and no review map was given to take them from; {INFER_HINT}")  # fmt: skip
-    known, path = review_settings(review)
-    missing = [a for a in types if a not in known]
-    if missing:
-        raise PackageError(f"{file}: no analysis settings for analysis {', '.join(missing)} in {path} "
-                           f"({SETTINGS_KEY}); {INFER_HINT}")  # fmt: skip
+    known, where = {}, "not in the data (bare data rows)"
+    if review is not None:
+        known, path = review_settings(review)
+        where = f"{path} ({SETTINGS_KEY})"
     records = []
     for aid, dtype in types.items():
-        spec = known[aid]
+        spec = known.get(aid, {})
         records.append({
             "analysis_group": first.at[aid, "analysis_group"], "analysis_number": first.at[aid, "analysis_number"],
             "analysis_name": first.at[aid, "analysis_name"], "comparison": None,
-            "data_type_label": DATA_TYPE_LABELS[dtype], "measure_label": MEASURE_LABELS[spec["measure"]],
-            "method_label": METHOD_LABELS[spec["method"]], "model_label": MODEL_LABELS[spec["model"]],
+            "data_type_label": DATA_TYPE_LABELS[dtype], "measure_label": MEASURE_LABELS.get(spec.get("measure")),
+            "method_label": METHOD_LABELS.get(spec.get("method")), "model_label": MODEL_LABELS.get(spec.get("model")),
         })  # fmt: skip
-    settings = pd.DataFrame.from_records(records)
+    settings = pd.DataFrame.from_records(records, columns=["analysis_group", "analysis_number", "analysis_name",
+                                                           "comparison", "data_type_label", "measure_label",
+                                                           "method_label", "model_label"])  # fmt: skip
     settings.index = pd.RangeIndex(1, len(settings) + 1, name="line")
-    return settings, f"{path} ({SETTINGS_KEY})"
+    return settings, where
+
+
+def _holds_data(rows: pd.DataFrame, dtype: str) -> pd.Series:
+    """Rows whose cells hold usable data of type ``dtype`` (what RevMan needs to estimate the study)."""
+    pos = lambda c: _num(rows, c) > 0  # noqa: E731
+    if dtype == "dichotomous":
+        ev = [_num(rows, c) for c in ("events_e", "events_c")]
+        return pos("n_e") & pos("n_c") & ev[0].notna() & ev[1].notna() & (ev[0] <= _num(rows, "n_e")) & \
+            (ev[1] <= _num(rows, "n_c"))
+    if dtype == "continuous":
+        return pos("n_e") & pos("n_c") & pos("sd_e") & pos("sd_c") & _num(rows, "mean_e").notna() & \
+            _num(rows, "mean_c").notna()
+    if dtype == "giv":
+        return pos("giv_se") & _num(rows, "giv_estimate").notna()
+    return pos("oe_variance") & _num(rows, "oe").notna()
+
+
+def _without_empty_rows(rows: pd.DataFrame, types: dict, file: str) -> tuple[pd.DataFrame, list[str]]:
+    """Leave out (and say so) what RevMan shows as "not estimable" and holds no usable data: rows with an empty
+    ``Mean`` whose cells lack what their analysis' data type needs (e.g. N = 0, SD = 0), and analyses with no
+    data at all."""
+    unit = rows.index.name or "line"
+    notes = [f"{file}: analysis {a}: no row holds counts, means/SDs, GIV or O-E data and RevMan estimated "
+             f"none; left out" for a in empty_analyses(rows, types)]  # fmt: skip
+    keep = rows["analysis_id"].isin(list(types))
+    for aid, dtype in types.items():
+        sel = rows["analysis_id"] == aid
+        empty = sel & _num(rows, "estimate").isna() & ~_holds_data(rows, dtype)
+        if empty.any():
+            who = ", ".join(f"{rows.at[i, 'study']} ({unit} {i})" for i in rows.index[empty])
+            notes.append(f"{file}: analysis {aid}: {who}: not estimable in RevMan and no usable {dtype} data "
+                         "(e.g. N or SD 0); left out of the analysis")  # fmt: skip
+            keep &= ~empty
+    return rows[keep], notes
 
 
 def _risk_of_bias(rows: pd.DataFrame) -> pd.DataFrame:
@@ -181,7 +245,10 @@ def package_from_rows(rows: pd.DataFrame, source: Path, file: str, review="cd015
     """A :class:`RawPackage` from tidy-named data rows (``parse_csv(..., "data_rows")`` output); see module doc."""
     rows = rows.copy()
     rows["analysis_id"] = [f"{int(g)}.{int(n)}" for g, n in zip(rows["analysis_group"], rows["analysis_number"])]
-    settings, settings_file = _settings(rows, file, review)
+    types = analysis_data_types(rows, file)
+    rows, notes = _without_empty_rows(rows, types, file)
+    settings, settings_file = _settings(rows, {a: t for a, t in types.items() if a in set(rows["analysis_id"])},
+                                        review)
     info = rows.drop_duplicates("study")[["study", "year"]].reset_index(drop=True)
     info.index = pd.RangeIndex(1, len(info) + 1, name="line")
     name = _pinned_label(source, review)
@@ -194,7 +261,7 @@ def package_from_rows(rows: pd.DataFrame, source: Path, file: str, review="cd015
         name=name, package_id=name, source=source, settings=settings,
         data_rows=rows.drop(columns="analysis_id"), study_information=info,
         subgroups=pd.DataFrame(columns=["analysis_group", "analysis_number", "subgroup"]),
-        risk_of_bias=_risk_of_bias(rows), included="",
+        risk_of_bias=_risk_of_bias(rows), included="", notes=tuple(notes), exported_rows=True,
         files={"settings": settings_file, "data_rows": file, "study_information": file, "risk_of_bias": file},
     )  # fmt: skip
 

@@ -46,9 +46,9 @@ def load_dataset(path: Path | str | None = None, review: str | Path | None = DEF
     if path.is_dir() and (path / "dataset.json").is_file():
         return read_tidy(path)
     if is_rda(path):
-        return from_package(read_rda(path, review=settings_review(review)), review=review)
+        return from_package(read_rda(path, review=settings_review(review, path.name)), review=review)
     if is_rows_file(path):
-        return from_package(read_data_rows(path, review=settings_review(review)), review=review)
+        return from_package(read_data_rows(path, review=settings_review(review, path.name)), review=review)
     if is_template(path):
         return read_template(path)
     return from_package(read_package(path), review=review)

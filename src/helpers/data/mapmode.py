@@ -68,11 +68,15 @@ def check_review_map(value) -> str:
     raise ParameterError(f"review_map must be one of {allowed_text()}; got {value!r}")
 
 
-def settings_review(mode) -> str | None:
-    """The map bare data rows (no settings file) take their analysis settings from under ``mode``: the default
-    map under ``auto``, none under ``none`` (bare rows then cannot be read: they carry no settings), else ``mode``."""
+def settings_review(mode, package_name: str = "") -> str | None:
+    """The map bare data rows (no settings file) take their analysis settings from under ``mode``: under
+    ``auto`` the default map unless ``package_name`` names another review, none under ``none``, else ``mode``.
+    Without a map the settings are not in the data (:mod:`helpers.stats.infer` reads them off RevMan's values)."""
     mode = check_review_map(mode)
-    return {"auto": DEFAULT_REVIEW, "none": None}.get(mode, mode)
+    if mode == "auto":
+        named = {m.upper() for m in REVIEW_ID.findall(str(package_name))}
+        return None if named and DEFAULT_REVIEW.upper() not in named else DEFAULT_REVIEW
+    return None if mode == "none" else mode
 
 
 @dataclass(frozen=True)

@@ -110,7 +110,12 @@ _ROWS = (
     ColumnSpec("subgroup_by", "str", "what the analysis's subgroups split by, from the review map; empty "
                "when the analysis has none", SUBGROUP_DIMENSIONS),
     ColumnSpec("study", "str", "study label (author year)", required=True),
+    ColumnSpec("entry", "float", "1 for a study's first row in the analysis, 2 for its second (strata or arms of "
+               "one trial entered separately), ..."),
     ColumnSpec("year", "float", "study year"),
+    ColumnSpec("year_text", "str", "study year as the package writes it when that is not a plain year "
+               "(\"1989 Oct\"); empty otherwise"),
+    ColumnSpec("footnotes", "str", "RevMan's footnotes of the data row"),
     ColumnSpec("drug", "str", "NMDA receptor antagonist, from the review map", DRUGS),
     ColumnSpec("route", "str", "route of administration, from the review map ('unknown': no source)",
                ROUTES),
@@ -119,9 +124,10 @@ _ROWS = (
     ColumnSpec("condition", "str", "chronic pain condition, from the studies table"),
     ColumnSpec("design", "str", "trial design, from the studies table", DESIGNS),
     ColumnSpec("data_type", "str", "RevMan data type (giv = generic inverse variance)", DATA_TYPES, True),
-    ColumnSpec("measure", "str", "effect measure of the analysis", MEASURES, True),
-    ColumnSpec("method", "str", "RevMan statistical method of the analysis", METHODS, True),
-    ColumnSpec("model", "str", "RevMan analysis model", MODELS, True),
+    ColumnSpec("measure", "str", "effect measure of the analysis; empty when the data carry no settings (bare "
+               "data rows: helpers.stats.infer.settle reads it off RevMan's per-study values)", MEASURES),
+    ColumnSpec("method", "str", "RevMan statistical method of the analysis; empty as measure", METHODS),
+    ColumnSpec("model", "str", "RevMan analysis model; empty as measure", MODELS),
     ColumnSpec("tau2_method", "str", "package heterogeneity estimator: DL, REML or PM when known, else the package's "
                "label (the concordance table notes it); empty = not given (RevMan's default DL)"),
     ColumnSpec("ci_method", "str", "package CI method: z (Wald) or hksj when known, else the package's label; "
@@ -145,7 +151,12 @@ _ROWS = (
 )
 _STUDIES = (
     ColumnSpec("study", "str", "study label, unique", required=True),
+    ColumnSpec("entry", "float", "1 for a study's first row in the analysis, 2 for its second (strata or arms of "
+               "one trial entered separately), ..."),
     ColumnSpec("year", "float", "study year"),
+    ColumnSpec("year_text", "str", "study year as the package writes it when that is not a plain year "
+               "(\"1989 Oct\"); empty otherwise"),
+    ColumnSpec("footnotes", "str", "RevMan's footnotes of the data row"),
     ColumnSpec("drug", "str", "drug(s) studied, from the rows table", DRUGS, is_list=True),
     ColumnSpec("route", "str", "route(s), from the rows table", ROUTES, is_list=True),
     ColumnSpec("comparator", "str", "comparator(s), from the rows table", COMPARATORS, is_list=True),

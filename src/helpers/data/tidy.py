@@ -47,6 +47,9 @@ class Dataset(ResultMixin):
     #: None: the analyses are mapped to drug, route, outcome... (a review map, or one's own template); else the
     #: generic mode was used (helpers.data.mapmode) and this says why
     generic: str | None = None
+    #: bare data rows without settings: per analysis, the settings read off RevMan's per-study values and the
+    #: evidence (helpers.stats.infer.settle); None when the data carry their settings
+    settings_evidence: pd.DataFrame | None = field(default=None, compare=False)
 
     def __repr__(self) -> str:
         return (

@@ -69,7 +69,9 @@ ROB_DOMAINS = {"rob_d1": "randomi", "rob_d2": "deviations", "rob_d3": "missing o
 ROB_VALUES = {"low": "Low", "low risk": "Low", "some concerns": "Some concerns", "high": "High", "high risk": "High"}
 
 
-def _code(table: dict, value, file: str, line, column: str) -> str:
+def _code(table: dict, value, file: str, line, column: str, empty_ok: bool = False) -> str | None:
+    if empty_ok and (value is None or (isinstance(value, float) and np.isnan(value))):
+        return None
     key = str(value).strip().lower()
     if key not in table:
         raise PackageError(
@@ -104,10 +106,11 @@ def _settings(raw: RawPackage) -> pd.DataFrame:
     s["analysis_id"] = _analysis_ids(s)
     s["data_type"] = [_code(DATA_TYPES, v, file, i, "Data type") for i, v in s["data_type_label"].items()]
     s["oe_data"] = s["data_type_label"].str.lower().eq("o-e and variance")
-    s["measure"] = [_code(MEASURE_CODES, v, file, i, "Effect measure") for i, v in s["measure_label"].items()]
-    s["method"] = [_code(METHOD_CODES, v, file, i, "Statistical method") for i, v in s["method_label"].items()]
-    s.loc[s["measure_label"].str.lower().eq("peto odds ratio"), "method"] = "Peto"
-    s["model"] = [_code(MODEL_CODES, v, file, i, "Analysis model") for i, v in s["model_label"].items()]
+    # measure, method and model are empty for bare data rows without a review map (not in the data)
+    s["measure"] = [_code(MEASURE_CODES, v, file, i, "Effect measure", True) for i, v in s["measure_label"].items()]
+    s["method"] = [_code(METHOD_CODES, v, file, i, "Statistical method", True) for i, v in s["method_label"].items()]
+    s.loc[s["measure_label"].str.lower().eq("peto odds ratio").fillna(False).astype(bool), "method"] = "Peto"
+    s["model"] = [_code(MODEL_CODES, v, file, i, "Analysis model", True) for i, v in s["model_label"].items()]
     # settings RevMan Web added in 2025; a label the engine does not know is kept as written, so that the
     # concordance table can say it was not honoured (helpers.stats.settings)
     for col, label, codes in (("tau2_method", "tau2_method_label", TAU2_CODES), ("ci_method", "ci_method_label", CI_CODES)):
@@ -141,13 +144,15 @@ def _tidy_rows(raw: RawPackage, settings: pd.DataFrame, notes: list) -> pd.DataF
     oe = d["oe_data"].astype(bool)  # the analysis' data type; the row's own O-E value is column "oe"
     d.loc[oe, "giv_estimate"] = d.loc[oe, "oe"] / d.loc[oe, "oe_variance"]  # (O-E)/V: log Peto OR
     d.loc[oe, "giv_se"] = 1.0 / np.sqrt(d.loc[oe, "oe_variance"])
+    unit = d.index.name or "line"
     for dtype, cols in NOT_APPLICABLE.items():
         sel = d["data_type"] == dtype
         for col in cols:
-            dropped = sel & d[col].notna() & (d[col] != 0)
-            for line in d.index[dropped]:
-                notes.append(f"{file}: line {line}: column {col}: value {d.at[line, col]:g} does not apply to "
-                             f"{dtype} data; set to NaN")  # fmt: skip
+            dropped = d.index[sel & d[col].notna() & (d[col] != 0)]
+            if len(dropped):
+                shown = ", ".join(f"{unit} {i} ({d.at[i, col]:g})" for i in dropped[:5])
+                notes.append(f"{file}: column {col}: {len(dropped)} value(s) do not apply to {dtype} data "
+                             f"({shown}{', ...' if len(dropped) > 5 else ''}); set to NaN")  # fmt: skip
             d.loc[sel, col] = np.nan
     giv = d["data_type"] == "giv"
     for col in ("n_e", "n_c"):  # RevMan writes 0 when a giv row has no arm size
@@ -218,7 +223,12 @@ def _published(raw: RawPackage, settings: pd.DataFrame, rows: pd.DataFrame) -> p
         sg["analysis_id"] = _analysis_ids(sg)
         parts.append(sg.assign(level="subgroup", study=None))
     parts.append(rows.assign(level="study"))
-    pub = pd.concat([p.reindex(columns=["level", "analysis_id", "subgroup", "study", *metric]) for p in parts])
+    pub = pd.concat([p.reindex(columns=["level", "analysis_id", "subgroup", "study", *metric]) for p in parts],
+                    ignore_index=True)
+    # study weights all 0 (or empty) in an analysis: RevMan pooled nothing (no totals shown), so printed no weight
+    study = pub["level"].eq("study")
+    unweighted = pub.loc[study, "weight"].fillna(0).eq(0).groupby(pub.loc[study, "analysis_id"]).transform("all")
+    pub.loc[unweighted.index[unweighted], "weight"] = np.nan
     zero = pub[["estimate", "ci_low", "ci_high"]].fillna(0).eq(0).all(axis=1)
     pub["status"] = np.where(zero, "not published", "published")
     pub.loc[zero, metric] = np.nan
@@ -262,7 +272,8 @@ def _check_study_information(info: pd.DataFrame, file: str) -> None:
 
 
 def _check_repeated_rows(raw: RawPackage, d: pd.DataFrame, notes: list) -> None:
-    """Refuse an exact duplicate data row; record a study entered more than once in one analysis.
+    """Refuse an exact duplicate data row (unless RevMan weighted both in its own export); record a study entered
+    more than once in one analysis (column ``entry`` numbers its rows).
 
     Real reviews enter strata or arms of one trial as separate rows (CD015373 holds Dadabayev 2020 twice per
     analysis, with and without PTSD), so a repeated label with different data is kept and warned about; a row
@@ -271,24 +282,34 @@ def _check_repeated_rows(raw: RawPackage, d: pd.DataFrame, notes: list) -> None:
     file = raw.files["data_rows"]
     fields = raw.data_rows.astype(str)  # NaN == NaN here: every field as read
     dup = fields.duplicated()
-    if dup.any():
-        line = dup.idxmax()
+    weight = pd.to_numeric(d["weight"], errors="coerce").fillna(0) if "weight" in d else pd.Series(0.0, index=d.index)
+    pooled = (weight > 0) & raw.exported_rows  # the Cochrane Library's export holds what RevMan pooled
+    for line in d.index[dup]:
         first = fields.index[(fields == fields.loc[line]).all(axis=1)][0]
-        raise DataError(f"exact duplicate of line {first} (every field equal): the same participants would be "
-                        f"counted twice in analysis {d.at[line, 'analysis_id']}; delete one of them",
-                        file=file, line=line, study=d.at[line, "study"])  # fmt: skip
+        if not pooled[line]:
+            raise DataError(f"exact duplicate of line {first} (every field equal): the same participants would be "
+                            f"counted twice in analysis {d.at[line, 'analysis_id']}; delete one of them",
+                            file=file, line=line, study=d.at[line, "study"])  # fmt: skip
+        notes.append(f"{file}: analysis {d.at[line, 'analysis_id']}: line {line} (study {d.at[line, 'study']!r}) "
+                     f"repeats line {first} in every field and RevMan gave both a weight: kept twice, as RevMan "
+                     "pooled it")  # fmt: skip
     counts = d.groupby(["analysis_id", "study"], sort=False).size()
     for (aid, study), n in counts[counts > 1].items():
         lines = d.index[(d["analysis_id"] == aid) & (d["study"] == study)]
-        notes.append(f"{file}: analysis {aid}: study {study!r} has {n} rows with different data (lines "
+        notes.append(f"{file}: analysis {aid}: study {study!r} has {n} rows (lines "
                      f"{', '.join(map(str, lines))}); kept as separate entries (strata or arms of one trial)")
+    d["entry"] = d.groupby(["analysis_id", "study"], sort=False).cumcount() + 1
 
 
 def from_package(raw: RawPackage, review: str | Path | None = DEFAULT_MODE) -> Dataset:
     """Build a validated :class:`Dataset` from a :class:`RawPackage` (see the module docstring); ``review``:
     the review map or mode (:mod:`helpers.data.mapmode`: ``auto``, ``none`` = None, a map name or YAML path)."""
-    notes: list[str] = []
+    notes: list[str] = list(raw.notes)
     settings = _settings(raw)
+    unset = settings.loc[settings["measure"].isna(), "analysis_id"].tolist()
+    if unset:
+        notes.append(f"{raw.files['settings']}: measure, method and model of {len(unset)} analyses are not in the "
+                     f"data: helpers.stats.infer.settle reads them off RevMan's per-study values")  # fmt: skip
     d = _tidy_rows(raw, settings, notes)
     _check_repeated_rows(raw, d, notes)
     info_file = raw.files["study_information"]

@@ -146,10 +146,11 @@ def _drugs_and_costs(data: Path | None, notebooks: list[Path], drug: str | None,
     read in the generic mode (no review map applies) why (the per-drug notebooks then run once, drug None), and
     the run's figure index (:func:`helpers.report.figindex.figure_index`: stem -> facts)."""
     from helpers.data.dataset import load_dataset
+    from helpers.stats.infer import settle
 
     with warnings.catch_warnings():  # the notebooks show these; here only the drug list is needed
         warnings.simplefilter("ignore")
-        ds = load_dataset(data, review_map)
+        ds = settle(load_dataset(data, review_map))  # as the notebooks read it
     if ds.generic is not None and drug is None:
         drugs = (None,)
     else:

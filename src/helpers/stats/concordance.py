@@ -55,17 +55,23 @@ REVMAN_TOLERANCE = 0.5 * 10.0**-PRINTED_DIGITS
 PRECISIONS = ("decimals", "significant")
 
 
+def _shortest(value: float) -> str:
+    """``value`` as written, without binary noise a stored copy may carry (0.562278 kept as 0.5622780000000001
+    in an R data file): the shortest form at 15 significant digits."""
+    return repr(float(f"{float(value):.15g}"))
+
+
 def printed_tolerance(value: float) -> float:
     """Half a unit in the last digit of the shortest decimal representation of ``value``."""
     if not np.isfinite(value):
         return np.nan
-    exponent = Decimal(repr(float(value))).normalize().as_tuple().exponent
+    exponent = Decimal(_shortest(value)).normalize().as_tuple().exponent
     return 0.5 * 10.0 ** min(int(exponent), 0) if isinstance(exponent, int) else np.nan
 
 
 def _digits(value: float) -> tuple[int, int]:
     """(significant digits, decimals) of the shortest decimal representation of ``value``."""
-    _, digits, exponent = Decimal(repr(float(value))).normalize().as_tuple()
+    _, digits, exponent = Decimal(_shortest(value)).normalize().as_tuple()
     return len(digits), max(-int(exponent), 0)
 
 
@@ -90,6 +96,40 @@ def revman_tolerance(value: float, precision: str = "decimals") -> float:
     return min(0.5 * 10.0**exponent, printed_tolerance(value))
 
 
+WEIGHT_BASES = ("overall", "subgroup")
+
+
+def weight_basis(weights, subgroups) -> str:
+    """What RevMan's printed study weights of one analysis are a percentage of: ``overall`` (the overall total,
+    the default) or ``subgroup`` (each subgroup's weights sum to 100: the analysis shows subgroup totals only,
+    "Overall estimates" off). Weights RevMan did not print (all 0 or empty: no totals at all) are NaN already
+    (:mod:`helpers.data.tidying`)."""
+    w = pd.Series(np.asarray(weights, dtype=float))
+    g = pd.Series(np.asarray(subgroups, dtype=object)).fillna("")
+    if w.notna().sum() == 0 or g.nunique() < 2 or abs(w.sum() - 100) < 0.05:
+        return "overall"
+    sums = w.groupby(g.to_numpy(), sort=False).sum(min_count=1).dropna()
+    return "subgroup" if len(sums) and bool((sums.sub(100).abs() < 0.05).all()) else "overall"
+
+
+def printed_weights(ma, basis: str, in_subgroup=None) -> np.ndarray:
+    """Study weights of ``ma`` (a :class:`~helpers.stats.meta.MetaAnalysis`, one per row of ``ma.studies``) as
+    RevMan prints them under ``basis`` (:func:`weight_basis`): percent of the overall pooling, or percent of the
+    study's own subgroup pooling (its own tau² under random effects). ``in_subgroup``: rows that enter their
+    subgroup (Applicability not OVERALL_ONLY); default all."""
+    check_choice("basis", basis, WEIGHT_BASES)
+    st = ma.studies
+    if basis == "overall":
+        return st["weight"].to_numpy(dtype=float)
+    inside = np.ones(len(st), dtype=bool) if in_subgroup is None else np.asarray(in_subgroup, dtype=bool)
+    out = np.full(len(st), np.nan)
+    for label, res in ma.subgroups:
+        pos = np.flatnonzero((st["subgroup"] == label).to_numpy() & inside)
+        entered = np.setdiff1d(np.arange(len(pos)), np.asarray(res.excluded, dtype=int))
+        out[pos[entered]] = res.weights
+    return out
+
+
 def judge(published: float, recomputed: float, tol: float | None = None,
           precision: str = "decimals") -> tuple[bool | None, str]:
     """(within_tol, status) of one value: |published - recomputed| <= tolerance (``revman_tolerance`` when
@@ -112,7 +152,13 @@ def _pool_values(ma, res, scale: bool) -> dict:
             "i2": res.i2, "z": abs(res.z), "p": res.p}  # fmt: skip
 
 
-def _recompute(rows: pd.DataFrame) -> tuple[dict, str]:
+def in_subgroup_rows(table: pd.DataFrame, positions) -> np.ndarray:
+    """Rows (at ``positions`` of ``table``) that enter their subgroup's pooling: Applicability not OVERALL_ONLY."""
+    where = table["applicability"] if "applicability" in table else pd.Series(None, index=table.index)
+    return (where.to_numpy()[np.asarray(positions, dtype=int)] != "OVERALL_ONLY")
+
+
+def _recompute(rows: pd.DataFrame, published_weights=None) -> tuple[dict, str]:
     """({(level, subgroup, study): {quantity: value}}, note) for one analysis, with the package's own settings
     (:func:`helpers.stats.settings.analysis_arguments`); the note lists the settings not honoured. Study rows
     are keyed ``("study", None, position in the analysis)`` (a trial entered as two strata has two rows with
@@ -143,10 +189,14 @@ def _recompute(rows: pd.DataFrame) -> tuple[dict, str]:
         vals = _pool_values(ma, res, True)
         vals["weight"] = ma.subgroup_weight(name)
         out[("subgroup", name, None)] = vals
-    for rec in ma.studies.itertuples(index=False):
-        out[("study", None, position[rec.study])] = {"estimate": rec.estimate, "ci_low": rec.ci_low,
-                                                 "ci_high": rec.ci_high, "weight": rec.weight}  # fmt: skip
-    return out, "; ".join(notes)
+    st = ma.studies
+    rows_at = [position[label] for label in st["study"]]
+    basis = weight_basis(published_weights, table["subgroup"]) if published_weights is not None else "overall"
+    weight = printed_weights(ma, basis, in_subgroup_rows(table, rows_at))
+    for rec, i, w in zip(st.itertuples(index=False), rows_at, weight):
+        out[("study", None, i)] = {"estimate": rec.estimate, "ci_low": rec.ci_low,
+                                   "ci_high": rec.ci_high, "weight": w}  # fmt: skip
+    return out, "; ".join([*notes] + (["study weights printed per subgroup"] if basis == "subgroup" else []))
 
 
 def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
@@ -157,7 +207,8 @@ def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
     precision = revman_precision(pub[[q for q in QUANTITIES if q not in ("df", "subgroup_df")]].to_numpy().ravel())
     records = []
     for aid, _, rows in iter_analyses(dataset):
-        recomputed, note = _recompute(rows)
+        study_pub = pub[(pub["analysis_id"] == aid) & (pub["level"] == "study")]
+        recomputed, note = _recompute(rows, study_pub["weight"].to_numpy(dtype=float))
         position = 0  # published study rows are in the analysis' row order
         for rec in pub[pub["analysis_id"] == aid].itertuples(index=False):
             sg = rec.subgroup if isinstance(rec.subgroup, str) else None

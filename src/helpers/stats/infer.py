@@ -24,18 +24,20 @@ defaulted silently.
 from __future__ import annotations
 
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from helpers.core.checks import MEASURES
+from helpers.core.checks import MEASURES, DataWarning
 from helpers.core.results import ResultMixin
 from helpers.data.dataset import read_rows_table
 from helpers.data.datarows import SETTINGS_KEY, analysis_data_types, is_rows_file
 from helpers.data.rdata import is_rda
-from helpers.stats.concordance import revman_precision, revman_tolerance
+from helpers.data.tidy import Dataset
+from helpers.stats.concordance import (in_subgroup_rows, printed_weights, revman_precision, revman_tolerance,
+                                       weight_basis)
 from helpers.stats.meta import meta_analysis
 
 CANDIDATES = {
@@ -44,30 +46,38 @@ CANDIDATES = {
     "continuous": tuple((m, "IV", mod) for m in ("MD", "SMD") for mod in ("random", "fixed")),
     "giv": tuple((m, "IV", mod) for m in MEASURES for mod in ("random", "fixed")),
 }  # fmt: skip
+#: study CI levels RevMan offers, 95 % first (a review may print its study CIs at 99 %)
+LEVELS = (0.95, 0.99, 0.90)
 PREFERENCE = {"model": ("random", "fixed"), "method": ("MH", "IV", "Peto")}
 STATUSES = ("reproduced", "reproduced; method/model not identified", "not reproduced", "no estimable row")
 QUANTITIES = ("estimate", "ci", "weight")
 ARM = ("events_e", "n_e", "events_c", "n_c", "mean_e", "sd_e", "mean_c", "sd_c", "giv_estimate", "giv_se")
-COLUMNS = ("analysis_id", "analysis_name", "data_type", "rows", "estimable", "measure", "method", "model", "status",
+COLUMNS = ("analysis_id", "analysis_name", "data_type", "rows", "estimable", "measure", "method", "model", "ci_level",
+           "status",
            "identified", "reproducing", "max_diff_estimate", "max_diff_ci", "max_diff_weight", "note")  # fmt: skip
 NEEDED = {"dichotomous": ("events_e", "n_e", "events_c", "n_c"),
           "continuous": ("mean_e", "sd_e", "n_e", "mean_c", "sd_c", "n_c"), "giv": ("giv_estimate", "giv_se")}
 
 
-def _fit(rows: pd.DataFrame, setting: tuple, precision: str) -> dict:
-    """Largest |ours - RevMan's| per quantity and whether every row is within its printed precision."""
+def _fit(rows: pd.DataFrame, setting: tuple, precision: str, level: float = 0.95) -> dict:
+    """Largest |ours - RevMan's| per quantity and whether every row is within its printed precision; when the
+    estimates fit but the CIs do not at 95 %, the other study CI levels RevMan offers (``LEVELS``) are tried."""
     measure, method, model = setting
     table = rows.reset_index(drop=True).assign(_row=np.arange(len(rows)))
     has_sg = table["subgroup"].notna().any()
+    applicability = "applicability" if "applicability" in table and table["applicability"].notna().any() else None
     ours = pd.DataFrame(np.nan, index=table.index, columns=["estimate", "ci_low", "ci_high", "weight"])
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            ma = meta_analysis(table, measure=measure, method=method, model=model, study="_row",
-                               subgroup="subgroup" if has_sg else None)  # fmt: skip
+            ma = meta_analysis(table, measure=measure, method=method, model=model, study="_row", level=level,
+                               subgroup="subgroup" if has_sg else None, applicability=applicability)  # fmt: skip
         st = ma.studies.set_index("study")
-        ours.loc[st.index.astype(int), ["estimate", "ci_low", "ci_high", "weight"]] = st[
-            ["estimate", "ci_low", "ci_high", "weight"]].to_numpy()  # fmt: skip
+        ours.loc[st.index.astype(int), ["estimate", "ci_low", "ci_high"]] = st[
+            ["estimate", "ci_low", "ci_high"]].to_numpy()  # fmt: skip
+        positions = st.index.astype(int)
+        basis = weight_basis(table["weight"], table["subgroup"])
+        ours.loc[positions, "weight"] = printed_weights(ma, basis, in_subgroup_rows(table, positions))
     except ValueError:  # no row can enter under this setting: every study value is empty
         pass
     ok, diffs = {}, {}
@@ -81,7 +91,12 @@ def _fit(rows: pd.DataFrame, setting: tuple, precision: str) -> dict:
         tol += 8 * np.finfo(float).eps * np.maximum(np.abs(pub[both]), 1.0)  # binary rounding, as concordance.judge
         ok[q] = same_gaps and bool((d <= tol).all())
         diffs[q] = (float(d.max()) if d.size else 0.0) if same_gaps else np.inf
-    return {"ok": all(ok.values()), "estimates_ok": ok["estimate"] and ok["ci"], **diffs}
+    if ok["estimate"] and not ok["ci"] and level == LEVELS[0]:
+        for other in LEVELS[1:]:
+            fit = _fit(rows, setting, precision, other)
+            if fit["estimates_ok"]:
+                return fit
+    return {"ok": all(ok.values()), "estimates_ok": ok["estimate"] and ok["ci"], "level": level, **diffs}
 
 
 def _rank(setting: tuple, pattern: tuple | None = None) -> tuple:
@@ -104,7 +119,7 @@ def _fits(rows: pd.DataFrame, data_type: str, precision: str) -> dict:
         # misses them, the others of that measure miss them too (their weights are not looked at)
         same = next((s for s in out if s[0] == setting[0] and (s[1] == "Peto") == (setting[1] == "Peto")), None)
         if same is not None and not out[same]["estimates_ok"]:
-            out[setting] = {**out[same], "weight": np.inf}
+            out[setting] = {**out[same], "weight": np.inf, "ok": False}
         else:
             out[setting] = _fit(rows, setting, precision)
     return out
@@ -129,13 +144,14 @@ def _record(aid: str, rows: pd.DataFrame, data_type: str, fits: dict, pattern) -
     empty = {"identified": "", "reproducing": "", "max_diff_estimate": np.nan, "max_diff_ci": np.nan,
              "max_diff_weight": np.nan}  # fmt: skip
     if not fits:
-        return {**base, **empty, "measure": None, "method": None, "model": None, "status": STATUSES[3],
+        return {**base, **empty, "measure": None, "method": None, "model": None, "ci_level": np.nan, "status": STATUSES[3],
                 "note": "RevMan printed no study estimate: the settings cannot be read off this analysis"}  # fmt: skip
     good = sorted((s for s, f in fits.items() if f["ok"]), key=lambda s: _rank(s, pattern and pattern[0]))
     if not good:
         best = min(fits, key=lambda s: (fits[s]["estimate"], fits[s]["ci"], fits[s]["weight"], _rank(s)))
         f = fits[best]
-        return {**base, **empty, "measure": best[0], "method": best[1], "model": best[2], "status": STATUSES[2],
+        return {**base, **empty, "measure": best[0], "method": best[1], "model": best[2],
+                "ci_level": f.get("level", LEVELS[0]), "status": STATUSES[2],
                 "max_diff_estimate": f["estimate"], "max_diff_ci": f["ci"], "max_diff_weight": f["weight"],
                 "note": "no candidate reproduces every row at the printed precision; the closest is shown"}  # fmt: skip
     chosen = good[0]
@@ -149,7 +165,8 @@ def _record(aid: str, rows: pd.DataFrame, data_type: str, fits: dict, pattern) -
                     f"in every {data_type} analysis that tells them apart ({', '.join(pattern[1])})")  # fmt: skip
         else:
             note = f"{len(good)} settings reproduce every row; chosen by PREFERENCE (random > fixed, MH > IV)"
-    return {**base, "measure": chosen[0], "method": chosen[1], "model": chosen[2], "status": status,
+    return {**base, "measure": chosen[0], "method": chosen[1], "model": chosen[2], "ci_level": f["level"],
+            "status": status,
             "identified": ", ".join(identified), "reproducing": "; ".join("/".join(s) for s in good),
             "max_diff_estimate": f["estimate"], "max_diff_ci": f["ci"], "max_diff_weight": f["weight"],
             "note": note}  # fmt: skip
@@ -166,6 +183,14 @@ class SettingsInference(ResultMixin):
     n_not_reproduced: int
     n_no_estimable_row: int
     table: pd.DataFrame = field(compare=False)
+
+    @classmethod
+    def from_table(cls, table: pd.DataFrame, source: str) -> "SettingsInference":
+        """The result whose evidence table (``COLUMNS``) is ``table``; the counts are read off its statuses."""
+        st = table["status"]
+        return cls(source=source, n_analyses=len(table), n_reproduced=int(st.isin(STATUSES[:2]).sum()),
+                   n_not_identified=int((st == STATUSES[1]).sum()), n_not_reproduced=int((st == STATUSES[2]).sum()),
+                   n_no_estimable_row=int((st == STATUSES[3]).sum()), table=table)  # fmt: skip
 
     def to_frame(self) -> pd.DataFrame:
         return self.table.copy()
@@ -197,7 +222,14 @@ def infer_settings(rows: pd.DataFrame, source: str = "<data rows>") -> SettingsI
     :func:`helpers.data.dataset.read_rows_table` returns them for a ``.rda`` or ``*-data-rows.csv``)."""
     rows = rows.copy()
     rows["analysis_id"] = [f"{int(g)}.{int(n)}" for g, n in zip(rows["analysis_group"], rows["analysis_number"])]
-    types = analysis_data_types(rows, source)
+    if "data_type" in rows:  # tidy rows (study_values): O-E data already on the log Peto OR scale, as giv
+        types = dict(zip(rows["analysis_id"], rows["data_type"]))
+    else:
+        types = analysis_data_types(rows, source)
+        oe = rows["analysis_id"].map(types).eq("oe")
+        rows.loc[oe, "giv_estimate"] = rows.loc[oe, "oe"] / rows.loc[oe, "oe_variance"]  # (O-E)/V, SE 1/sqrt(V)
+        rows.loc[oe, "giv_se"] = 1.0 / np.sqrt(rows.loc[oe, "oe_variance"])
+        types = {a: "giv" if t == "oe" else t for a, t in types.items()}
     parts = {aid: rows[rows["analysis_id"] == aid] for aid in types}
     precision = revman_precision(rows[["estimate", "ci_low", "ci_high", "weight"]].to_numpy(dtype=float).ravel())
     fits = {aid: _fits(parts[aid], dtype, precision) for aid, dtype in types.items()}
@@ -205,19 +237,68 @@ def infer_settings(rows: pd.DataFrame, source: str = "<data rows>") -> SettingsI
     records = [_record(aid, parts[aid], dtype, fits[aid], pattern.get(dtype)) for aid, dtype in types.items()]
     table = pd.DataFrame.from_records(records, columns=list(COLUMNS))
     order = sorted(table.index, key=lambda i: tuple(int(x) for x in table.at[i, "analysis_id"].split(".")))
-    table = table.loc[order].reset_index(drop=True)
-    st = table["status"]
-    return SettingsInference(
-        source=source, n_analyses=len(table),
-        n_reproduced=int(st.isin(STATUSES[:2]).sum()), n_not_identified=int((st == STATUSES[1]).sum()),
-        n_not_reproduced=int((st == STATUSES[2]).sum()), n_no_estimable_row=int((st == STATUSES[3]).sum()),
-        table=table,
-    )  # fmt: skip
+    return SettingsInference.from_table(table.loc[order].reset_index(drop=True), source)
 
 
-def settings_evidence(path) -> SettingsInference | None:
+def study_values(dataset: Dataset) -> pd.DataFrame:
+    """The dataset's tidy rows with RevMan's own per-study ``estimate``, ``ci_low``, ``ci_high`` and ``weight``
+    (``Dataset.published``, level ``study``: one row per data row, in the same order)."""
+    pub = dataset.published[dataset.published["level"] == "study"].reset_index(drop=True)
+    rows = dataset.rows.reset_index(drop=True)
+    if len(pub) != len(rows) or not (pub["analysis_id"].eq(rows["analysis_id"]).all()
+                                     and pub["study"].eq(rows["study"]).all()):  # fmt: skip
+        raise ValueError(f"{dataset.label}: the published study rows do not line up with the data rows")
+    out = rows.copy()
+    for col in ("estimate", "ci_low", "ci_high", "weight"):
+        out[col] = pub[col].to_numpy(dtype=float)
+    return out
+
+
+def settle(dataset: Dataset) -> Dataset:
+    """``dataset`` with measure, method, model (and the study CI level) of every analysis whose settings are not
+    in the data read off RevMan's per-study values (:func:`infer_settings`); the evidence is
+    ``Dataset.settings_evidence``. A dataset whose analyses all carry settings is returned as it is.
+
+    Flagged analyses are never defaulted silently: one that no candidate reproduces keeps the closest candidate
+    and a warning says so (its concordance shows the mismatch); one without any study RevMan estimated cannot
+    tell its settings and is left out, said in ``Dataset.warnings``."""
+    unset = dataset.rows["measure"].isna()
+    if not unset.any():
+        return dataset
+    values = study_values(dataset)
+    todo = values[unset.to_numpy()]
+    result = infer_settings(todo, dataset.label)
+    table = result.table.set_index("analysis_id")
+    rows = dataset.rows.copy()
+    notes = [f"{dataset.label}: settings of {result.n_analyses} analyses read off RevMan's per-study values: "
+             f"{result.n_reproduced} reproduced, {result.n_not_reproduced} not reproduced (closest candidate used, "
+             f"flagged), {result.n_no_estimable_row} without any estimated study (left out)"]  # fmt: skip
+    for aid, rec in table.iterrows():
+        sel = rows["analysis_id"] == aid
+        if rec["status"] == STATUSES[3]:
+            continue
+        rows.loc[sel, ["measure", "method", "model"]] = [rec["measure"], rec["method"], rec["model"]]
+        if rec["ci_level"] != LEVELS[0]:
+            rows.loc[sel, "ci_level"] = rec["ci_level"]
+        if rec["status"] == STATUSES[2]:
+            notes.append(f"{dataset.label}: analysis {aid}: no candidate reproduces RevMan's per-study values "
+                         f"(closest {rec['measure']}/{rec['method']}/{rec['model']}); FLAGGED")  # fmt: skip
+    gone = set(table.index[table["status"] == STATUSES[3]])
+    keep = ~rows["analysis_id"].isin(gone)
+    pub = dataset.published
+    pub = pub[~(pub["analysis_id"].isin(gone))].reset_index(drop=True)
+    for note in notes:
+        warnings.warn(note, DataWarning, stacklevel=2)
+    return replace(dataset, rows=rows[keep].reset_index(drop=True), published=pub,
+                   warnings=(*dataset.warnings, *notes), settings_evidence=result.to_frame())
+
+
+def settings_evidence(path, dataset: Dataset | None = None) -> SettingsInference | None:
     """The inference evidence for bare data rows (``.rda``, ``*-data-rows.csv``), whose settings were read off
-    RevMan's values; None for a package that carries its own settings (or the default package: ``path`` None)."""
+    RevMan's values: the one :func:`settle` used when ``dataset`` was settled by it, else inferred from the file
+    (a review map's settings checked); None for a package that carries its own settings (or ``path`` None)."""
+    if dataset is not None and dataset.settings_evidence is not None:
+        return SettingsInference.from_table(dataset.settings_evidence, dataset.label)
     if path is None or not (is_rda(Path(path)) or is_rows_file(Path(path))):
         return None
     rows, label = read_rows_table(path)
