@@ -48,7 +48,7 @@ def test_giv_se_in_arm_rows_and_weights_per_subgroup(pairwise70):
     ds = _settled(pairwise70 / "CD000219_pub5_data.rda")
     a = ds.analysis("1.1")
     assert set(a["data_type"]) == {"dichotomous"} and a["giv_se"].isna().all()
-    assert a[["measure", "method", "model"]].iloc[0].tolist() == ["RR", "IV", "random"]
+    assert a[["measure", "model"]].iloc[0].tolist() == ["RR", "random"]  # MH and IV random weights agree here
     pub = ds.published[(ds.published["level"] == "study") & (ds.published["analysis_id"] == "1.1")]
     assert pub.groupby(a["subgroup"].to_numpy())["weight"].sum().round(4).eq(100).all()
     checks = _study_checks(ds, "1.1")
@@ -93,25 +93,42 @@ def test_weights_all_zero_are_not_published(pairwise70):
     assert _study_checks(ds, "1.3").get("mismatch", 0) == 0
 
 
-def test_study_cis_at_99_percent(pairwise70):
-    """CD015083: some analyses print their study CIs at 99 %: the level is read off the CIs and used."""
-    ds = _settled(pairwise70 / "CD015083_pub2_data.rda")
-    ev = ds.settings_evidence
-    at99 = ev[ev["ci_level"] == 0.99]["analysis_id"].tolist()
-    assert at99, "no analysis read at 99 %"
-    assert (ds.rows.loc[ds.rows["analysis_id"].isin(at99), "ci_level"] == 0.99).all()
-    checks = _study_checks(ds, at99[0])
-    assert checks.get("mismatch", 0) == 0 and checks["ok"] > 0
+def _rows_csv(pairwise70, tmp_path, edit):
+    """CD012265's data rows written as the Cochrane Library's CSV export after ``edit(frame)``."""
+    _, frame = read_rda_frame(pairwise70 / "CD012265_pub2_data.rda")
+    frame = edit(frame.rename(columns=lambda c: BACK.get(c, c)))
+    csv = tmp_path / "CD012265-data-rows.csv"
+    frame.to_csv(csv, index=False, na_rep="")
+    return csv
+
+
+def test_study_cis_at_99_percent(pairwise70, tmp_path):
+    """Study CIs printed at 99 % (RevMan's "Study CI" option): the level is read off the CIs and used."""
+    def at99(frame):
+        sel = (frame["Analysis group"] == 1) & (frame["Analysis number"] == 2)
+        se = (frame.loc[sel, "CI end"] - frame.loc[sel, "CI start"]) / (2 * 1.959963984540054)
+        frame.loc[sel, "CI start"] = (frame.loc[sel, "Mean"] - 2.5758293035489 * se).round(6)
+        frame.loc[sel, "CI end"] = (frame.loc[sel, "Mean"] + 2.5758293035489 * se).round(6)
+        return frame
+
+    ds = _settled(_rows_csv(pairwise70, tmp_path, at99))
+    ev = ds.settings_evidence.set_index("analysis_id")
+    assert ev.loc["1.2", "ci_level"] == 0.99 and ev.loc["1.3", "ci_level"] == 0.95
+    assert ev.loc["1.2", "status"].startswith("reproduced")
+    assert (ds.analysis("1.2")["ci_level"] == 0.99).all()
+    checks = _study_checks(ds, "1.2")
+    assert checks.get("mismatch", 0) == 0 and checks["ok"] == 3
 
 
 def test_study_year_text_keeps_its_year_and_its_words(pairwise70, tmp_path):
     """'1989 Oct' in Study year (was: "is not a number"): year 1989, the text kept in year_text."""
-    _, frame = read_rda_frame(pairwise70 / "CD012265_pub2_data.rda")
-    frame = frame.rename(columns=lambda c: BACK.get(c, c)).astype({"Study year": object})
-    frame["Study year"] = "2022 Oct"
-    frame.loc[frame.index[-1], "Study year"] = "(accessed on 1 February 2015)"
-    csv = tmp_path / "CD012265-data-rows.csv"
-    frame.to_csv(csv, index=False, na_rep="")
+    def text(frame):
+        frame = frame.astype({"Study year": object})
+        frame["Study year"] = "2022 Oct"
+        frame.loc[frame.index[-1], "Study year"] = "(accessed on 1 February 2015)"
+        return frame
+
+    csv = _rows_csv(pairwise70, tmp_path, text)
     ds = _load(csv)
     assert ds.rows["year"].tolist()[:1] == [2022] and ds.rows["year"].iloc[-1] == 2015
     assert ds.rows["year_text"].iloc[0] == "2022 Oct"

@@ -103,8 +103,8 @@ def row_data_type(rows: pd.DataFrame, file: str = "<data rows>") -> pd.Series:
 
 def analysis_data_types(rows: pd.DataFrame, file: str) -> dict[str, str]:
     """``{analysis_id: data type}``: the type the most rows RevMan estimated hold (all rows when it estimated
-    none; ties in ``TYPE_ORDER``: arm data before GIV and O-E). A row RevMan estimated that does not hold the
-    analysis' type is an error naming the rows; an analysis no row of which holds any data type is left out
+    none; ties in ``TYPE_ORDER``: arm data before GIV and O-E). A row RevMan estimated that neither shows nor
+    holds (:func:`_holds_data`) the analysis' type is an error naming the rows; an analysis no row of which holds any data type is left out
     (:func:`empty_analyses`)."""
     ev = row_evidence(rows)
     estimable = _num(rows, "estimate").notna()
@@ -116,7 +116,8 @@ def analysis_data_types(rows: pd.DataFrame, file: str) -> dict[str, str]:
         if score.max() == 0:
             continue
         dtype = max(TYPE_ORDER, key=lambda t: (score[t], -TYPE_ORDER.index(t)))
-        odd = [i for i in idx if estimable[i] and not ev.at[i, dtype]]
+        holds = _holds_data(rows.loc[idx], dtype)
+        odd = [i for i in idx if estimable[i] and not ev.at[i, dtype] and not holds[i]]
         if odd:
             types = row_data_type(rows.loc[idx], file)
             detail = "; ".join(f"{rows.at[i, 'study']} ({types[i] or 'no data'}, {unit} {i})" for i in idx)

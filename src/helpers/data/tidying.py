@@ -149,10 +149,11 @@ def _tidy_rows(raw: RawPackage, settings: pd.DataFrame, notes: list) -> pd.DataF
         sel = d["data_type"] == dtype
         for col in cols:
             dropped = d.index[sel & d[col].notna() & (d[col] != 0)]
-            if len(dropped):
-                shown = ", ".join(f"{unit} {i} ({d.at[i, col]:g})" for i in dropped[:5])
-                notes.append(f"{file}: column {col}: {len(dropped)} value(s) do not apply to {dtype} data "
-                             f"({shown}{', ...' if len(dropped) > 5 else ''}); set to NaN")  # fmt: skip
+            if len(dropped):  # one note per column and type (the export fills GIV SE in thousands of arm rows)
+                first, more = dropped[0], dropped[1:]
+                also = f" (and {len(more)} more: {unit} {', '.join(map(str, more[:5]))}{', ...' if len(more) > 5 else ''})"
+                notes.append(f"{file}: {unit} {first}: column {col}: value {d.at[first, col]:g} does not apply to "
+                             f"{dtype} data; set to NaN{also if len(more) else ''}")  # fmt: skip
             d.loc[sel, col] = np.nan
     giv = d["data_type"] == "giv"
     for col in ("n_e", "n_c"):  # RevMan writes 0 when a giv row has no arm size
@@ -296,7 +297,7 @@ def _check_repeated_rows(raw: RawPackage, d: pd.DataFrame, notes: list) -> None:
     counts = d.groupby(["analysis_id", "study"], sort=False).size()
     for (aid, study), n in counts[counts > 1].items():
         lines = d.index[(d["analysis_id"] == aid) & (d["study"] == study)]
-        notes.append(f"{file}: analysis {aid}: study {study!r} has {n} rows (lines "
+        notes.append(f"{file}: analysis {aid}: study {study!r} has {n} rows with different data (lines "
                      f"{', '.join(map(str, lines))}); kept as separate entries (strata or arms of one trial)")
     d["entry"] = d.groupby(["analysis_id", "study"], sort=False).cumcount() + 1
 

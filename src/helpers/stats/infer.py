@@ -78,6 +78,7 @@ def _fit(rows: pd.DataFrame, setting: tuple, precision: str, level: float = 0.95
         positions = st.index.astype(int)
         basis = weight_basis(table["weight"], table["subgroup"])
         ours.loc[positions, "weight"] = printed_weights(ma, basis, in_subgroup_rows(table, positions))
+        ours.loc[table["weight"].isna() & table["estimate"].notna(), "weight"] = np.nan  # RevMan printed none
     except ValueError:  # no row can enter under this setting: every study value is empty
         pass
     ok, diffs = {}, {}
