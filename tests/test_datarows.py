@@ -116,8 +116,9 @@ def test_csv_export_reads_like_the_rda(real_rows, real, tmp_path):
 
 
 def test_errors_name_file_row_and_analysis(real_rows, tmp_path):
-    def mixed(frame):  # a continuous row in a dichotomous analysis (1.9)
+    def mixed(frame):  # a continuous row (means and SDs, no counts) that RevMan estimated in a dichotomous analysis
         frame.loc[22, ["Experimental mean", "Experimental SD"]] = [50.0, 10.0]
+        frame.loc[22, ["Experimental cases", "Control cases"]] = [None, None]
         return frame
 
     csv = _write_rows_csv(real_rows, tmp_path, mixed)
