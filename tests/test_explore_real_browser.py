@@ -66,6 +66,9 @@ def test_real_review_opens_at_the_published_result_and_explains_reml_hksj(browse
         assert "t distribution with k - 1 = 2 df (quantile 4.30 instead of the normal 1.96)" in explanation
         assert "MD -15.80 [-49.81, 18.21] here, MD -15.79 [-32.09, 0.51] with the review's settings" in explanation
         assert page.inner_text(".nmda-headline") == "MD -15.80 [-49.81, 18.21]"
+        # the figures follow the numbers (drawn after them): the forest plot's alt text names its result
+        page.wait_for_function("() => (document.querySelector('.nmda-forest img') || {alt: ''}).alt"
+                               ".includes('MD -15.80 [-49.81, 18.21]')", timeout=UPDATE_MS)
         page.wait_for_timeout(500)
         page.screenshot(path=str(ARTIFACTS / "explore-real-reml-hksj.png"), full_page=True)
     finally:
