@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+
 import hashlib
 import http.server
 import socket
 import threading
+import warnings
 
 import pytest
 
@@ -105,6 +107,9 @@ def test_a_checked_local_copy_is_cached_so_a_later_fetch_works_offline(server, t
     good.write_bytes(PAYLOAD)
     fetch(_source(server), local=good, cache=cache)
     assert [p.name for p in cache.iterdir()] == ["data.rda"] and (cache / "data.rda").read_bytes() == PAYLOAD
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # already cached and checked: nothing to copy, nothing to warn about
+        assert fetch(_source(server), local=good, cache=cache) == good
     good.unlink()
     offline = _source(server, path="/gone.rda")  # the server would answer 404: never asked
     assert fetch(offline, cache=cache) == cache / "data.rda" and server.hits == []

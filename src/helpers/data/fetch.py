@@ -144,7 +144,7 @@ def _cache_copy(local: Path, source: Source, cache: Path | str | None) -> None:
     try:
         folder = paths.ensure_writable_dir(paths.DATA_EXTERNAL if cache is None else cache)
         target = folder / source.file
-        if target.is_file() and target.stat().st_size == source.size and sha256_of(target) == source.sha256:
+        if target.is_file() and target.stat().st_size == source.size and paths.sha256_file(target) == source.sha256:
             return
         fd, tmp_name = tempfile.mkstemp(dir=folder, prefix=f".{target.name}.", suffix=".part")
         tmp = Path(tmp_name)
