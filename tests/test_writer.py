@@ -75,3 +75,12 @@ def test_zip_is_deterministic(tmp_path):
     assert a == b
     inner = zipfile.ZipFile(io.BytesIO(zipfile.ZipFile(io.BytesIO(a)).read("pkg/1-files/1-data.zip")))
     assert inner.namelist() == sorted(files) and {i.date_time for i in inner.infolist()} == {writer.ZIP_DATE}
+
+
+def test_study_year_text_is_written_back_as_read():
+    """A study year the reader keeps as text ("1989 Oct" -> year 1989, year_text "1989 Oct") is written as the
+    package's "Study year" cell again; a plain year stays a number (the reader adds year_text to every package)."""
+    rows = pd.DataFrame({"study": ["A", "B"], "year": [1989.0, 2001.0], "year_text": ["1989 Oct", None]},
+                        index=pd.Index([2, 3], name="line"))  # fmt: skip
+    text = writer.table_bytes("data_rows", rows).decode("utf-8")
+    assert text == "\ufeffStudy,Study year\nA,1989 Oct\nB,2001\n"

@@ -133,12 +133,24 @@ def table_bytes(key: str, table: pd.DataFrame) -> bytes:
     """One package CSV: BOM, the Cochrane header, one record per row (see the module docstring)."""
     if key not in NEWLINES:
         raise WriterError(f"unknown table {key!r}; allowed: {', '.join(NEWLINES)}")
+    table, year_text = _split_year_text(key, table)
     buf = io.StringIO()
     out = csv.writer(buf, lineterminator=NEWLINES[key])
     out.writerow(_header(key, table.columns))
-    for line, rec in zip(table.index, table.itertuples(index=False)):
-        out.writerow([_cell(key, col, value, line) for col, value in zip(table.columns, rec)])
+    for i, (line, rec) in enumerate(zip(table.index, table.itertuples(index=False))):
+        cells = [_cell(key, col, value, line) for col, value in zip(table.columns, rec)]
+        if year_text is not None and isinstance(year_text[i], str) and "year" in table.columns:
+            cells[list(table.columns).index("year")] = year_text[i]
+        out.writerow(cells)
     return (BOM + buf.getvalue()).encode("utf-8")
+
+
+def _split_year_text(key: str, table: pd.DataFrame) -> tuple[pd.DataFrame, list | None]:
+    """The reader keeps a study year that is not a plain year ("1989 Oct") as written in ``year_text``, beside
+    the parsed ``year``: the package's "Study year" cell is that text again (None where the year is plain)."""
+    if key != "data_rows" or "year_text" not in table.columns:
+        return table, None
+    return table.drop(columns="year_text"), list(table["year_text"])
 
 
 def package_files(raw) -> dict[str, bytes]:
