@@ -2,7 +2,7 @@
 
 Exports the committed notebooks/02_small_study_effects.ipynb (executed, a few seconds to export) with
 helpers.report.export.reader_html, opens it with every request that is not a local file blocked and recorded,
-and checks: nothing asked for the network, the images are inline and drawn, no code is shown, the page opens
+and checks: nothing asked for the network, the images are the run's saved figures (figures/ beside html/) and drawn, no code is shown, the page opens
 with the notebook's title, the link to the notebook with code and the first result above the fold, and the
 warnings table closes the page. Screenshots are kept as tests/artifacts/notebook_02*.png. Skips (with the
 reason) when chromium or Playwright is missing.
@@ -10,6 +10,8 @@ reason) when chromium or Playwright is missing.
 
 from __future__ import annotations
 
+import base64
+from collections import Counter
 from pathlib import Path
 
 import nbformat
@@ -33,8 +35,15 @@ def test_exported_notebook_in_chromium(tmp_path):
     nb = nbformat.read(NOTEBOOK, as_version=4)
     _, found = export.collect_warnings(nb)
     kinds = sorted({kind for kind, _ in found})
-    images = sum("image/png" in o.get("data", {}) for c in nb.cells for o in c.get("outputs", []))
+    pngs = [o for c in nb.cells for o in c.get("outputs", []) if "image/png" in o.get("data", {})]
+    images = len(pngs)
     assert kinds and images >= 1  # the committed notebook prints warnings and draws figures
+    # The page shows each figure from the PNG the run saved (figures/ beside html/ in a run folder); here the
+    # run folder is tmp_path and the saved files are the notebook's own images.
+    for out in pngs:
+        saved = tmp_path / out["metadata"]["image/png"]["saved"]
+        saved.parent.mkdir(parents=True, exist_ok=True)
+        saved.write_bytes(base64.b64decode(out["data"]["image/png"]))
     page_path = tmp_path / "html" / "02_small_study_effects.html"
     page_path.parent.mkdir()
     page_path.write_text(export.reader_html(nb, f"../notebooks/{NOTEBOOK.name}"), encoding="utf-8")
@@ -59,9 +68,9 @@ def test_exported_notebook_in_chromium(tmp_path):
             page.screenshot(path=str(ARTIFACTS / "notebook_02.png"))
             page.screenshot(path=str(ARTIFACTS / "notebook_02_full.png"), full_page=True)
             assert requested == []
-            sources = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.src.slice(0, 22), i.complete "
+            sources = page.eval_on_selector_all("img", "imgs => imgs.map(i => [i.src, i.complete "
                                                        "&& i.naturalWidth > 0])")
-            assert sources == [["data:image/png;base64,", True]] * images
+            assert sources == [[(tmp_path / o["metadata"]["image/png"]["saved"]).as_uri(), True] for o in pngs]
             # no code: no input area of a code cell, none of the import cell's text
             assert page.locator(".jp-CodeCell .jp-InputArea").count() == 0
             text = page.inner_text("body")
@@ -73,9 +82,15 @@ def test_exported_notebook_in_chromium(tmp_path):
             assert link.bounding_box()["y"] + link.bounding_box()["height"] < VIEWPORT["height"]
             first_result = page.locator(".jp-OutputArea-output table, .jp-OutputArea-output img").first
             assert first_result.bounding_box()["y"] < VIEWPORT["height"]
-            # the warnings: one row per kind, at the end of the page
-            rows = page.eval_on_selector_all("#warnings + table tbody tr", "rs => rs.map(r => r.cells[0].innerText)")
-            assert rows == kinds
+            # the warnings at the end of the page: one row per kind (category and what it says, as
+            # export.warnings_table groups them), most frequent first, with its count
+            rows = page.eval_on_selector_all("#warnings + table tbody tr",
+                                             "rs => rs.map(r => [r.cells[0].innerText, r.cells[1].innerText, "
+                                             "Number(r.cells[2].innerText)])")  # fmt: skip
+            groups = Counter((category, export.message_kind(m)) for category, m in found)
+            assert sorted(rows) == sorted([k, what, n] for (k, what), n in groups.items())
+            assert [n for _, _, n in rows] == sorted(groups.values(), reverse=True)
+            assert sorted({k for k, _, _ in rows}) == kinds
             assert page.locator("#warnings").bounding_box()["y"] > first_result.bounding_box()["y"]
             assert page.evaluate("document.documentElement.scrollWidth") <= VIEWPORT["width"]
         finally:
