@@ -136,6 +136,7 @@ def test_study_year_text_keeps_its_year_and_its_words(pairwise70, tmp_path):
 
 
 @pytest.mark.slow
+@pytest.mark.corpus
 def test_every_review_loads_and_reproduces_revman(pairwise70):
     """Over the whole folder: >= 99 % of the files load and pool (the rest refused in one line, no traceback:
     files whose rows the reader refuses, or with an analysis the engine refuses, e.g. one study's row outside
