@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import warnings
+
 import pandas as pd
 import pytest
 
 from helpers.core import paths
+from helpers.data.dataset import load_dataset
 from helpers.data.schema import DATA_DICTIONARY, ROWS_COLUMNS, ValidationError, render_dictionary, validate_rows
 
 
@@ -70,6 +73,18 @@ def test_readme_shows_the_dictionary():
     assert render_dictionary() in readme
     assert {c.name for c in DATA_DICTIONARY["rows"]} >= {"analysis_id", "drug", "giv_se", "design"}
 
+
+
+def test_every_studies_column_describes_a_study():
+    """Each column of the studies table holds a value for some study of the default package (which fills every
+    study characteristic): a column copied from the rows table that only a data row can fill (``entry``,
+    ``year_text``, ``footnotes`` were) would stay empty in every studies.csv."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = load_dataset()
+    empty = [c for c in ds.studies.columns if ds.studies[c].isna().all()]
+    assert empty == []
+    assert {"entry", "year_text", "footnotes"} <= set(ds.rows.columns)  # they stay in the rows table
 
 @pytest.mark.parametrize(
     ("column", "value", "problem"),

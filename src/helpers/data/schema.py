@@ -151,12 +151,7 @@ _ROWS = (
 )
 _STUDIES = (
     ColumnSpec("study", "str", "study label, unique", required=True),
-    ColumnSpec("entry", "float", "1 for a study's first row in the analysis, 2 for its second (strata or arms of "
-               "one trial entered separately), ..."),
     ColumnSpec("year", "float", "study year"),
-    ColumnSpec("year_text", "str", "study year as the package writes it when that is not a plain year "
-               "(\"1989 Oct\"); empty otherwise"),
-    ColumnSpec("footnotes", "str", "RevMan's footnotes of the data row"),
     ColumnSpec("drug", "str", "drug(s) studied, from the rows table", DRUGS, is_list=True),
     ColumnSpec("route", "str", "route(s), from the rows table", ROUTES, is_list=True),
     ColumnSpec("comparator", "str", "comparator(s), from the rows table", COMPARATORS, is_list=True),
