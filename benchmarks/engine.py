@@ -124,7 +124,7 @@ def run_small(small: pd.DataFrame, repeats: int) -> tuple[float, float, int]:
             batch.append(time.perf_counter() - start)
         start = time.perf_counter()
         for _, part in small.groupby("group", sort=False):
-            pool(part["yi"].to_numpy(), part["vi"].to_numpy(), method="REML", ci="hksj", tol=REML_TOL)
+            pool(part["yi"].to_numpy(), part["vi"].to_numpy(), tau2_method="REML", ci="hksj", tol=REML_TOL)
     return min(batch), time.perf_counter() - start, int((~fit.converged).sum())
 
 
@@ -156,9 +156,9 @@ def run_engine(units) -> float:
         warnings.simplefilter("ignore")
         for _, y, v in units:
             for method, ci in FITS:
-                pool(y, v, method=method, ci=ci if y.size >= 2 else "z", tol=REML_TOL)
+                pool(y, v, tau2_method=method, ci=ci if y.size >= 2 else "z", tol=REML_TOL)
             if y.size >= 2:
-                leave_one_out(y, v, method=LEAVE_ONE_OUT[0], ci=LEAVE_ONE_OUT[1], tol=REML_TOL)
+                leave_one_out(y, v, tau2_method=LEAVE_ONE_OUT[0], ci=LEAVE_ONE_OUT[1], tol=REML_TOL)
     return time.perf_counter() - start
 
 
@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
-        fit = pool(y_big, v_big, method="REML", tol=REML_TOL)
+        fit = pool(y_big, v_big, tau2_method="REML", tol=REML_TOL)
         times.append(time.perf_counter() - start)
     engine_big = min(times)
     frames = [pd.DataFrame({"unit": name, "yi": y, "vi": v}) for name, y, v in units]

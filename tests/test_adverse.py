@@ -68,7 +68,7 @@ def test_table_numbers_and_notes():
     assert any("memantine / oral" in m and "first analysis used" in m for m in messages)
     assert any(m.startswith("vomiting / dextromethorphan / oral / placebo") for m in messages)
     assert list(breakdown.notes) == list(dict.fromkeys(messages))  # every warning kept in the result
-    assert breakdown.estimator is None and breakdown.to_frame().equals(table)
+    assert breakdown.tau2_method is None and breakdown.to_frame().equals(table)
     assert "U1" not in " ".join(table["studies"])  # usual-care comparison not pooled with placebo
     # the figure draws exactly the table's numbers
     fig = ae_breakdown_plot(breakdown)
@@ -135,8 +135,8 @@ def test_synthetic_dataset_breakdown():
 def test_argument_checks():
     with pytest.raises(ValueError, match="comparator must be one of placebo, usual_care, active, unknown; got 'sham'"):
         adverse.ae_breakdown(_dataset(), comparator="sham")
-    with pytest.raises(ValueError, match="estimator must be one of FE, DL, REML, PM; got 'ML'"):
-        adverse.ae_breakdown(_dataset(), estimator="ML")
+    with pytest.raises(ValueError, match="tau2_method must be one of FE, DL, REML, PM; got 'ML'"):
+        adverse.ae_breakdown(_dataset(), tau2_method="ML")
     with pytest.raises(ValueError, match="ci_method must be one of z, hksj; got 't'"):
         adverse.ae_breakdown(_dataset(), ci_method="t")
     no_settings = SimpleNamespace(rows=_dataset().rows.drop(columns=["method"]), label="x", synthetic=False)
@@ -223,14 +223,14 @@ def test_an_estimator_replaces_method_and_model_and_says_so():
     from helpers.stats.meta import meta_analysis
 
     with pytest.warns(UserWarning):
-        breakdown = adverse.ae_breakdown(_dataset(), estimator="REML", ci_method="hksj")
+        breakdown = adverse.ae_breakdown(_dataset(), tau2_method="REML", ci_method="hksj")
     table = breakdown.table
     iv = table[(table.outcome == "psychotomimetic") & (table.route == "intravenous")].iloc[0]
     rows = _dataset().rows.iloc[:2]
     own = meta_analysis(rows, "RR", method="IV", model="random", tau2_method="REML", ci="hksj")
     assert iv["estimate"] == pytest.approx(float(np.exp(own.overall.estimate)), rel=1e-12)
     assert iv["ci_low"] == pytest.approx(float(np.exp(own.overall.ci_low)), rel=1e-12)
-    assert iv["settings_from"] == "estimator REML" and breakdown.estimator == "REML"
+    assert iv["settings_from"] == "estimator REML" and breakdown.tau2_method == "REML"
     assert iv["settings"] == ("estimator REML: RR, IV, random effects (REML), HKSJ CI "
                               "(analysis 2.1's own: RR, MH, fixed effect)")
 

@@ -52,7 +52,7 @@ def test_batch_equals_pool_on_random_analyses(method, ci):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MetaWarning)
         batch = pool_batch(Y, V, GROUP, method, ci, preset)
-        fits = [pool(Y[GROUP == g], V[GROUP == g], method=method, ci=ci, preset=preset) for g in batch.group]
+        fits = [pool(Y[GROUP == g], V[GROUP == g], tau2_method=method, ci=ci, preset=preset) for g in batch.group]
     assert batch.group.tolist() == sorted(set(GROUP.tolist()))
     iterated = method in ("REML", "PM")
     for name in BATCH_FIELDS:
@@ -74,7 +74,7 @@ def test_batch_equals_pool_when_reml_does_not_converge():
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MetaWarning)
         batch = pool_batch(Y, V, GROUP, "REML", maxiter=2)
-        fits = [pool(Y[GROUP == g], V[GROUP == g], method="REML", maxiter=2) for g in batch.group]
+        fits = [pool(Y[GROUP == g], V[GROUP == g], tau2_method="REML", maxiter=2) for g in batch.group]
     assert (~batch.converged).sum() > 10  # the case is exercised
     assert batch.converged.tolist() == [f.converged for f in fits]
     _assert_close("tau2", batch.tau2, [f.tau2 for f in fits], ITERATED_TAU2, "REML maxiter=2")
@@ -127,7 +127,7 @@ def test_batch_records_and_warns_what_pool_warns():
     assert batch.group.tolist() == ["a", "b", "c"] and batch.k.tolist() == [2, 3, 1]
     assert batch.tau2_truncated.tolist() == [False, True, False]
     assert np.isnan(batch.tau2[2]) and batch.estimate[2] == 0.3
-    one = pool([0.3], [0.2], method="DL", ci="hksj")  # one study under HKSJ: the Wald CI, as pool and metafor
+    one = pool([0.3], [0.2], tau2_method="DL", ci="hksj")  # one study under HKSJ: the Wald CI, as pool and metafor
     assert (batch.se[2], batch.ci_low[2], batch.ci_high[2], batch.p[2]) == pytest.approx(
         (one.se, one.ci_low, one.ci_high, one.p), rel=1e-12) and one.se == pytest.approx(0.2**0.5)
     assert batch.warnings == (
@@ -137,7 +137,7 @@ def test_batch_records_and_warns_what_pool_warns():
     assert [str(w.message) for w in caught] == list(batch.warnings)
     frame = batch.to_frame()
     assert frame.columns.tolist() == ["group", *BATCH_FIELDS] and len(frame) == 3
-    assert "Random-effects models for 3 analyses (k = 1-3; method: DL; CI: hksj)" in batch.summary()
+    assert "Random-effects models for 3 analyses (k = 1-3; tau² estimator: DL; CI: hksj)" in batch.summary()
 
 
 @pytest.mark.parametrize("args,message", [

@@ -65,9 +65,9 @@ def test_bad_variance_names_row_and_study(fn):
 
 
 def test_trim_and_fill_symmetric_funnel_fills_nothing():
-    res = bias.trim_and_fill(SYM_Y, SYM_V, method="FE")
+    res = bias.trim_and_fill(SYM_Y, SYM_V, tau2_method="FE")
     assert res.k0 == 0 and res.filled.empty and res.converged
-    assert res.estimate == pytest.approx(pool(SYM_Y, SYM_V, method="FE").estimate)
+    assert res.estimate == pytest.approx(pool(SYM_Y, SYM_V, tau2_method="FE").estimate)
 
 
 def test_trim_and_fill_restores_a_truncated_funnel():
@@ -75,9 +75,9 @@ def test_trim_and_fill_restores_a_truncated_funnel():
     studies are mirror images about the trimmed estimate with the same variances."""
     keep = np.argsort(SYM_Y)[3:]
     y, v = SYM_Y[keep], SYM_V[keep]
-    res = bias.trim_and_fill(y, v, method="FE")
+    res = bias.trim_and_fill(y, v, tau2_method="FE")
     assert res.side == "left" and res.k0 >= 1
-    assert res.estimate < pool(y, v, method="FE").estimate  # pulled back towards MU
+    assert res.estimate < pool(y, v, tau2_method="FE").estimate  # pulled back towards MU
     mirrored = np.sort(y)[y.size - res.k0:]  # the k0 largest, in ascending order as metafor lists them
     centre = (res.filled["yi"].to_numpy() + mirrored) / 2
     assert np.allclose(centre, centre[0]) and set(res.filled["vi"]) <= set(v)
@@ -86,15 +86,15 @@ def test_trim_and_fill_restores_a_truncated_funnel():
 
 def test_trim_and_fill_right_side_is_the_mirror_image():
     keep = np.argsort(SYM_Y)[3:]
-    left = bias.trim_and_fill(SYM_Y[keep], SYM_V[keep], method="FE")
-    right = bias.trim_and_fill(-SYM_Y[keep], SYM_V[keep], method="FE")
+    left = bias.trim_and_fill(SYM_Y[keep], SYM_V[keep], tau2_method="FE")
+    right = bias.trim_and_fill(-SYM_Y[keep], SYM_V[keep], tau2_method="FE")
     assert right.side == "right" and right.k0 == left.k0
     assert right.estimate == pytest.approx(-left.estimate) and right.se == pytest.approx(left.se)
 
 
 def test_trim_and_fill_r0_reports_p_of_k0():
     keep = np.argsort(SYM_Y)[3:]
-    res = bias.trim_and_fill(SYM_Y[keep], SYM_V[keep], estimator="R0", side="left", method="FE")
+    res = bias.trim_and_fill(SYM_Y[keep], SYM_V[keep], estimator="R0", side="left", tau2_method="FE")
     assert res.p_k0 == pytest.approx(0.5 ** (res.k0 + 1))
     assert math.isnan(bias.trim_and_fill(SYM_Y, SYM_V).p_k0)  # L0 has no such p
 
@@ -102,7 +102,7 @@ def test_trim_and_fill_r0_reports_p_of_k0():
 @pytest.mark.parametrize("kwargs, message", [
     ({"estimator": "Q0"}, "estimator must be one of L0, R0; got 'Q0'"),
     ({"side": "up"}, "side must be one of left, right; got 'up'"),
-    ({"method": "HS"}, "method must be one of FE, DL, REML, PM; got 'HS'"),
+    ({"tau2_method": "HS"}, "tau2_method must be one of FE, DL, REML, PM; got 'HS'"),
 ])
 def test_trim_and_fill_argument_checks(kwargs, message):
     with pytest.raises(ValueError, match=message):
@@ -115,7 +115,7 @@ def test_trim_and_fill_records_pool_warnings():
     v = np.array([0.04, 0.05, 0.06, 0.3, 0.4])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = bias.trim_and_fill(y, v, method="DL")
+        res = bias.trim_and_fill(y, v, tau2_method="DL")
     assert any("truncated" in w for w in res.warnings)
     assert any("truncated" in str(w.message) for w in caught)
 

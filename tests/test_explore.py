@@ -98,8 +98,8 @@ def bcg_log_rr(keep):
 
 
 def test_selection_checks_arguments_against_the_engine_constants():
-    with pytest.raises(ValueError, match="estimator must be one of FE, DL, REML, PM; got 'ML'"):
-        sel(estimator="ML")
+    with pytest.raises(ValueError, match="tau2_method must be one of FE, DL, REML, PM; got 'ML'"):
+        sel(tau2_method="ML")
     with pytest.raises(ValueError, match="ci must be one of z, hksj"):
         sel(ci="t")
     with pytest.raises(ValueError, match="rob must be one of all, exclude_high, low_only, d1_low"):
@@ -135,19 +135,19 @@ def test_a_rob_filter_the_data_cannot_support_is_not_applied_and_says_why(ds):
     assert picked.excluded == () and len(picked.rows) == 13  # every study kept, not judged on a missing judgement
     assert "(Aronson 1948)" in picked.rob_note and "OVERALL for 12 of 13" in picked.rob_note
     with pytest.warns(MetaWarning, match="cannot be applied"):
-        result = ex.explore(holey, sel(rob="low_only", estimator="FE"))
+        result = ex.explore(holey, sel(rob="low_only", tau2_method="FE"))
     assert result.k == 13 and result.rob_note == picked.rob_note.replace("exclude high risk of bias", "low risk of bias only")
 
 
 # ------------------------------------------------------------------------------------------ engine hand-off
 
 
-@pytest.mark.parametrize("estimator, ci, ref", [
+@pytest.mark.parametrize("tau2_method, ci, ref", [
     ("FE", "z", "rma/bcg/RR/FE/z"), ("DL", "z", "rma/bcg/RR/DL/z"), ("REML", "z", "rma/bcg/RR/REML/z"),
     ("PM", "z", "rma/bcg/RR/PM/z"), ("REML", "hksj", "rma/bcg/RR/REML/knha"), ("PM", "hksj", "rma/bcg/RR/PM/knha"),
 ])
-def test_explore_matches_metafor_for_each_estimator(ds, estimator, ci, ref):
-    result = ex.explore(ds, sel(estimator=estimator, ci=ci))
+def test_explore_matches_metafor_for_each_estimator(ds, tau2_method, ci, ref):
+    result = ex.explore(ds, sel(tau2_method=tau2_method, ci=ci))
     expected = metafor(ref)
     assert result.k == 13 and result.measure == "RR"
     for name in ("estimate", "ci_low", "ci_high", "tau2"):
@@ -155,7 +155,7 @@ def test_explore_matches_metafor_for_each_estimator(ds, estimator, ci, ref):
 
 
 def test_leave_one_out_changes_k_and_the_estimate(ds):
-    result = ex.explore(ds, sel(estimator="FE", leave_out="TPT Madras 1980"))
+    result = ex.explore(ds, sel(tau2_method="FE", leave_out="TPT Madras 1980"))
     assert result.k == 12
     keep = np.array([s != "TPT Madras 1980" for s in BCG["study"]])
     assert result.estimate == pytest.approx(fixed_effect(*bcg_log_rr(keep)), abs=1e-12)
@@ -163,16 +163,16 @@ def test_leave_one_out_changes_k_and_the_estimate(ds):
 
 
 def test_rob_filter_changes_the_analysis(ds):
-    result = ex.explore(ds, sel(estimator="FE", rob="exclude_high"))
+    result = ex.explore(ds, sel(tau2_method="FE", rob="exclude_high"))
     keep = np.array([ROB_CYCLE[i % 3] != "High" for i in range(13)])
     assert result.k == 9 and result.n_high_rob == 0
     assert result.estimate == pytest.approx(fixed_effect(*bcg_log_rr(keep)), abs=1e-12)
-    assert ex.explore(ds, sel(estimator="FE")).n_high_rob == 4
+    assert ex.explore(ds, sel(tau2_method="FE")).n_high_rob == 4
 
 
 def test_continuous_pain_pools_mean_differences(ds):
     result = ex.explore(ds, sel(drug="memantine", route="oral", outcome="pain_intensity", timepoint="short",
-                                estimator="FE"))
+                                tau2_method="FE"))
     yi = [me - mc for _, me, _, _, mc, _, _ in PAIN]
     vi = [se**2 / ne + sc**2 / nc for _, _, se, ne, _, sc, nc in PAIN]
     assert result.measure == "MD" and result.k == 3 and result.participants == 197
@@ -199,7 +199,7 @@ def test_per_100_absolute_effects():
 
 def reading(**kw) -> str:
     base = dict(measure="MD", estimate=-12.0, ci_low=-16.0, ci_high=-8.0, k=12, i2=10.0, outcome="pain_intensity",
-                drug="ketamine", route="intravenous", timepoint="short", estimator="REML", ci="z", participants=600)
+                drug="ketamine", route="intravenous", timepoint="short", tau2_method="REML", ci="z", participants=600)
     return rd.plain_language(**{**base, **kw})
 
 
@@ -236,7 +236,7 @@ def test_reading_lists_every_caveat():
 
 
 def test_explore_text_for_bcg_says_fewer_events(ds):
-    result = ex.explore(ds, sel(estimator="REML"))
+    result = ex.explore(ds, sel(tau2_method="REML"))
     risk = sum(BCG["events_c"]) / sum(BCG["n_c"])
     assert result.control_risk == pytest.approx(risk)
     assert "RR 0.49 [0.34, 0.70]" in result.text
@@ -276,8 +276,8 @@ def test_result_has_repr_frame_and_summary(ds):
 
 def test_app_opens_at_the_first_analysis_with_the_review_settings(ds):
     app = ui.ExplorerApp(ds)
-    assert app.analysis.value == "1.1" and app.selection().estimator is None and app.estimator.value == "DL"
-    review = ex.explore(ds, sel(estimator="DL"))  # the test rows' own settings: IV, random effects, DL, Wald
+    assert app.analysis.value == "1.1" and app.selection().tau2_method is None and app.estimator.value == "DL"
+    review = ex.explore(ds, sel(tau2_method="DL"))  # the test rows' own settings: IV, random effects, DL, Wald
     assert app.result.estimate == pytest.approx(review.estimate, abs=1e-12)
     assert app.result.estimate == pytest.approx(metafor("rma/bcg/RR/DL/z")["estimate"], abs=1e-6)
     assert f'data-estimate="{app.result.estimate!r}"' in app.pooled.value and 'data-drug="ketamine"' in app.pooled.value
@@ -367,6 +367,6 @@ def test_fixed_effect_locks_the_wald_ci(ds):
     app.ci.value = "hksj"
     assert app.result.ci_method == "hksj"
     app.estimator.value = "FE"
-    assert app.ci.value == "z" and app.ci.disabled and app.result.estimator == "FE"
+    assert app.ci.value == "z" and app.ci.disabled and app.result.tau2_method == "FE"
     app.estimator.value = "DL"
     assert not app.ci.disabled

@@ -92,7 +92,7 @@ def test_changing_drug_and_estimator_updates_numbers_and_figure(browser, server)
         assert page.eval_on_selector(".nmda-drug select", "e => e.options[e.selectedIndex].text") == "memantine"
         # the rows the explorer pools: this comparison's, each study's main analysis once (the review's
         # subgroup analyses repeat the same trials)
-        picked = selection.select_rows(load_dataset(), selection.Selection(**shown, estimator="PM"))
+        picked = selection.select_rows(load_dataset(), selection.Selection(**shown, tau2_method="PM"))
         rows = picked.rows
         measure = rows["measure"].iloc[0]
         expected = meta_analysis(rows.reset_index(drop=True), measure, method="IV", model="random",

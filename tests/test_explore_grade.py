@@ -24,7 +24,7 @@ def _select(**kw):
 
 
 def test_line_is_the_assists_rating_of_the_selection(ds):
-    result = ex.explore(ds, _select(estimator="DL"))
+    result = ex.explore(ds, _select(tau2_method="DL"))
     cert = assess(result.meta, "selection", ds.studies)
     line = certainty_line(ds, result)
     assert line.startswith(f"Certainty of the evidence, {ASSIST}: {cert.symbols} {cert.certainty}")
@@ -36,7 +36,7 @@ def test_line_is_the_assists_rating_of_the_selection(ds):
 def test_line_follows_the_selection(ds):
     lines = {}
     for rob in ("all", "low_only"):
-        result = ex.explore(ds, _select(estimator="DL", rob=rob))
+        result = ex.explore(ds, _select(tau2_method="DL", rob=rob))
         cert = assess(result.meta, "selection", ds.studies)
         lines[rob] = certainty_line(ds, result)
         assert f"{cert.symbols} {cert.certainty}" in lines[rob]
@@ -47,7 +47,7 @@ def test_line_follows_the_selection(ds):
 
 def test_one_study_is_not_rated(ds):
     one = ex.explore(ds, _select(drug="ketamine", route="topical", outcome="pain_intensity", timepoint="short",
-                                 estimator="DL"))
+                                 tau2_method="DL"))
     assert one.k == 1 and certainty_line(ds, one) == ("Certainty of the evidence: not rated (fewer than 2 studies "
                                                       "in this selection).")
 
@@ -65,6 +65,6 @@ def test_partial_risk_of_bias_is_said(ds):
     import dataclasses
 
     d1_only = ds.studies.rename(columns={"rob_overall": "rob_d1"})
-    result = ex.explore(ds, _select(estimator="DL"))
+    result = ex.explore(ds, _select(tau2_method="DL"))
     line = certainty_line(dataclasses.replace(ds, studies=d1_only), result)
     assert line.endswith("Rated on partial judgements: risk of bias.")

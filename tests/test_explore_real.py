@@ -89,11 +89,11 @@ def test_reml_hksj_is_explained_with_the_numbers_metafor_gives(real, rscript):
               "cat(sprintf('%.10f %.10f %.10f %.10f', r$tau2, r$b, r$ci.lb, r$ci.ub))")
     tau2, b, lo, hi = map(float, subprocess.run([rscript, "-e", script], capture_output=True, text=True,
                                                 check=True, timeout=120).stdout.split())
-    sel = ex.for_analysis(real, "1.1", estimator="REML", ci="hksj")
+    sel = ex.for_analysis(real, "1.1", tau2_method="REML", ci="hksj")
     result = ex.explore(real, sel)
     assert (result.tau2, result.estimate, result.ci_low, result.ci_high) == pytest.approx((tau2, b, lo, hi), abs=1e-6)
     lines = explain(real, sel)
-    wald = ex.explore(real, ex.for_analysis(real, "1.1", estimator="REML", ci="z"))
+    wald = ex.explore(real, ex.for_analysis(real, "1.1", tau2_method="REML", ci="z"))
     ratio = stats.t.ppf(0.975, 2) * result.meta.overall.se / (stats.norm.ppf(0.975) * wald.meta.overall.se)
     assert lines[0].startswith(f"The REML estimator (an iterative restricted maximum-likelihood estimate) gives tau² "
                                f"= {tau2:.2f}; the DerSimonian-Laird estimator gives 142.38. A smaller tau²")

@@ -92,7 +92,7 @@ def test_bcg_subgroups_fixed_and_random(bcg):
     assert [r.k for _, r in fe.subgroups] == [7, 2, 4]
     assert fe.subgroups[0][1].estimate == pytest.approx(-0.294536663614776, rel=1e-10)
     assert fe.subgroup_test.q == pytest.approx(19.8653698196656, rel=1e-10)  # metafor QM for FE
-    assert fe.subgroup_test.method == "fixed"
+    assert fe.subgroup_test.model == "fixed"
     assert fe.overall.estimate == pytest.approx(-0.4303, abs=5e-5)
     re = meta_analysis(bcg, "RR", model="random", tau2_method="DL", subgroup="alloc")
     assert [r.tau2 for _, r in re.subgroups] == pytest.approx([0.763062754370953, 0.132577039878093,

@@ -29,7 +29,7 @@ def bcg():
 
 
 def test_bcg_fixed_effect(bcg):
-    r = pool(bcg["yi"], bcg["vi"], method="FE")
+    r = pool(bcg["yi"], bcg["vi"], tau2_method="FE")
     assert r.estimate == pytest.approx(-0.4303, abs=P4)
     assert r.se == pytest.approx(0.0405, abs=P4)
     assert (r.ci_low, r.ci_high) == pytest.approx((-0.5097, -0.3509), abs=P4)
@@ -41,7 +41,7 @@ def test_bcg_fixed_effect(bcg):
 
 
 def test_bcg_reml(bcg):
-    r = pool(bcg["yi"], bcg["vi"], method="REML", preset=METAFOR)  # metafor's printed example
+    r = pool(bcg["yi"], bcg["vi"], tau2_method="REML", preset=METAFOR)  # metafor's printed example
     assert r.estimate == pytest.approx(-0.7145, abs=P4)
     assert r.se == pytest.approx(0.1798, abs=P4)
     assert (r.ci_low, r.ci_high) == pytest.approx((-1.0669, -0.3622), abs=P4)
@@ -57,17 +57,17 @@ def test_bcg_reml(bcg):
 
 def test_bcg_reml_exact_digits(bcg):
     # metafor 3.8.1 with threshold 1e-12 (tests/reference/metafor_reference.json, rma/bcg/RR/REML/z)
-    r = pool(bcg["yi"], bcg["vi"], method="REML")
+    r = pool(bcg["yi"], bcg["vi"], tau2_method="REML")
     assert r.tau2 == pytest.approx(0.313243258136486, rel=1e-9)
     assert r.estimate == pytest.approx(-0.71453234215814, rel=1e-9)
     assert r.tau2_se == pytest.approx(0.166425752836973, rel=1e-8)
 
 
 def test_bcg_dl_and_pm(bcg):
-    dl = pool(bcg["yi"], bcg["vi"], method="DL")
+    dl = pool(bcg["yi"], bcg["vi"], tau2_method="DL")
     assert (dl.estimate, dl.se, dl.tau2) == pytest.approx((-0.7141, 0.1787, 0.3088), abs=P4)
     assert dl.tau2_se == pytest.approx(0.229869992511026, rel=1e-9)  # metafor's DL SE
-    pm = pool(bcg["yi"], bcg["vi"], method="PM")
+    pm = pool(bcg["yi"], bcg["vi"], tau2_method="PM")
     assert (pm.estimate, pm.se, pm.tau2) == pytest.approx((-0.7150, 0.1809, 0.3181), abs=P4)
     assert np.isnan(pm.tau2_se)  # not computed for PM (documented)
 
@@ -93,7 +93,7 @@ def test_prediction_interval_z_and_t(bcg):
 
 
 def test_hksj_matches_metafor_knha(bcg):
-    r = pool(bcg["yi"], bcg["vi"], method="REML", ci="hksj")
+    r = pool(bcg["yi"], bcg["vi"], tau2_method="REML", ci="hksj")
     assert r.se == pytest.approx(0.180791744092848, rel=1e-8)
     assert (r.ci_low, r.ci_high) == pytest.approx((-1.10844371368555, -0.320620970630728), rel=1e-8)
     assert r.z == pytest.approx(-3.95223988652481, rel=1e-8)
@@ -105,7 +105,7 @@ def test_mantel_haenszel_bcg(bcg):
     args = (bcg["a"], bcg["n1"], bcg["c"], bcg["n2"])
     rr = mantel_haenszel(*args, "RR")
     assert np.exp([rr.estimate, rr.ci_low, rr.ci_high]) == pytest.approx([0.6353, 0.5881, 0.6862], abs=P4)
-    assert rr.method == "MH" and rr.model == "fixed" and rr.k == 13
+    assert rr.tau2_method == "FE" and rr.model == "fixed" and rr.k == 13
     assert np.exp(mantel_haenszel(*args, "OR").estimate) == pytest.approx(0.6229, abs=P4)
     assert np.exp(peto(*args).estimate) == pytest.approx(0.6222, abs=P4)
 
@@ -113,7 +113,7 @@ def test_mantel_haenszel_bcg(bcg):
 def test_revman_random_effects_for_dichotomous_uses_mh_q(bcg):
     r = mantel_haenszel(bcg["a"], bcg["n1"], bcg["c"], bcg["n2"], "RR", model="random")
     assert r.tau2 == pytest.approx(0.3095, abs=P4)
-    iv = pool(bcg["yi"], bcg["vi"], method="DL")
+    iv = pool(bcg["yi"], bcg["vi"], tau2_method="DL")
     assert iv.tau2 == pytest.approx(0.3088, abs=P4)  # the IV-Q version differs by definition
     w = 1 / (bcg["vi"] + r.tau2)
     assert r.estimate == pytest.approx(np.sum(w * bcg["yi"]) / np.sum(w), rel=1e-12)
@@ -179,12 +179,12 @@ def test_peto_zero_arm_matches_metafor():
 
 def test_one_study():
     with pytest.warns(MetaWarning, match="only one study"):
-        r = pool([0.3], [0.04], method="REML")
+        r = pool([0.3], [0.04], tau2_method="REML")
     assert r.estimate == 0.3 and r.se == pytest.approx(0.2) and r.k == 1 and r.df == 0
     assert all(np.isnan(x) for x in (r.q, r.q_p, r.i2, r.h2, r.tau2, r.pi_low, r.tau2_ci_low))
     assert r.weights == (100.0,) and "only one study" in r.warnings[0]
     with pytest.warns(MetaWarning):
-        assert pool([0.3], [0.04], method="FE").tau2 == 0.0
+        assert pool([0.3], [0.04], tau2_method="FE").tau2 == 0.0
     with pytest.warns(MetaWarning):
         one = mantel_haenszel([3], [10], [5], [10], "OR")
     assert one.k == 1 and np.isnan(one.q)
@@ -195,19 +195,19 @@ def test_two_studies_match_metafor():
     a, n1, c, n2 = np.array([12, 20.]), np.array([50, 80.]), np.array([20, 25.]), np.array([50, 78.])
     yi, vi = np.log(a / n1 / (c / n2)), 1 / a - 1 / n1 + 1 / c - 1 / n2
     with pytest.warns(MetaWarning, match="truncated to 0"):
-        r = pool(yi, vi, method="DL")
+        r = pool(yi, vi, tau2_method="DL")
     assert r.tau2 == 0.0 and r.tau2_truncated and any("truncated" in w for w in r.warnings)
     assert r.estimate == pytest.approx(-0.355855088648479, rel=1e-10)
     assert r.tau2_ci_high == pytest.approx(34.966901288969, rel=1e-6)
     assert np.isnan(r.pi_low)  # t with k - 2 = 0 df: undefined
-    assert np.isfinite(pool(yi, vi, method="REML", pi="z").pi_low)
+    assert np.isfinite(pool(yi, vi, tau2_method="REML", pi="z").pi_low)
 
 
 @pytest.mark.parametrize("method", ["DL", "REML", "PM"])
 def test_identical_effects_give_tau2_exactly_zero(method):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", MetaWarning)
-        r = pool([0.4] * 5, [0.01, 0.04, 0.09, 0.02, 0.2], method=method)
+        r = pool([0.4] * 5, [0.01, 0.04, 0.09, 0.02, 0.2], tau2_method=method)
     assert r.tau2 == 0.0
     assert r.i2 == 0.0 and r.q == pytest.approx(0.0, abs=1e-20)
     assert r.estimate == pytest.approx(0.4, rel=1e-14)
@@ -218,9 +218,9 @@ def test_identical_effects_give_tau2_exactly_zero(method):
 def test_tiny_and_huge_variances(scale):
     yi = np.array([0.12, 0.3, -0.25, 1.1, 0.05, 2.5]) * scale
     vi = np.array([1e-8, 4e-6, 0.5, 2.0, 1e-4, 1e8]) * scale**2
-    r = pool(yi, vi, method="REML")
+    r = pool(yi, vi, tau2_method="REML")
     assert r.converged and np.isfinite([r.estimate, r.se, r.tau2, r.i2]).all()
-    ref = pool(yi / scale, vi / scale**2, method="REML")
+    ref = pool(yi / scale, vi / scale**2, tau2_method="REML")
     assert r.tau2 == pytest.approx(ref.tau2 * scale**2, rel=1e-6)  # equivariant under rescaling
     assert r.estimate == pytest.approx(ref.estimate * scale, rel=1e-6)
     assert sum(r.weights) == pytest.approx(100.0) and r.weights[5] < 1e-6
@@ -228,14 +228,14 @@ def test_tiny_and_huge_variances(scale):
 
 def test_reml_non_convergence_is_warned_and_recorded(bcg):
     with pytest.warns(MetaWarning, match="REML did not converge in 1 iterations"):
-        r = pool(bcg["yi"], bcg["vi"], method="REML", maxiter=1)
+        r = pool(bcg["yi"], bcg["vi"], tau2_method="REML", maxiter=1)
     assert not r.converged and r.iterations == 1 and "did not converge" in r.warnings[0]
 
 
 def test_arguments_checked(bcg):
     y, v = bcg["yi"], bcg["vi"]
-    with pytest.raises(ValueError, match="method must be one of FE, DL, REML, PM; got 'ML'"):
-        pool(y, v, method="ML")
+    with pytest.raises(ValueError, match="tau2_method must be one of FE, DL, REML, PM; got 'ML'"):
+        pool(y, v, tau2_method="ML")
     with pytest.raises(ValueError, match="ci must be one of z, hksj; got 'kh'"):
         pool(y, v, ci="kh")
     with pytest.raises(ValueError, match="pi must be one of t, z"):
@@ -270,9 +270,9 @@ def test_hksj_edge_cases():
     # test="z" since k=1' and gives CI [-1.32833152900366, 4.54633152900366], p 0.282992392686232 (RevMan
     # likewise shows a single study's own CI); the CI was NaN before
     with pytest.warns(MetaWarning, match="HKSJ needs at least two studies: the Wald"):
-        one = pool([1.609], [2.246], method="REML", ci="hksj")
+        one = pool([1.609], [2.246], tau2_method="REML", ci="hksj")
     assert (one.ci_low, one.ci_high, one.p) == pytest.approx((-1.32833152900366, 4.54633152900366,
                                                                0.282992392686232), abs=1e-12)
     assert one.ci_method == "z"
-    same = pool([0.4] * 3, [0.01, 0.02, 0.03], method="REML", ci="hksj")  # no spread: SE exactly 0
+    same = pool([0.4] * 3, [0.01, 0.02, 0.03], tau2_method="REML", ci="hksj")  # no spread: SE exactly 0
     assert same.se == 0.0 and same.z == np.inf and same.p == 0.0 and same.ci_low == same.ci_high == 0.4

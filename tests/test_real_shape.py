@@ -89,7 +89,7 @@ def test_explorer_offers_the_review_comparisons_and_reproduces_the_published_res
     for args, headline in ((("pain_intensity", "immediate"), "MD -15.79 [-32.09, 0.51]"),
                            (("pain_intensity", "short"), "MD -5.32 [-15.51, 4.87]"),
                            (("any_adverse_event", "any"), "RR 3.26 [1.05, 10.09]")):
-        sel = S.Selection("ketamine", "placebo", "intravenous", *args, estimator="DL")
+        sel = S.Selection("ketamine", "placebo", "intravenous", *args, tau2_method="DL")
         assert S.explore(real, sel).headline == headline  # subgroup-analysis copies (1.5, 1.6, ...) not pooled twice
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

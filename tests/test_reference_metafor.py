@@ -90,11 +90,11 @@ def engine(entry: dict, doc: dict) -> tuple[dict, tuple[float, float]]:
             y, v = yi_vi(doc, name, measure)
             ci = "hksj" if test == "knha" else "z"
             pi = "knha" if test == "knha" else "z"  # predict(fit): the knha fit's own interval (t, k - 1 df)
-            fit = pool(y, v, method=method, ci=ci, pi=pi, preset=METAFOR)
+            fit = pool(y, v, tau2_method=method, ci=ci, pi=pi, preset=METAFOR)
             got = _fields(fit, POOL_FIELDS)
             if method != "REML":
                 got.pop("tau2_se")
-            handbook = pool(y, v, method=method, ci=ci, pi="t", preset=METAFOR)  # whatever the CI method
+            handbook = pool(y, v, tau2_method=method, ci=ci, pi="t", preset=METAFOR)  # whatever the CI method
             got["pi_t_low"], got["pi_t_high"] = handbook.pi_low, handbook.pi_high
             return got, TOLERANCE[method]
         if family == "rma.mh":
@@ -109,7 +109,7 @@ def engine(entry: dict, doc: dict) -> tuple[dict, tuple[float, float]]:
             return _fields(bias.begg(y, v), res), EXACT
         if family == "trimfill":
             method, estimator = rest[1], rest[2]
-            tf = bias.trim_and_fill(y, v, estimator=estimator, method=method, preset=METAFOR)
+            tf = bias.trim_and_fill(y, v, estimator=estimator, tau2_method=method, preset=METAFOR)
             got = _fields(tf.pooled, POOL_FIELDS) | _fields(tf, ("k0", "se_k0", "side", "estimate"))
             got["filled_yi"], got["filled_vi"] = tf.filled["yi"].to_numpy(), tf.filled["vi"].to_numpy()
             for n in ("pi_low", "pi_high", "tau2_ci_low", "tau2_ci_high", "weights"):
@@ -118,9 +118,9 @@ def engine(entry: dict, doc: dict) -> tuple[dict, tuple[float, float]]:
         if family in ("leave1out", "cumul"):
             method = rest[1]
             if family == "leave1out":
-                out = sensitivity.leave_one_out(y, v, method=method, pi="z", preset=METAFOR)
+                out = sensitivity.leave_one_out(y, v, tau2_method=method, pi="z", preset=METAFOR)
             else:
-                out = sensitivity.cumulative(y, v, order=res["order"], method=method, pi="z", preset=METAFOR)
+                out = sensitivity.cumulative(y, v, order=res["order"], tau2_method=method, pi="z", preset=METAFOR)
             frame = out.to_frame()
             got = {c: frame[c].to_numpy(float) for c in frame.columns if c in res and len(res[c])}
             if family == "cumul":  # the first cumulative fit is one study
@@ -184,21 +184,21 @@ def test_handbook_prediction_interval_ignores_the_ci_method():
     ref = {e["id"]: e["result"] for e in REF["entries"]}
     z, knha = ref["rma/bcg/RR/REML/z"], ref["rma/bcg/RR/REML/knha"]
     for ci in ("z", "hksj"):
-        fit = pool(y, v, method="REML", ci=ci, pi="t")
+        fit = pool(y, v, tau2_method="REML", ci=ci, pi="t")
         assert (fit.pi_low, fit.pi_high) == pytest.approx((z["pi_t_low"], z["pi_t_high"]), rel=1e-7)
     assert (knha["pi_t_low"], knha["pi_t_high"]) == pytest.approx((z["pi_t_low"], z["pi_t_high"]), rel=1e-9)
-    fit = pool(y, v, method="REML", ci="hksj", pi="knha")
+    fit = pool(y, v, tau2_method="REML", ci="hksj", pi="knha")
     assert (fit.pi_low, fit.pi_high) == pytest.approx((knha["pi_low"], knha["pi_high"]), rel=1e-7)
     with pytest.raises(ValueError, match="pi 'knha' .* needs ci 'hksj'"):
-        pool(y, v, method="REML", ci="z", pi="knha")
+        pool(y, v, tau2_method="REML", ci="z", pi="knha")
 
 
 def test_known_values_are_the_published_ones():
     """Spot checks a reader can verify in metafor's documentation (dat.bcg, REML; Viechtbauer 2010, JSS)."""
     y, v = yi_vi(REF, "bcg", "RR")
-    fit = pool(y, v, method="REML", pi="z", preset=METAFOR)
+    fit = pool(y, v, tau2_method="REML", pi="z", preset=METAFOR)
     assert round(fit.estimate, 4) == -0.7145 and round(fit.tau2, 4) == 0.3132 and round(fit.i2, 2) == 92.22
-    tf = bias.trim_and_fill(*yi_vi(REF, "hackshaw1998", "GEN"), method="FE")
+    tf = bias.trim_and_fill(*yi_vi(REF, "hackshaw1998", "GEN"), tau2_method="FE")
     assert (tf.k0, tf.side) == (7, "left") and round(tf.estimate, 4) == 0.1556
 
 

@@ -95,7 +95,8 @@ def test_subsets_are_formed_where_every_study_is_judged():
 def test_an_override_is_named_in_the_tables(real):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        tables = sensitivity.sensitivity_tables(real, "pain_intensity", estimator="REML", ci_method="hksj")
+        tables = sensitivity.sensitivity_tables(real, "pain_intensity", tau2_method="REML",
+                                                ci_method="hksj")
     row = tables["subsets"].set_index(["analysis_id", "subset"]).loc[("1.1", "all studies")]
     assert (row["estimator"], row["ci_method"], row["settings"]) == ("REML", "hksj", "override")
     assert [rounded(row[c], 2) for c in ("estimate", "ci_low", "ci_high")] == ["-15.80", "-49.81", "18.21"]

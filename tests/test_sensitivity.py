@@ -17,7 +17,7 @@ LABELS = [f"T{i}" for i in range(Y.size)]
 FIELDS = ("estimate", "se", "ci_low", "ci_high", "tau2", "q", "i2", "p")
 
 
-@pytest.mark.parametrize("kwargs", [{"method": "DL"}, {"method": "REML", "ci": "hksj"}, {"method": "FE"}])
+@pytest.mark.parametrize("kwargs", [{"tau2_method": "DL"}, {"tau2_method": "REML", "ci": "hksj"}, {"tau2_method": "FE"}])
 def test_leave_one_out_row_i_is_the_pool_without_study_i(kwargs):
     frame = sensitivity.leave_one_out(Y, V, labels=LABELS, **kwargs).to_frame()
     assert list(frame["omitted"]) == LABELS and (frame["k"] == Y.size - 1).all()
@@ -29,19 +29,19 @@ def test_leave_one_out_row_i_is_the_pool_without_study_i(kwargs):
 
 def test_cumulative_follows_the_order_keys_and_ends_with_the_full_analysis():
     years = np.array([1948, 1949, 1960, 1977, 1973, 1953, 1973, 1980, 1968, 1961, 1974, 1969, 1976])
-    res = sensitivity.cumulative(Y, V, order=years, labels=LABELS, method="DL")
+    res = sensitivity.cumulative(Y, V, order=years, labels=LABELS, tau2_method="DL")
     frame = res.to_frame()
     expected_order = [LABELS[i] for i in np.argsort(years, kind="stable")]
     assert list(frame["added"]) == expected_order and list(frame["k"]) == list(range(1, Y.size + 1))
     assert frame["added"].tolist().index("T4") < frame["added"].tolist().index("T6")  # tie 1973 keeps input order
-    full = pool(Y, V, method="DL")
+    full = pool(Y, V, tau2_method="DL")
     assert frame.iloc[-1]["estimate"] == pytest.approx(full.estimate) and frame.iloc[-1]["tau2"] == pytest.approx(full.tau2)
     first = frame.iloc[0]
     assert first["estimate"] == pytest.approx(Y[0]) and np.isnan(first["q"])  # one study: no heterogeneity
 
 
 def test_cumulative_default_is_input_order():
-    frame = sensitivity.cumulative(Y, V, method="FE").to_frame()
+    frame = sensitivity.cumulative(Y, V, tau2_method="FE").to_frame()
     assert frame["added"].tolist() == [f"Study {i + 1}" for i in range(Y.size)]
     assert frame.loc[1, "estimate"] == pytest.approx(np.average(Y[:2], weights=1 / V[:2]))
 
@@ -49,7 +49,7 @@ def test_cumulative_default_is_input_order():
 def test_leave_one_out_needs_two_studies_and_two_is_fine():
     with pytest.raises(ValueError, match="at least 2 studies; got 1"):
         sensitivity.leave_one_out([0.1], [0.1])
-    frame = sensitivity.leave_one_out([0.1, 0.5], [0.1, 0.2], method="FE").to_frame()
+    frame = sensitivity.leave_one_out([0.1, 0.5], [0.1, 0.2], tau2_method="FE").to_frame()
     assert frame["estimate"].tolist() == pytest.approx([0.5, 0.1])
 
 
@@ -60,8 +60,8 @@ def test_bad_input_names_row_field_and_study():
         sensitivity.cumulative(Y, V, order=[1, 2, 3])
     with pytest.raises(InputError, match=r"row 4 \(study 'T4'\) has a non-finite sort key"):
         sensitivity.cumulative(Y, V, order=np.where(np.arange(13) == 4, np.nan, 1.0), labels=LABELS)
-    with pytest.raises(ValueError, match="method must be one of FE, DL, REML, PM"):
-        sensitivity.leave_one_out(Y, V, method="EB")
+    with pytest.raises(ValueError, match="tau2_method must be one of FE, DL, REML, PM"):
+        sensitivity.leave_one_out(Y, V, tau2_method="EB")
 
 
 def test_warnings_of_each_fit_are_prefixed_recorded_and_warned():
@@ -69,12 +69,12 @@ def test_warnings_of_each_fit_are_prefixed_recorded_and_warned():
     v = np.array([0.04, 0.05, 0.06, 0.05])
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        res = sensitivity.leave_one_out(y, v, labels=["a", "b", "c", "d"], method="DL")
+        res = sensitivity.leave_one_out(y, v, labels=["a", "b", "c", "d"], tau2_method="DL")
     assert any(w.startswith("without d: ") and "truncated" in w for w in res.warnings)
     assert any(str(w.message).startswith("without d: ") for w in caught)
 
 
 def test_result_prints():
-    res = sensitivity.leave_one_out(Y, V, labels=LABELS, method="DL")
+    res = sensitivity.leave_one_out(Y, V, labels=LABELS, tau2_method="DL")
     assert "Leave-one-out meta-analysis of 13 studies" in res.summary() and "T12" in res.summary()
     assert "kind='leave_one_out'" in repr(res) and "<13 values>" in repr(res)

@@ -16,14 +16,14 @@ FE_SE = [0.0546177938139501, 0.0780067766160431, 0.0952846101388717]
 def test_fixed_effect_subgroups_match_metafor_qm():
     t = subgroup_test(FE_EST, FE_SE)
     assert t.q == pytest.approx(19.8653698196656, rel=1e-10)
-    assert t.df == 2 and t.method == "fixed"
+    assert t.df == 2 and t.model == "fixed"
     assert t.p == pytest.approx(4.8561238362813e-05, rel=1e-8)
     assert t.i2 == pytest.approx(89.9322287067613, rel=1e-10)
 
 
 def test_random_effects_subgroups():
     t = subgroup_test([-1.00416135399824, -0.540792961849345, -0.439346579998001],
-                      [0.362106798741009, 0.281601613103888, 0.31333791363803], method="random")
+                      [0.362106798741009, 0.281601613103888, 0.31333791363803], model="random")
     assert t.q == pytest.approx(1.53676887206275, rel=1e-10)
     assert t.p == pytest.approx(0.463761700109843, rel=1e-9)
     assert t.i2 == 0.0  # Q < df: I² truncated at 0
@@ -42,8 +42,8 @@ def test_bad_input():
         subgroup_test([0.1], [0.2])
     with pytest.raises(ValueError, match=r"field 'ses' must be > 0: row 1 \(study 'b'\)"):
         subgroup_test([0.1, 0.2], [0.2, 0.0], labels=["a", "b"])
-    with pytest.raises(ValueError, match="method must be one of fixed, random; got 'REML'"):
-        subgroup_test([0.1, 0.2], [0.2, 0.1], method="REML")
+    with pytest.raises(ValueError, match="model must be one of fixed, random; got 'REML'"):
+        subgroup_test([0.1, 0.2], [0.2, 0.1], model="REML")
 
 
 def test_result_text():

@@ -117,8 +117,8 @@ def test_parameters_checked_and_tables_written(tmp_path):
 def test_one_meaning_per_estimator_label(ds):
     """'DL' (and 'FE') mean inverse-variance pooling in the notebooks as in the explorer, also for the package's
     Mantel-Haenszel analyses; the package's own MH-DL is estimator None."""
-    from helpers.explore.selection import engine_arguments
     from helpers.stats.meta import meta_analysis
+    from helpers.stats.settings import estimator_arguments
 
     # the review (and the default package in its shape) pools risk ratios by inverse variance; the same analysis
     # with RevMan's default Mantel-Haenszel setting
@@ -131,7 +131,7 @@ def test_one_meaning_per_estimator_label(ds):
         warnings.simplefilter("ignore")
         for est in ("FE", "DL", "REML"):
             ours = summary.analyse(sel, est, subgroups=False)
-            explorer = meta_analysis(sel.rows, measure, **engine_arguments(est, "z"), study="study")
+            explorer = meta_analysis(sel.rows, measure, **estimator_arguments(est, "z"), study="study")
             assert ours.method == "IV" and ours.overall.estimate == pytest.approx(explorer.overall.estimate, rel=1e-12)
         package = summary.analyse(sel, None, subgroups=False)
     assert package.method == "MH"
@@ -154,7 +154,7 @@ def test_funnel_trim_and_fill_follows_the_views_estimator(ds):
             assert figure.k0 == table["trimfill_k0"]
     reml, review = render.small_study(spec, "REML").trim_fill, render.small_study(spec, None).trim_fill
     # None: the analysis' own settings (random effects, DerSimonian-Laird), no longer REML
-    assert reml.pooled.method == "REML" and review.pooled.method == "DL"
+    assert reml.pooled.tau2_method == "REML" and review.pooled.tau2_method == "DL"
 
 
 def test_rows_without_a_route_are_a_recorded_warning(ds):

@@ -134,16 +134,16 @@ class ExplorerApp:
         self.analysis.value = keep if keep in named else first_analysis(rows, self.comparison.value)
 
     def review_settings(self) -> tuple[str, str]:
-        """(estimator, CI method) of the review's analysis now selected
+        """(tau2_method, CI method) of the review's analysis now selected
         (:func:`helpers.stats.settings.review_estimator`)."""
         return review_estimator(self.dataset.analysis(self.analysis.value))
 
     def _to_review_settings(self, refresh: bool = True) -> None:
-        estimator, ci = self.review_settings()
+        tau2_method, ci = self.review_settings()
         self._busy = True
         try:
-            self.estimator.value, self.ci.value, self.leave_out.value, self.rob.value = estimator, ci, "", "all"
-            self.ci.disabled = estimator == "FE"
+            self.estimator.value, self.ci.value, self.leave_out.value, self.rob.value = tau2_method, ci, "", "all"
+            self.ci.disabled = tau2_method == "FE"
         finally:
             self._busy = False
         if refresh:
@@ -152,9 +152,9 @@ class ExplorerApp:
     def selection(self) -> Selection:
         """The current choices as a :class:`Selection`; an estimator or CI method equal to the review's is the
         review's setting (None), so the review's own method (e.g. Mantel-Haenszel) is kept."""
-        estimator, ci = self.review_settings()
+        tau2_method, ci = self.review_settings()
         return for_analysis(self.dataset, self.analysis.value,
-                            estimator=None if self.estimator.value == estimator else self.estimator.value,
+                            tau2_method=None if self.estimator.value == tau2_method else self.estimator.value,
                             ci=None if self.ci.value == ci else self.ci.value,
                             leave_out=self.leave_out.value or None, rob=self.rob.value)
 
@@ -228,7 +228,7 @@ class ExplorerApp:
             self.forest.value = self._figure(("forest", sel), lambda: image_html(
                 forest_png(result, self.dataset), f"Forest plot: analysis {result.analysis}. {result.headline}"))
             # the funnel shows the studies and trim and fill with the estimator: the CI method does not change it
-            self.funnel.value = self._figure(("funnel", sel.analysis, result.excluded, result.estimator), lambda: (
+            self.funnel.value = self._figure(("funnel", sel.analysis, result.excluded, result.tau2_method), lambda: (
                 image_html(funnel_png(result, self.dataset), f"Funnel plot: analysis {result.analysis}")
                 if result.k >= FUNNEL_MIN_K else
                 f"<p>No funnel plot: {result.k} {'study' if result.k == 1 else 'studies'} "
@@ -252,11 +252,11 @@ class ExplorerApp:
             return
         sel = self.selection()
         # a CI method needs an estimator to go with it: the review's, when only the CI method was changed
-        estimator = sel.estimator or (self.review_settings()[0] if sel.ci is not None else None)
-        key = (self.result.drug, self.result.route, self.result.comparator, estimator, sel.ci)
+        tau2_method = sel.tau2_method or (self.review_settings()[0] if sel.ci is not None else None)
+        key = (self.result.drug, self.result.route, self.result.comparator, tau2_method, sel.ci)
         if self._adverse_key == key:
             return
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the breakdown's notes are in its table
-            self.adverse.value = adverse_html(self.dataset, self.result, estimator, sel.ci or "z")
+            self.adverse.value = adverse_html(self.dataset, self.result, tau2_method, sel.ci or "z")
         self._adverse_key = key

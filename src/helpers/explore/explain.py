@@ -72,15 +72,15 @@ def _studies_step(review: Exploration, now: Exploration) -> list[str]:
 
 
 def _estimator_step(before: Exploration, after: Exploration) -> list[str]:
-    if before.estimator == after.estimator and before.meta.method == after.meta.method:
+    if before.tau2_method == after.tau2_method and before.meta.method == after.meta.method:
         return []
-    if after.estimator == "FE":
+    if after.tau2_method == "FE":
         return [f"The fixed-effect model assumes every study estimates one true effect: tau² is set to 0 (the "
-                f"review's {ESTIMATOR_NAMES[before.estimator].removeprefix('the ')} gives "
+                f"review's {ESTIMATOR_NAMES[before.tau2_method].removeprefix('the ')} gives "
                 f"{fmt(before.tau2, 2)}), so each study is weighted 1/vi (the largest studies count most) and the "
                 f"interval leaves out the differences between studies: {_width_words(before, after)}."]
-    if before.estimator == "FE":
-        return [f"A random-effects model with {ESTIMATOR_NAMES[after.estimator].removeprefix('the ')} estimates "
+    if before.tau2_method == "FE":
+        return [f"A random-effects model with {ESTIMATOR_NAMES[after.tau2_method].removeprefix('the ')} estimates "
                 f"tau² = {fmt(after.tau2, 2)} (the fixed-effect model assumes 0): weights 1/(vi + tau²) are more "
                 f"equal across studies and the between-study variance widens the interval: "
                 f"{_width_words(before, after)}."]
@@ -95,9 +95,9 @@ def _estimator_step(before: Exploration, after: Exploration) -> list[str]:
                f"interval narrows: {_width_words(before, after)}.")
     how = {"DL": "a method-of-moments estimate from Cochran's Q",
            "REML": "an iterative restricted maximum-likelihood estimate",
-           "PM": "the value that makes the generalised Q equal its degrees of freedom"}.get(after.estimator, "")
-    return [f"The {ESTIMATOR_NAMES[after.estimator].removeprefix('the ')} ({how}) gives tau² = {fmt(t1, 2)}; "
-            f"{ESTIMATOR_NAMES[before.estimator]} gives {fmt(t0, 2)}. {why} The estimate moves from "
+           "PM": "the value that makes the generalised Q equal its degrees of freedom"}.get(after.tau2_method, "")
+    return [f"The {ESTIMATOR_NAMES[after.tau2_method].removeprefix('the ')} ({how}) gives tau² = {fmt(t1, 2)}; "
+            f"{ESTIMATOR_NAMES[before.tau2_method]} gives {fmt(t0, 2)}. {why} The estimate moves from "
             f"{fmt(float(before.meta.display(before.estimate)), 2)} to "
             f"{fmt(float(after.meta.display(after.estimate)), 2)}."]
 
@@ -145,17 +145,17 @@ def _verdict(review: Exploration, now: Exploration) -> str:
 
 def _how(result: Exploration) -> tuple:
     """What decides a pooled result besides the data: studies removed, model, estimator, method, CI method."""
-    return (result.excluded, result.meta.model, result.estimator, result.meta.method, result.ci_method)
+    return (result.excluded, result.meta.model, result.tau2_method, result.meta.method, result.ci_method)
 
 
 def chain(dataset, selection: Selection, review: Exploration | None = None) -> list[Exploration]:
     """The results from the review's analysis to ``selection``: review, + the study changes, + the estimator,
     + the CI method (each step a result of :func:`explore`; steps that change nothing are skipped)."""
-    base = replace(selection, estimator=None, ci=None, leave_out=None, rob="all")
+    base = replace(selection, tau2_method=None, ci=None, leave_out=None, rob="all")
     review = review if review is not None else explore(dataset, base)
     studies = replace(base, leave_out=selection.leave_out, rob=selection.rob)
-    ci_before = review.ci_method if selection.estimator != "FE" else "z"
-    model = replace(studies, estimator=selection.estimator, ci=ci_before if selection.estimator else None)
+    ci_before = review.ci_method if selection.tau2_method != "FE" else "z"
+    model = replace(studies, tau2_method=selection.tau2_method, ci=ci_before if selection.tau2_method else None)
     steps, seen = [review], {base}
     for step in (studies, model, selection):
         if step not in seen:
@@ -184,7 +184,7 @@ def explain(dataset, selection: Selection, review: Exploration | None = None) ->
     for before, after in zip(steps, steps[1:]):
         lines += _studies_step(before, after) if after.excluded != before.excluded else []
         lines += _estimator_step(before, after) if after.excluded == before.excluded else []
-        lines += _ci_step(before, after) if after.estimator == before.estimator else []
+        lines += _ci_step(before, after) if after.tau2_method == before.tau2_method else []
     for note in now.warnings:
         if "needs inverse-variance weights" in note:
             lines.append(note[0].upper() + note[1:] + ".")

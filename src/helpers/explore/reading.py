@@ -103,7 +103,7 @@ def _size_sentence(measure, estimate, ci_low, ci_high, outcome, drug, risk) -> s
 
 
 def plain_language(*, measure: str, estimate: float, ci_low: float, ci_high: float, k: int, i2: float,
-                   outcome: str, drug: str, route: str, timepoint: str, estimator: str, ci: str,
+                   outcome: str, drug: str, route: str, timepoint: str, tau2_method: str, ci: str,
                    participants: int | None = None, control_risk: float = float("nan"), n_high_rob: int = 0,
                    synthetic: bool = False) -> str:
     """One paragraph for a student: what was found, how big it is against a yardstick, and why to be careful.
@@ -116,7 +116,7 @@ def plain_language(*, measure: str, estimate: float, ci_low: float, ci_high: flo
     people = f", {participants} participants" if participants is not None else ""
     head = (f"{k} {'study' if k == 1 else 'studies'}{people}: {drug} ({route}) compared with control, "
             f"{OUTCOME_WORDS.get(outcome, outcome)} {TIMEPOINT_WORDS.get(timepoint, timepoint)}, "
-            f"{format_effect(measure, estimate, ci_low, ci_high)} (95% CI in brackets); {ESTIMATOR_WORDS[estimator]}, "
+            f"{format_effect(measure, estimate, ci_low, ci_high)} (95% CI in brackets); {ESTIMATOR_WORDS[tau2_method]}, "
             f"{CI_WORDS[ci]}.")
     size = _size_sentence(measure, estimate, ci_low, ci_high, outcome, drug, control_risk)
     crosses = ci_low <= 0 <= ci_high

@@ -82,26 +82,26 @@ def estimator_of(kwargs: dict) -> str:
     return "FE" if kwargs["model"] == "fixed" else kwargs["tau2_method"]
 
 
-def settings_arguments(rows: pd.DataFrame, estimator: str | None = None,
+def settings_arguments(rows: pd.DataFrame, tau2_method: str | None = None,
                        ci: str | None = None) -> tuple[pd.DataFrame, dict, tuple[str, ...]]:
     """(rows, meta_analysis keyword arguments, notes) for one analysis: the review's own settings
-    (:func:`~helpers.stats.settings.analysis_arguments`), with the model and tau² estimator replaced when
-    ``estimator`` is given (``FE`` = fixed effect) and the CI method when ``ci`` is given. Everything else (measure,
+    (:func:`~helpers.stats.settings.analysis_arguments`), with the model and tau² tau2_method replaced when
+    ``tau2_method`` is given (``FE`` = fixed effect) and the CI method when ``ci`` is given. Everything else (measure,
     statistical method, level, subgroups, swapped events) stays the review's; a Mantel-Haenszel or Peto analysis
     switches to inverse variance for REML and Paule-Mandel (defined for inverse-variance weights only), and the
     notes say so."""
     rows, kwargs, notes = analysis_arguments(rows)
     notes = list(notes)
-    if estimator is not None:
-        check_choice("estimator", estimator, TAU2_METHODS)
-        if estimator == "FE":
+    if tau2_method is not None:
+        check_choice("tau2_method", tau2_method, TAU2_METHODS)
+        if tau2_method == "FE":
             kwargs.update(model="fixed", ci="z")
             if kwargs["method"] == "Peto" and kwargs["measure"] != "OR":
                 kwargs["method"] = "IV"
         else:
-            kwargs.update(model="random", tau2_method=estimator)
-            if kwargs["method"] == "Peto" or (estimator in IV_ONLY and kwargs["method"] != "IV"):
-                notes.append(f"{TAU2_WORDS[estimator]} needs inverse-variance weights: the review's "
+            kwargs.update(model="random", tau2_method=tau2_method)
+            if kwargs["method"] == "Peto" or (tau2_method in IV_ONLY and kwargs["method"] != "IV"):
+                notes.append(f"{TAU2_WORDS[tau2_method]} needs inverse-variance weights: the review's "
                              f"{METHOD_WORDS[kwargs['method']]} pooling is replaced by inverse variance")
                 kwargs["method"] = "IV"
     if ci is not None:

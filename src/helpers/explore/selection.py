@@ -11,7 +11,7 @@ Mantel-Haenszel or inverse variance, model, tau² estimator, CI method) with onl
 (:func:`helpers.explore.review.settings_arguments`; REML and PM switch to inverse variance, being defined for
 inverse-variance weights only: Viechtbauer 2005, *J Educ Behav Stat* 30:261). Across analyses (no ``analysis``)
 estimators map onto the engine as ``FE`` -> ``model="fixed"``, ``DL``/``REML``/``PM`` -> ``model="random"`` with
-that tau² estimator, inverse variance throughout (:func:`engine_arguments`).
+that tau² estimator, inverse variance throughout (:func:`helpers.stats.settings.estimator_arguments`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,7 @@ class Selection:
     """What the user chose. ``leave_out`` is a study label or None; ``rob`` one of :data:`ROB_FILTERS`.
 
     ``analysis`` (e.g. ``"1.1"``) selects one of the review's analyses, with its subgroups, as RevMan pools it;
-    the data fields then describe it (:func:`for_analysis`). There ``estimator`` and ``ci`` None mean the review's
+    the data fields then describe it (:func:`for_analysis`). There ``tau2_method`` and ``ci`` None mean the review's
     own settings, and a value replaces only that setting (:func:`helpers.explore.review.settings_arguments`).
     Without ``analysis`` the data fields select the rows across analyses (each study's main analysis once).
     """
@@ -60,15 +60,15 @@ class Selection:
     route: str
     outcome: str
     timepoint: str
-    estimator: str = "REML"
+    tau2_method: str = "REML"
     ci: str = "z"
     leave_out: str | None = None
     rob: str = "all"
     analysis: str | None = None
 
     def __post_init__(self):
-        if self.analysis is None or self.estimator is not None:
-            check_choice("estimator", self.estimator, TAU2_METHODS)
+        if self.analysis is None or self.tau2_method is not None:
+            check_choice("tau2_method", self.tau2_method, TAU2_METHODS)
         if self.analysis is None or self.ci is not None:
             check_choice("ci", self.ci, CI_METHODS)
         check_choice("rob", self.rob, ROB_FILTERS)
@@ -76,11 +76,11 @@ class Selection:
 
 def for_analysis(dataset, analysis_id: str, **settings) -> Selection:
     """The :class:`Selection` of the review's analysis ``analysis_id`` (its data fields read from its rows; a field
-    the rows leave empty, as in the generic mode, is ""); ``settings``: estimator, ci, leave_out, rob (default: the
+    the rows leave empty, as in the generic mode, is ""); ``settings``: tau2_method, ci, leave_out, rob (default: the
     review's settings, every study)."""
     rows = dataset.analysis(analysis_id)
     fields = {n: str(rows[n].dropna().iloc[0]) if n in rows and rows[n].notna().any() else "" for n in DATA_FIELDS}
-    return Selection(**fields, **{"estimator": None, "ci": None, **settings}, analysis=str(analysis_id))
+    return Selection(**fields, **{"tau2_method": None, "ci": None, **settings}, analysis=str(analysis_id))
 
 
 @dataclass(frozen=True)
@@ -192,16 +192,6 @@ def select_rows(dataset, selection: Selection) -> RowSelection:
 # ---------------------------------------------------------------------------------------------- analysis
 
 
-def engine_arguments(estimator: str, ci: str) -> dict[str, str]:
-    """Keyword arguments for :func:`helpers.stats.meta.meta_analysis` for an estimator and CI method: the same
-    meaning as in the notebooks and figures (:func:`helpers.stats.settings.estimator_arguments`).
-
-    >>> engine_arguments("PM", "hksj")
-    {'method': 'IV', 'model': 'random', 'tau2_method': 'PM', 'ci': 'hksj'}
-    """
-    return estimator_arguments(estimator, ci)
-
-
 def _one(rows: pd.DataFrame, column: str, what: str) -> str:
     values = tuple(dict.fromkeys(rows[column].dropna()))
     if len(values) != 1:
@@ -229,7 +219,7 @@ class Exploration(ResultMixin):
 
     ``excluded`` lists (study, reason) for every study removed by the RoB filter or the leave-out choice;
     ``warnings`` holds those of the data selection and of the engine (non-convergence, truncation, ...).
-    ``estimator`` and ``ci_method`` are the ones used (for the review's own settings: the review's).
+    ``tau2_method`` and ``ci_method`` are the ones used (for the review's own settings: the review's).
     """
 
     drug: str
@@ -237,7 +227,7 @@ class Exploration(ResultMixin):
     route: str
     outcome: str
     timepoint: str
-    estimator: str
+    tau2_method: str
     ci_method: str
     rob_filter: str
     leave_out: str | None
@@ -293,7 +283,7 @@ def explore(dataset, selection: Selection) -> Exploration:
     for w in caught:  # re-emit: the caller sees them, and they are recorded below
         warnings.warn(w.message, w.category, stacklevel=2)
     pooled = meta.overall
-    estimator, ci = estimator_of(kwargs), kwargs["ci"]
+    tau2_method, ci = estimator_of(kwargs), kwargs["ci"]
     rob = _rob_by_study(dataset.studies)
     entered = list(dict.fromkeys(meta.studies["study"]))
     n_high = sum(rob.get(_base_study(s)) == "High" for s in entered)
@@ -302,7 +292,7 @@ def explore(dataset, selection: Selection) -> Exploration:
     risk = control_risk(entered_rows) if measure in ("RR", "OR") else float("nan")
     text = plain_language(measure=measure, estimate=pooled.estimate, ci_low=pooled.ci_low, ci_high=pooled.ci_high,
                           k=pooled.k, i2=pooled.i2, outcome=selection.outcome, drug=selection.drug or "the drug",
-                          route=selection.route, timepoint=selection.timepoint, estimator=estimator, ci=ci,
+                          route=selection.route, timepoint=selection.timepoint, tau2_method=tau2_method, ci=ci,
                           participants=participants, control_risk=risk, n_high_rob=n_high,
                           synthetic=bool(dataset.synthetic))
     notes = (picked.rob_note,) if picked.rob_note else ()
@@ -310,22 +300,22 @@ def explore(dataset, selection: Selection) -> Exploration:
     name = str(rows["analysis_name"].iloc[0]) if selection.analysis and "analysis_name" in rows else ""
     return Exploration(
         drug=selection.drug, comparator=selection.comparator, route=selection.route, outcome=selection.outcome,
-        timepoint=selection.timepoint, estimator=estimator, ci_method=ci,
+        timepoint=selection.timepoint, tau2_method=tau2_method, ci_method=ci,
         rob_filter=selection.rob, leave_out=selection.leave_out, measure=measure, k=int(pooled.k),
         participants=participants, estimate=float(pooled.estimate), ci_low=float(pooled.ci_low),
         ci_high=float(pooled.ci_high), tau2=float(pooled.tau2), i2=float(pooled.i2), control_risk=risk,
         n_high_rob=int(n_high), synthetic=bool(dataset.synthetic), label=str(dataset.label), text=text,
         excluded=picked.excluded, warnings=tuple(dict.fromkeys(notes)), analysis=selection.analysis,
         analysis_name=name, settings=settings_words({"measure": measure, **kwargs},
-                                                    rows if selection.estimator is None else None),
+                                                    rows if selection.tau2_method is None else None),
         rob_note=picked.rob_note, meta=meta)
 
 
 def _arguments(rows: pd.DataFrame, selection: Selection) -> tuple[pd.DataFrame, dict, tuple[str, ...]]:
     """(rows, meta_analysis arguments with ``measure``, notes): for one of the review's analyses its own settings
     with the user's changes (:func:`helpers.explore.review.settings_arguments`); across analyses the estimator's
-    one meaning (:func:`engine_arguments`)."""
+    one meaning (:func:`helpers.stats.settings.estimator_arguments`)."""
     if selection.analysis is not None:
-        return settings_arguments(rows, selection.estimator, selection.ci)
+        return settings_arguments(rows, selection.tau2_method, selection.ci)
     measure = _one(rows, "measure", "effect measure")
-    return rows, {"measure": measure, **engine_arguments(selection.estimator, selection.ci)}, ()
+    return rows, {"measure": measure, **estimator_arguments(selection.tau2_method, selection.ci)}, ()

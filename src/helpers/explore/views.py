@@ -65,7 +65,7 @@ def pooled_html(result: Exploration, published: str = "") -> str:
             f'<span class="nmda-headline" style="font-size:1.4em;font-weight:bold">{html.escape(result.headline)}'
             f'</span> <span style="color:#555">{html.escape(_column_header(result))}</span><br>'
             f'{result.k} {"study" if result.k == 1 else "studies"}, {result.participants} participants'
-            f'{het}{tau} &middot; {ESTIMATOR_WORDS[result.estimator]}, {CI_WORDS[result.ci_method]}'
+            f'{het}{tau} &middot; {ESTIMATOR_WORDS[result.tau2_method]}, {CI_WORDS[result.ci_method]}'
             f'<div class="nmda-lines" style="margin-top:4px">{lines}</div></div>')
 
 
@@ -124,14 +124,14 @@ def funnel_png(result: Exploration, dataset) -> bytes:
 
     studies = result.meta.studies
     return png_bytes(funnel_plot(small_study_effects(studies["yi"], studies["vi"], measure=result.measure,
-                                                     labels=studies["study"], estimator=result.estimator),
+                                                     labels=studies["study"], tau2_method=result.tau2_method),
                                  footer=dataset))
 
 
-def adverse_html(dataset, result: Exploration, estimator: str | None, ci: str) -> str:
+def adverse_html(dataset, result: Exploration, tau2_method: str | None, ci: str) -> str:
     """The adverse-event breakdown of notebook 03 for the comparison of ``result`` (its drug, route and
     comparator): the psychotomimetic family beside nausea and vomiting and the other harms
-    (helpers.stats.adverse.ae_breakdown -> helpers.figures.adverse), pooled with ``estimator`` (None: each
+    (helpers.stats.adverse.ae_breakdown -> helpers.figures.adverse), pooled with ``tau2_method`` (None: each
     analysis' own settings, as the review) and ``ci``; a sentence instead when the comparison has no harm rows."""
     from helpers.figures.adverse import ae_breakdown_plot
     from helpers.stats.adverse import AE_OUTCOMES, ae_breakdown
@@ -146,10 +146,10 @@ def adverse_html(dataset, result: Exploration, estimator: str | None, ci: str) -
         return (f'<p class="nmda-ae-none">No adverse-event analysis for {html.escape(what)} in these data '
                 f'(outcomes looked for: {", ".join(AE_OUTCOMES)}).</p>')
     part = replace(dataset, rows=rows[keep].reset_index(drop=True))
-    breakdown = ae_breakdown(part, estimator=estimator, ci_method=ci if estimator is not None else "z",
+    breakdown = ae_breakdown(part, tau2_method=tau2_method, ci_method=ci if tau2_method is not None else "z",
                              comparator=None)
-    how = "each analysis' own settings (the review's)" if estimator is None else \
-        f"{ESTIMATOR_WORDS[estimator]}, {CI_WORDS[ci]}"
+    how = "each analysis' own settings (the review's)" if tau2_method is None else \
+        f"{ESTIMATOR_WORDS[tau2_method]}, {CI_WORDS[ci]}"
     return (f'<p>Adverse events of {html.escape(what)}, as in notebook 03: crude proportions per arm (top) and '
             f'pooled risk ratios (bottom), pooled with {html.escape(how)}.</p>'
             + image_html(png_bytes(ae_breakdown_plot(breakdown, footer=dataset)),

@@ -39,34 +39,34 @@ def favours(sel: summary.Selected) -> tuple[str, str]:
     return GENERIC_FAVOURS
 
 
-def analyse(spec: FigureSpec, estimator: str | None = None, ci_method: str = "z"):
+def analyse(spec: FigureSpec, tau2_method: str | None = None, ci_method: str = "z"):
     """:func:`helpers.report.summary.analyse` of a figure's rows, with subgroups when ``spec.subgroups`` (the
     package's own; routes in a re-analysis), one group for a single route cut out of an analysis."""
-    return summary.analyse(spec.selected, estimator, ci_method, subgroups=spec.subgroups)
+    return summary.analyse(spec.selected, tau2_method, ci_method, subgroups=spec.subgroups)
 
 
-def small_study(spec: FigureSpec, estimator: str | None = None) -> SmallStudyEffects:
+def small_study(spec: FigureSpec, tau2_method: str | None = None) -> SmallStudyEffects:
     """:func:`helpers.stats.smallstudy.small_study_effects` of a funnel figure's rows (study effects of the
     analysis' measure, :func:`helpers.report.summary.yi_vi`): what its funnel plot draws. Trim and fill pools
-    with ``estimator`` (None: the analysis' own tau² estimator, :func:`helpers.stats.settings.review_estimator`), as
+    with ``tau2_method`` (None: the analysis' own tau² estimator, :func:`helpers.stats.settings.review_estimator`), as
     the small-study table of the same view."""
     measure = spec.selected.settings["measure"]
     es = summary.yi_vi(spec.selected.rows, measure)
     return small_study_effects(es["yi"], es["vi"], measure=measure, labels=es["study"],
-                               estimator=estimator or review_estimator(spec.selected.rows)[0])
+                               tau2_method=tau2_method or review_estimator(spec.selected.rows)[0])
 
 
-def draw(spec: FigureSpec, ds: Dataset, estimator: str | None = None, ci_method: str = "z"):
-    """The Figure of ``spec``: forest plot of :func:`analyse` (``estimator``, ``ci_method``), or funnel plot of
-    :func:`small_study` (trim and fill with ``estimator``), titled in words; the footer names the dataset."""
+def draw(spec: FigureSpec, ds: Dataset, tau2_method: str | None = None, ci_method: str = "z"):
+    """The Figure of ``spec``: forest plot of :func:`analyse` (``tau2_method``, ``ci_method``), or funnel plot of
+    :func:`small_study` (trim and fill with ``tau2_method``), titled in words; the footer names the dataset."""
     if spec.kind == "forest":
         from helpers.figures.forest import forest_plot
 
-        return forest_plot(analyse(spec, estimator, ci_method), title=spec.title, favours=favours(spec.selected),
+        return forest_plot(analyse(spec, tau2_method, ci_method), title=spec.title, favours=favours(spec.selected),
                            footer=ds)
     from helpers.figures.funnel import funnel_plot
 
-    fig = funnel_plot(small_study(spec, estimator), footer=ds)
+    fig = funnel_plot(small_study(spec, tau2_method), footer=ds)
     title = "\n".join(textwrap.fill(line, FUNNEL_TITLE_CHARS) for line in spec.title.split("\n"))
     _title_on_top(fig, title, title.count("\n") + 1)
     return fig

@@ -1,8 +1,9 @@
 """The tables of notebook 04 (sensitivity): the estimator x CI-method grid, the restricted subsets and
 leave-one-out, each with the review's own settings unless a parameter overrides them.
 
-``estimator`` None (the default everywhere) means the package's own settings of each analysis
-(:func:`review_choice`: the tau² estimator and CI method RevMan pooled with, ``FE`` for a fixed-effect model), so
+``tau2_method`` None (the default everywhere; the notebooks' ``estimator`` parameter) means the package's own
+settings of each analysis (:func:`review_choice`: the tau² estimator and CI method RevMan pooled with, ``FE`` for a
+fixed-effect model), so
 the "all studies" row of an analysis is the review's published result. The estimator grid shows every
 alternative beside it, the review's choice marked.
 
@@ -35,7 +36,7 @@ SUBSETS = ("all studies", "low risk of bias only", "parallel-group only")
 
 
 def review_choice(sel: Selected) -> tuple[str, str]:
-    """(estimator, ci_method) the package pooled ``sel`` with (:func:`helpers.stats.settings.review_estimator`).
+    """(tau2_method, ci_method) the package pooled ``sel`` with (:func:`helpers.stats.settings.review_estimator`).
     A statistical method other than inverse variance (M-H, Peto) is warned: these tables pool the study effects
     by inverse variance, with the review's model and estimator."""
     method = sel.settings["method"]
@@ -51,14 +52,14 @@ def _show(measure: str):
 
 def estimator_grid(rows: pd.DataFrame, measure: str, label: dict, choice: tuple[str, str] | None = None) -> pd.DataFrame:
     """Inverse-variance pooling of ``rows`` with every tau² estimator x CI method (``TAU2_METHODS`` x
-    ``CI_METHODS``), display scale; ``label`` columns are prepended to every row. ``choice`` (estimator,
+    ``CI_METHODS``), display scale; ``label`` columns are prepended to every row. ``choice`` (tau2_method,
     ci_method): the row of the review's settings, marked ``REVIEW_MARK`` in column ``settings``."""
     es = yi_vi(rows, measure)
     show = _show(measure)
     records = []
     for est in TAU2_METHODS:
         for ci in CI_METHODS:
-            res = pool(es["yi"], es["vi"], method=est, ci=ci, labels=es["study"])
+            res = pool(es["yi"], es["vi"], tau2_method=est, ci=ci, labels=es["study"])
             records.append(label | {"estimator": est, "ci_method": ci,
                                     "settings": REVIEW_MARK if (est, ci) == choice else "", "k": res.k,
                                     "estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)),
@@ -90,7 +91,7 @@ def subset_rows(ds: Dataset, rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame
     return out
 
 
-def restricted(ds: Dataset, rows: pd.DataFrame, measure: str, estimator: str, ci_method: str,
+def restricted(ds: Dataset, rows: pd.DataFrame, measure: str, tau2_method: str, ci_method: str,
                label: dict) -> pd.DataFrame:
     """The pooled estimate for all rows, low overall risk of bias only, and parallel-group trials only
     (:func:`subset_rows`); ``note`` says why a subset cannot be formed, or that no study qualifies."""
@@ -100,7 +101,8 @@ def restricted(ds: Dataset, rows: pd.DataFrame, measure: str, estimator: str, ci
         es = yi_vi(sub, measure) if len(sub) else sub
         rec = label | {"subset": name, "k": np.nan if reason else len(es), "note": reason or ""}
         if reason is None and len(es) >= 1:
-            res = pool(es["yi"], es["vi"], method=estimator, ci=ci_method if len(es) > 1 else "z", labels=es["study"])
+            res = pool(es["yi"], es["vi"], tau2_method=tau2_method, ci=ci_method if len(es) > 1 else "z",
+                       labels=es["study"])
             rec |= {"estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)),
                     "ci_high": float(show(res.ci_high)), "i2": res.i2}
         elif reason is None:
@@ -112,10 +114,11 @@ def restricted(ds: Dataset, rows: pd.DataFrame, measure: str, estimator: str, ci
     return pd.DataFrame.from_records(records)
 
 
-def leave_one_out(rows: pd.DataFrame, measure: str, estimator: str, ci_method: str, label: dict) -> pd.DataFrame:
+def leave_one_out(rows: pd.DataFrame, measure: str, tau2_method: str, ci_method: str, label: dict) -> pd.DataFrame:
     """``helpers.stats.sensitivity.leave_one_out`` of ``rows`` on the display scale, ``label`` columns prepended."""
     es = yi_vi(rows, measure)
-    res = sensitivity.leave_one_out(es["yi"], es["vi"], labels=es["study"], method=estimator, ci=ci_method)
+    res = sensitivity.leave_one_out(es["yi"], es["vi"], labels=es["study"], tau2_method=tau2_method,
+                                     ci=ci_method)
     frame = res.to_frame()[["omitted", "k", "estimate", "ci_low", "ci_high", "i2"]]
     frame[["estimate", "ci_low", "ci_high"]] = display_scale(frame[["estimate", "ci_low", "ci_high"]], measure)
     for i, (key, value) in enumerate(label.items()):
@@ -124,16 +127,16 @@ def leave_one_out(rows: pd.DataFrame, measure: str, estimator: str, ci_method: s
 
 
 def sensitivity_tables(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
-                       timepoint: str | None = None, estimator: str | None = None, ci_method: str = "z",
+                       timepoint: str | None = None, tau2_method: str | None = None, ci_method: str = "z",
                        min_k: int = 3) -> dict[str, pd.DataFrame]:
     """For every selected analysis with at least ``min_k`` studies: ``"estimators"`` (:func:`estimator_grid`),
     ``"subsets"`` (:func:`restricted`) and ``"leave_one_out"`` (:func:`leave_one_out`) tables, stacked.
 
-    ``estimator`` None: each analysis' own settings (:func:`review_choice`), and ``ci_method`` is then the
-    package's, as in :func:`helpers.report.summary.analyse`; an ``estimator`` given overrides the review's for
+    ``tau2_method`` None: each analysis' own settings (:func:`review_choice`), and ``ci_method`` is then the
+    package's, as in :func:`helpers.report.summary.analyse`; a ``tau2_method`` given overrides the review's for
     every analysis, with ``ci_method``. The subsets and leave-one-out tables name the settings they used."""
-    if estimator is not None:
-        check_choice("estimator", estimator, TAU2_METHODS)
+    if tau2_method is not None:
+        check_choice("tau2_method", tau2_method, TAU2_METHODS)
     check_choice("ci_method", ci_method, CI_METHODS)
     tables: dict[str, list] = {"estimators": [], "subsets": [], "leave_one_out": []}
     for sel in select(ds, outcome, drug, route, timepoint):
@@ -141,7 +144,7 @@ def sensitivity_tables(ds: Dataset, outcome: str, drug: str | None = None, route
             continue
         measure = sel.settings["measure"]
         review = review_choice(sel)
-        used = review if estimator is None else (estimator, ci_method)
+        used = review if tau2_method is None else (tau2_method, ci_method)
         label = {"analysis_id": sel.analysis_id, "drug": sel.drug, "timepoint": sel.settings["timepoint"]}
         tables["estimators"].append(estimator_grid(sel.rows, measure, label, review))
         label |= {"estimator": used[0], "ci_method": used[1],

@@ -213,25 +213,25 @@ def not_estimable(sel: Selected) -> str | None:
     return str(reasons.iloc[0]) if len(reasons) and reasons.notna().all() else None
 
 
-def analyse(sel: Selected, estimator: str | None = None, ci_method: str = "z", subgroups: bool = True):
+def analyse(sel: Selected, tau2_method: str | None = None, ci_method: str = "z", subgroups: bool = True):
     """``meta_analysis`` of one selected analysis with subgroups as in the package (``subgroups=False``: one
     group, e.g. for the rows of a single route).
 
-    ``estimator`` None: the package's own settings, every one of them (statistical method, model, heterogeneity
+    ``tau2_method`` None: the package's own settings, every one of them (statistical method, model, heterogeneity
     estimator, CI method, level, swapped events, Applicability; :func:`helpers.stats.settings.analysis_arguments`,
     a setting the engine cannot honour is warned), as the review did; ``ci_method`` is then the package's.
-    ``FE``/``DL``/``REML``/``PM``: inverse-variance pooling with that estimator and ``ci_method``, the same
+    ``FE``/``DL``/``REML``/``PM``: inverse-variance pooling with that tau² estimator and ``ci_method``, the same
     meaning as in the explorer (:func:`helpers.stats.settings.estimator_arguments`): "DL" is inverse-variance
     DerSimonian-Laird everywhere, never the package's Mantel-Haenszel DL.
     """
     check_choice("ci_method", ci_method, CI_METHODS)
     subgroup = "subgroup" if subgroups and sel.has_subgroups else None
-    if estimator is None:
+    if tau2_method is None:
         rows, kwargs, notes = analysis_arguments(sel.rows)
         for note in notes:
             warnings.warn(f"analysis {sel.analysis_id}: {note}", MetaWarning, stacklevel=2)
         return meta_analysis(rows, **(kwargs | {"subgroup": subgroup}))
-    return meta_analysis(sel.rows, measure=sel.settings["measure"], **estimator_arguments(estimator, ci_method),
+    return meta_analysis(sel.rows, measure=sel.settings["measure"], **estimator_arguments(tau2_method, ci_method),
                          subgroup=subgroup, study="study")
 
 
@@ -322,13 +322,13 @@ def bias_groups(ds: Dataset, outcome: str, drug: str | None = None, route: str |
             if len(rows) >= min_k]
 
 
-def small_study_table(bias_sets: list[tuple[Selected, str | None, pd.DataFrame]], estimator: str | None = None):
+def small_study_table(bias_sets: list[tuple[Selected, str | None, pd.DataFrame]], tau2_method: str | None = None):
     """:func:`small_study_tests` of every group from :func:`bias_groups`, one row each."""
-    return pd.DataFrame.from_records([small_study_tests(sel, r, rows, estimator) for sel, r, rows in bias_sets])
+    return pd.DataFrame.from_records([small_study_tests(sel, r, rows, tau2_method) for sel, r, rows in bias_sets])
 
 
-def small_study_tests(sel: Selected, route: str | None, rows: pd.DataFrame, estimator: str | None = None) -> dict:
-    """Egger, Begg and trim and fill (``estimator`` for the pooled fits; None: the analysis' own, as
+def small_study_tests(sel: Selected, route: str | None, rows: pd.DataFrame, tau2_method: str | None = None) -> dict:
+    """Egger, Begg and trim and fill (``tau2_method`` for the pooled fits; None: the analysis' own, as
     :func:`helpers.stats.settings.review_estimator`) of one drug x route group.
 
     Groups with fewer than ``MIN_K_BIAS`` studies are reported with k and NaN tests (and warned about)."""
@@ -342,7 +342,8 @@ def small_study_tests(sel: Selected, route: str | None, rows: pd.DataFrame, esti
         return out | {"tests": "not run (k < 3)"}
     eg = bias.egger(es["yi"], es["vi"], labels=es["study"])
     bg = bias.begg(es["yi"], es["vi"], labels=es["study"])
-    tf = bias.trim_and_fill(es["yi"], es["vi"], method=estimator or review_estimator(sel.rows)[0], labels=es["study"])
+    tf = bias.trim_and_fill(es["yi"], es["vi"], tau2_method=tau2_method or review_estimator(sel.rows)[0],
+                            labels=es["study"])
     return out | {
         "tests": "run", "egger_bias": eg.bias, "egger_p": eg.p, "begg_p": bg.p, "trimfill_k0": tf.k0,
         "trimfill_side": tf.side, "adjusted_estimate": float(effects.display_scale(tf.estimate, measure)),

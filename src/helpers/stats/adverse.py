@@ -15,7 +15,7 @@ events total, analysis 1.9: RR, inverse variance, random effects, DerSimonian-La
 A cell can hold rows of several analyses (a study in several analyses of one outcome counts with its first one; the
 others add the studies they alone hold). When those analyses' settings differ, the cell is pooled with the settings
 of the analysis that contributes most of its rows (ties: the first in analysis order), and the row's ``notes`` and
-a warning say so, naming every analysis and its settings. ``estimator`` (FE/DL/REML/PM) replaces the method and
+a warning say so, naming every analysis and its settings. ``tau2_method`` (FE/DL/REML/PM) replaces the method and
 model as everywhere else (:func:`helpers.stats.settings.estimator_arguments`: inverse variance), keeping each
 analysis' measure. :func:`ae_breakdown` returns an :class:`AEBreakdown`;
 :func:`helpers.figures.adverse.ae_breakdown_plot` draws it.
@@ -62,10 +62,10 @@ _CI_WORDS = {"z": "Wald CI", "hksj": "HKSJ CI"}
 class AEBreakdown(ResultMixin):
     """The AE breakdown of one dataset: ``table`` (one row per outcome x drug x route x comparator, columns
     ``TABLE_COLUMNS``; each row names the analyses pooled and the settings used), every note (rows not used,
-    settings that differ between the analyses of a row, pooling warnings), the ``estimator`` (None: each
+    settings that differ between the analyses of a row, pooling warnings), the ``tau2_method`` (None: each
     analysis' own settings) and ``ci_method`` asked for, and the dataset's ``label``/``synthetic``."""
 
-    estimator: str | None
+    tau2_method: str | None
     ci_method: str
     comparator: str | None
     label: str
@@ -80,7 +80,7 @@ class AEBreakdown(ResultMixin):
     def summary(self) -> str:
         """One line per row: outcome / comparison, pooled estimate [95% CI], k, the analyses and settings used,
         and the row's notes."""
-        how = "each analysis' own settings" if self.estimator is None else f"estimator {self.estimator}"
+        how = "each analysis' own settings" if self.tau2_method is None else f"estimator {self.tau2_method}"
         lines = [f"AEBreakdown of {self.label} ({how}; comparator {self.comparator or 'any'}): {len(self.table)} rows"]
         for r in self.table.itertuples(index=False):
             est = (f"{r.measure} {r.estimate:.2f} [{r.ci_low:.2f}, {r.ci_high:.2f}]" if np.isfinite(r.estimate)
@@ -113,7 +113,7 @@ def _described(own: tuple[dict, bool]) -> str:
     return _words(own[0]) + (", events swapped" if own[1] else "")
 
 
-def _cell_settings(g: pd.DataFrame, estimator: str | None, ci_method: str):
+def _cell_settings(g: pd.DataFrame, tau2_method: str | None, ci_method: str):
     """(rows to pool, meta_analysis arguments, analysis whose settings are used, words, notes) for one cell."""
     notes: list[str] = []
     order = list(dict.fromkeys(g["analysis_id"]))  # analysis order (the package's)
@@ -136,16 +136,16 @@ def _cell_settings(g: pd.DataFrame, estimator: str | None, ci_method: str):
     kwargs = kwargs | {"subgroup": None, "study": "study"}
     pooled = f"analyses {', '.join(order)}; " if len(order) > 1 else ""
     words = f"{pooled}analysis {source}'s settings: {_described(own[source])}"
-    if estimator is not None:
-        kwargs = kwargs | estimator_arguments(estimator, ci_method)
-        words = f"{pooled}estimator {estimator}: {_words(kwargs)} (analysis {source}'s own: {_described(own[source])})"
-        source = f"estimator {estimator}"
+    if tau2_method is not None:
+        kwargs = kwargs | estimator_arguments(tau2_method, ci_method)
+        words = f"{pooled}estimator {tau2_method}: {_words(kwargs)} (analysis {source}'s own: {_described(own[source])})"
+        source = f"estimator {tau2_method}"
     return rows, kwargs, source, words, notes
 
 
-def _pool_cell(g: pd.DataFrame, estimator: str | None, ci_method: str) -> tuple[dict, list[str]]:
+def _pool_cell(g: pd.DataFrame, tau2_method: str | None, ci_method: str) -> tuple[dict, list[str]]:
     """The pooled columns of one cell (dichotomous rows, one analysis per study) and its notes."""
-    rows, kwargs, source, words, notes = _cell_settings(g, estimator, ci_method)
+    rows, kwargs, source, words, notes = _cell_settings(g, tau2_method, ci_method)
     rec = dict(measure=kwargs["measure"], method=kwargs["method"], model=kwargs["model"],
                analyses=", ".join(dict.fromkeys(g["analysis_id"])), settings_from=source, settings=words,
                estimate=np.nan, ci_low=np.nan, ci_high=np.nan, i2=np.nan)  # fmt: skip
@@ -164,7 +164,7 @@ def _pool_cell(g: pd.DataFrame, estimator: str | None, ci_method: str) -> tuple[
     return rec, notes
 
 
-def _group_table(dataset: Any, estimator: str | None, ci_method: str,
+def _group_table(dataset: Any, tau2_method: str | None, ci_method: str,
                  comparator: str | None) -> tuple[pd.DataFrame, list[str]]:
     rows = dataset.rows
     missing = [c for c in _NEEDED if c not in rows.columns]
@@ -196,7 +196,7 @@ def _group_table(dataset: Any, estimator: str | None, ci_method: str,
         rec = dict(family=FAMILY_OF[outcome], outcome=outcome, drug=drug, route=route, comparator=comp, k=len(g),
                    studies="; ".join(dict.fromkeys(g["study"])))
         if len(g):
-            pooled, pool_notes = _pool_cell(g, estimator, ci_method)
+            pooled, pool_notes = _pool_cell(g, tau2_method, ci_method)
             rec.update(pooled)
             notes += pool_notes
         else:
@@ -215,7 +215,7 @@ def _group_table(dataset: Any, estimator: str | None, ci_method: str,
     return table, all_notes
 
 
-def ae_breakdown(dataset: Any, *, estimator: str | None = None, ci_method: str = "z",
+def ae_breakdown(dataset: Any, *, tau2_method: str | None = None, ci_method: str = "z",
                  comparator: str | None = "placebo") -> AEBreakdown:
     """Harms (``AE_OUTCOMES``, grouped in ``FAMILIES``) by drug and route, as an :class:`AEBreakdown`.
 
@@ -223,22 +223,22 @@ def ae_breakdown(dataset: Any, *, estimator: str | None = None, ci_method: str =
     each comparator its own row, never pooled together. The table has one row per outcome x drug x route x
     comparator with ``k``, the summed arm counts, crude proportions ``prop_e``/``prop_c`` = sum(events)/sum(N), and
     the pooled effect with its 95% CI and I², computed with the settings of the analysis the rows come from
-    (``estimator`` None, as the forest plots; see the module docstring for a row whose analyses' settings differ)
-    or with ``estimator`` (``helpers.core.checks.TAU2_METHODS``) and ``ci_method`` (``CI_METHODS``, used with an
-    estimator only; the package's own CI method otherwise). Columns ``analyses``, ``settings_from`` and
+    (``tau2_method`` None, as the forest plots; see the module docstring for a row whose analyses' settings differ)
+    or with ``tau2_method`` (``helpers.core.checks.TAU2_METHODS``) and ``ci_method`` (``CI_METHODS``, used with a
+    ``tau2_method`` only; the package's own CI method otherwise). Columns ``analyses``, ``settings_from`` and
     ``settings`` say, per row, what was pooled and how; ``notes`` records every study row not used, every
     difference of settings and every warning of the pooling. Each such note is also warned and kept, prefixed
     with its outcome / drug / route / comparator, in ``AEBreakdown.notes``.
     """
-    if estimator is not None:
-        checks.check_choice("estimator", estimator, checks.TAU2_METHODS)
+    if tau2_method is not None:
+        checks.check_choice("tau2_method", tau2_method, checks.TAU2_METHODS)
     checks.check_choice("ci_method", ci_method, checks.CI_METHODS)
     if comparator is not None:
         checks.check_choice("comparator", comparator, COMPARATORS)
     if not (hasattr(dataset, "rows") and hasattr(dataset, "label") and hasattr(dataset, "synthetic")):
         raise TypeError(f"dataset must be a helpers.data.tidy.Dataset; got {type(dataset).__name__}")
-    table, notes = _group_table(dataset, estimator, ci_method, comparator)
+    table, notes = _group_table(dataset, tau2_method, ci_method, comparator)
     for note in notes:
         warnings.warn(note, checks.MetaWarning, stacklevel=2)
-    return AEBreakdown(estimator, ci_method, comparator, str(dataset.label), bool(dataset.synthetic), table,
+    return AEBreakdown(tau2_method, ci_method, comparator, str(dataset.label), bool(dataset.synthetic), table,
                        tuple(notes))

@@ -1,6 +1,6 @@
 """Many small meta-analyses at once: inverse-variance pooling vectorised over analyses given as long arrays.
 
-``pool_batch(yi, vi, group, method, ci)`` fits one analysis per distinct ``group`` value, with the formulas of
+``pool_batch(yi, vi, group, tau2_method, ci)`` fits one analysis per distinct ``group`` value, with the formulas of
 :func:`helpers.stats.pooling.pool` (see there and :mod:`helpers.stats.tau2` for the estimators and citations),
 but every per-analysis sum is one ``np.bincount`` over all rows, so the Python overhead is paid per call, not per
 analysis. For thousands of analyses of a few studies each (a corpus of reviews) this is what makes the engine
@@ -61,7 +61,7 @@ class BatchResult(ResultMixin):
     converged: np.ndarray
     iterations: np.ndarray
     tau2_truncated: np.ndarray
-    method: str
+    tau2_method: str
     model: str
     ci_method: str
     level: float
@@ -74,7 +74,7 @@ class BatchResult(ResultMixin):
     def summary(self) -> str:
         kind = "Fixed-effect" if self.model == "fixed" else "Random-effects"
         lines = [f"{kind} models for {len(self.group)} analyses (k = {int(self.k.min())}-{int(self.k.max())}; "
-                 f"method: {self.method}; CI: {self.ci_method})"]
+                 f"tau² estimator: {self.tau2_method}; CI: {self.ci_method})"]
         return "\n".join(lines + [f"warning: {w}" for w in self.warnings])
 
 
@@ -235,17 +235,17 @@ def _warn(notes: list[str], count: int, message: str, ids) -> None:
         _warnings.warn(notes[-1], MetaWarning, stacklevel=3)
 
 
-def pool_batch(yi, vi, group, method: str = "REML", ci: str = "z", preset: Preset = REVMAN, *,
+def pool_batch(yi, vi, group, tau2_method: str = "REML", ci: str = "z", preset: Preset = REVMAN, *,
                level: float = 0.95, tol: float = 1e-10, maxiter: int = 100, source=None) -> BatchResult:
     """Inverse-variance meta-analysis of every analysis in ``group`` (one id per row of ``yi``, ``vi``) at once.
 
-    method: tau² estimator in TAU2_METHODS (``FE``, ``DL``, ``REML``, ``PM``); ci: ``z`` (Wald) or ``hksj``
+    tau2_method: tau² estimator in TAU2_METHODS (``FE``, ``DL``, ``REML``, ``PM``); ci: ``z`` (Wald) or ``hksj``
     (SE² x Q(tau²)/(k - 1), t on k - 1 df); preset: how I² is computed (``i2_from``); level, tol, maxiter: as
     :func:`helpers.stats.pooling.pool`, whose numbers these are (formulas and citations there). Returns a
     :class:`BatchResult` with one entry per distinct group id (sorted). tau2_se: REML sqrt(2/tr(PP)) and DL
     (as metafor), NaN for PM and FE. What ``pool`` would warn about is warned once per kind, with the count.
     """
-    check_choice("method", method, TAU2_METHODS)
+    check_choice("tau2_method", tau2_method, TAU2_METHODS)
     check_choice("ci", ci, CI_METHODS)
     level = check_level(level)
     y, v = effect_arrays(yi, vi, source=source)
@@ -265,22 +265,22 @@ def pool_batch(yi, vi, group, method: str = "REML", ci: str = "z", preset: Prese
     notes: list[str] = []
     _warn(notes, int(one.sum()), "with one study: heterogeneity (tau², Q, I²) is not estimable", ids[one])
     with np.errstate(divide="ignore", invalid="ignore"):
-        if method == "DL":
+        if tau2_method == "DL":
             raw = _dl(q, df, sw0, sw20)
             tau2, truncated = np.maximum(raw, 0.0), ~one & (raw < 0)
             tr_p, tr_pp = sw0 - sw20 / sw0, sw20 - 2 * sw30 / sw0 + (sw20 / sw0) ** 2
             tau2_se = np.sqrt(2 * df + 4 * tau2 * tr_p + 2 * tau2**2 * tr_pp) / tr_p
             _warn(notes, int(truncated.sum()), "with a DerSimonian-Laird tau² estimate < 0 truncated to 0",
                   ids[truncated])
-        elif method == "PM":
+        elif tau2_method == "PM":
             tau2, truncated = _tau2_pm(y, v, g, k)
             _warn(notes, int(truncated.sum()), "with Paule-Mandel Q(0) <= k - 1: tau² set to 0", ids[truncated])
-        elif method == "REML":
+        elif tau2_method == "REML":
             tau2, converged, iterations = _tau2_reml(y, v, g, k, tol, maxiter)
             tau2_se = np.sqrt(2.0 / _reml_score(tau2, y, v, g)[1])
             _warn(notes, int((~converged).sum()), f"where REML did not converge in {maxiter} iterations",
                   ids[~converged])
-        if method != "FE":
+        if tau2_method != "FE":
             tau2[one], tau2_se[one] = np.nan, np.nan
         q[one] = np.nan
         estimate, sw, _, _, spread, _ = _moments(np.nan_to_num(tau2), y, v, g)
@@ -300,7 +300,7 @@ def pool_batch(yi, vi, group, method: str = "REML", ci: str = "z", preset: Prese
             p = np.where(one, 2 * stats.norm.sf(np.abs(z)), 2 * stats.t.sf(np.abs(z), np.maximum(df, 1)))
         else:
             p = 2 * stats.norm.sf(np.abs(z))
-        if preset.i2_from == "q" or method == "FE":
+        if preset.i2_from == "q" or tau2_method == "FE":
             i2, h2 = np.where(q <= df, 0.0, 100.0 * (q - df) / q), q / df
         else:
             s2 = df * sw0 / (sw0**2 - sw20)
@@ -310,5 +310,5 @@ def pool_batch(yi, vi, group, method: str = "REML", ci: str = "z", preset: Prese
     return BatchResult(
         group=ids, k=k, estimate=estimate, se=se, ci_low=estimate - crit * se, ci_high=estimate + crit * se, z=z,
         p=p, tau2=tau2, tau2_se=tau2_se, q=q, df=df, q_p=q_p, i2=i2, h2=h2, converged=converged,
-        iterations=iterations, tau2_truncated=truncated, method=method,
-        model="fixed" if method == "FE" else "random", ci_method=ci, level=level, warnings=tuple(notes))
+        iterations=iterations, tau2_truncated=truncated, tau2_method=tau2_method,
+        model="fixed" if tau2_method == "FE" else "random", ci_method=ci, level=level, warnings=tuple(notes))

@@ -106,8 +106,8 @@ def begg(yi, vi, *, labels=None) -> BeggResult:
     return BeggResult(tau=float(res.statistic), p=float(res.pvalue), exact=not ties, k=y.size)
 
 
-def _slope_on_sei(y: np.ndarray, v: np.ndarray, method: str) -> float:
-    """Slope of the meta-regression ``yi ~ sqrt(vi)`` with residual heterogeneity estimated by ``method``
+def _slope_on_sei(y: np.ndarray, v: np.ndarray, tau2_method: str) -> float:
+    """Slope of the meta-regression ``yi ~ sqrt(vi)`` with residual heterogeneity estimated by ``tau2_method``
     (FE, DL, REML or PM; Viechtbauer 2005 and Viechtbauer et al. 2015 for the estimators with moderators)."""
     X = np.column_stack([np.ones(y.size), np.sqrt(v)])
     k, p = X.shape
@@ -119,11 +119,11 @@ def _slope_on_sei(y: np.ndarray, v: np.ndarray, method: str) -> float:
         return xtwx_inv @ (X.T @ (w * y)), P
 
     tau2 = 0.0
-    if method != "FE":
+    if tau2_method != "FE":
         _, P0 = fit(0.0)
         q0 = float(y @ P0 @ y)
         tau2 = max(0.0, (q0 - (k - p)) / np.trace(P0))  # DL
-        if method == "REML":
+        if tau2_method == "REML":
             for _ in range(MAXITER):
                 _, P = fit(tau2)
                 Py = P @ y
@@ -133,7 +133,7 @@ def _slope_on_sei(y: np.ndarray, v: np.ndarray, method: str) -> float:
                     tau2 = new
                     break
                 tau2 = new
-        elif method == "PM" and q0 > k - p:
+        elif tau2_method == "PM" and q0 > k - p:
             def gen_q(t):
                 return float(y @ fit(t)[1] @ y) - (k - p)
             hi = max(1.0, 10 * tau2)
@@ -153,7 +153,7 @@ class TrimFillResult(ResultMixin):
     k0: int
     se_k0: float
     p_k0: float
-    method: str
+    tau2_method: str
     estimate: float
     se: float
     ci_low: float
@@ -167,7 +167,7 @@ class TrimFillResult(ResultMixin):
     warnings: tuple[str, ...]
 
     def summary(self) -> str:
-        lines = [f"Trim and fill ({self.estimator}, tau2 method {self.method}): {self.k0} studies filled on the "
+        lines = [f"Trim and fill ({self.estimator}, tau2 method {self.tau2_method}): {self.k0} studies filled on the "
                  f"{self.side} side (SE of k0 {format_value(self.se_k0)})",
                  f"Adjusted estimate {format_value(self.estimate, 6)} (95% CI {format_value(self.ci_low, 6)} to "
                  f"{format_value(self.ci_high, 6)}), tau2 {format_value(self.tau2, 6)}, k = {self.k}"]
@@ -187,28 +187,28 @@ def _k0_estimate(signed_ranks: np.ndarray, k: int, estimator: str) -> tuple[floa
     return float(k0), float(4 * np.sqrt(max(var_sr, 0.0)) / (2 * k - 1))
 
 
-def trim_and_fill(yi, vi, estimator: str = "L0", side: str | None = None, method: str = "REML", *,
+def trim_and_fill(yi, vi, estimator: str = "L0", side: str | None = None, tau2_method: str = "REML", *,
                   labels=None, **pool_kwargs) -> TrimFillResult:
     """Duval & Tweedie's trim and fill (Biometrics 2000;56:455; JASA 2000;95:89), as metafor's ``trimfill``.
 
     ``side=None`` chooses the side where studies are missing as metafor does: the sign of the slope of the
-    meta-regression ``yi ~ sqrt(vi)`` (same tau² ``method``): slope < 0 -> "right", else "left". With studies
+    meta-regression ``yi ~ sqrt(vi)`` (same tau² ``tau2_method``): slope < 0 -> "right", else "left". With studies
     flipped so that the missing side is the left, sorted by effect, iterate: pool the ``k - k0`` smallest effects
-    (``method``), rank ``|yi - estimate|`` over all k studies, and re-estimate k0 from the signed ranks:
+    (``tau2_method``), rank ``|yi - estimate|`` over all k studies, and re-estimate k0 from the signed ranks:
     L0 = (4*S_r - k(k+1)) / (2k - 1), S_r = sum of positive ranks; R0 = (rightmost run of positive ranks) - 1;
     rounded and truncated at 0, until k0 repeats. The k0 most extreme studies are then mirrored about the
-    trimmed estimate (``2*estimate - yi``, same ``vi``) and all k + k0 studies are pooled with ``method``
+    trimmed estimate (``2*estimate - yi``, same ``vi``) and all k + k0 studies are pooled with ``tau2_method``
     (``pool_kwargs`` go to :func:`helpers.stats.pooling.pool`, e.g. ``ci="hksj"``).
     """
     checks.check_choice("estimator", estimator, ESTIMATORS)
-    checks.check_choice("method", method, checks.TAU2_METHODS)
+    checks.check_choice("tau2_method", tau2_method, checks.TAU2_METHODS)
     if side is not None:
         checks.check_choice("side", side, SIDES)
     y, v = _arrays(yi, vi, labels, "trim_and_fill")
     k = y.size
     notes: list[str] = []
     if side is None:
-        side = "right" if _slope_on_sei(y, v, method) < 0 else "left"
+        side = "right" if _slope_on_sei(y, v, tau2_method) < 0 else "left"
     flip = -1.0 if side == "right" else 1.0
     order = np.argsort(flip * y, kind="stable")
     ys, vs = flip * y[order], v[order]
@@ -222,10 +222,10 @@ def trim_and_fill(yi, vi, estimator: str = "L0", side: str | None = None, method
         prev, iterations = k0, iterations + 1
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            trimmed = pool(ys[: k - k0], vs[: k - k0], method=method, **pool_kwargs)
+            trimmed = pool(ys[: k - k0], vs[: k - k0], tau2_method=tau2_method, **pool_kwargs)
         beta = trimmed.estimate
         if not trimmed.converged:
-            notes.append(f"iteration {iterations}: tau2 ({method}) did not converge for the {k - k0} trimmed studies")
+            notes.append(f"iteration {iterations}: tau2 ({tau2_method}) did not converge for the {k - k0} trimmed studies")
         dev = ys - beta
         ranks = np.empty(k)
         ranks[np.argsort(np.abs(dev), kind="stable")] = np.arange(1, k + 1)
@@ -235,11 +235,11 @@ def trim_and_fill(yi, vi, estimator: str = "L0", side: str | None = None, method
     fill_v = vs[k - k0:] if k0 else np.empty(0)
     for note in notes:
         warnings.warn(note, checks.MetaWarning, stacklevel=2)
-    res = pool(np.concatenate([y, fill_y]), np.concatenate([v, fill_v]), method=method, **pool_kwargs)
+    res = pool(np.concatenate([y, fill_y]), np.concatenate([v, fill_v]), tau2_method=tau2_method, **pool_kwargs)
     # R0 only: P(R0 >= k0) under no missing studies = sum_{j > k0} 2**-j (Duval & Tweedie 2000)
     p_k0 = 0.5 ** (k0 + 1) if estimator == "R0" else float("nan")
     filled = pd.DataFrame({"study": [f"Filled {i + 1}" for i in range(k0)], "yi": fill_y, "vi": fill_v})
-    return TrimFillResult(estimator=estimator, side=side, k0=k0, se_k0=se_k0, p_k0=p_k0, method=method,
+    return TrimFillResult(estimator=estimator, side=side, k0=k0, se_k0=se_k0, p_k0=p_k0, tau2_method=tau2_method,
                           estimate=res.estimate, se=res.se, ci_low=res.ci_low, ci_high=res.ci_high, tau2=res.tau2,
                           k=res.k, iterations=iterations, converged=converged, filled=filled, pooled=res,
                           warnings=tuple(notes) + res.warnings)

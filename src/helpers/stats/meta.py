@@ -11,7 +11,7 @@ Study CIs are y_i ± z sqrt(v_i), shown on the display scale (exponentiated for 
 from __future__ import annotations
 
 import warnings as _warnings
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -133,10 +133,9 @@ def _pool_rows(es: pd.DataFrame, measure, method, model, tau2_method, ci, pi, pr
     if method == "Peto" and _giv_rows(es).all():
         # O-E and variance rows: sum(O-E)/sum V with SE 1/sqrt(sum V) is the IV fixed-effect pool of
         # y_i = (O-E)_i/V_i with v_i = 1/V_i (weights V_i; Q = sum (O-E)²/V - (sum O-E)²/sum V)
-        res = pool(es["yi"], es["vi"], method="FE", ci=ci, pi=pi, preset=preset, level=level, labels=labels)
-        return replace(res, method="Peto")
+        return pool(es["yi"], es["vi"], tau2_method="FE", ci=ci, pi=pi, preset=preset, level=level, labels=labels)
     if method == "IV":
-        return pool(es["yi"], es["vi"], method="FE" if model == "fixed" else tau2_method, ci=ci, pi=pi,
+        return pool(es["yi"], es["vi"], tau2_method="FE" if model == "fixed" else tau2_method, ci=ci, pi=pi,
                     preset=preset, level=level, labels=labels)
     arms = [es[col].to_numpy() for col in DICHOTOMOUS_COLUMNS]
     if method == "MH":
@@ -266,7 +265,7 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
                      "have a usable standard error")
         _warnings.warn(f"{prefix}{notes[-1]}", MetaWarning, stacklevel=2)
     if len(usable) >= 2:
-        test = subgroup_test([r.estimate for _, r in usable], [r.se for _, r in usable], method=model,
+        test = subgroup_test([r.estimate for _, r in usable], [r.se for _, r in usable], model=model,
                              labels=[lab for lab, _ in usable])
 
     z = stats.norm.ppf((1 + level) / 2)

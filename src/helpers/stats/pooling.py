@@ -55,7 +55,7 @@ class PoolResult(ResultMixin):
     pi_low: float
     pi_high: float
     weights: tuple[float, ...]
-    method: str
+    tau2_method: str
     model: str
     ci_method: str
     pi_method: str
@@ -70,7 +70,7 @@ class PoolResult(ResultMixin):
         """Text laid out like metafor's ``print.rma``: model, tau², I², H², Q test, estimate table."""
         f = lambda x, d=4: format_value(x, d) if isinstance(x, str) else ("NaN" if np.isnan(x) else f"{x:.{d}f}")
         kind = "Fixed-effect" if self.model == "fixed" else "Random-effects"
-        lines = [f"{kind} model (k = {self.k}; method: {self.method}; CI: {self.ci_method})", ""]
+        lines = [f"{kind} model (k = {self.k}; tau² estimator: {self.tau2_method}; CI: {self.ci_method})", ""]
         if self.model == "random":
             se = f" (SE = {f(self.tau2_se)})" if not np.isnan(self.tau2_se) else ""
             lines.append(f"tau^2 = {f(self.tau2)}{se}, {self.level:.0%} CI [{f(self.tau2_ci_low)}, "
@@ -149,11 +149,11 @@ def _resolve_pi(pi, preset):
     return check_choice("pi", pi, PI_METHODS)
 
 
-def pool(yi, vi, method: str = "REML", ci: str = "z", pi: str | None = None, preset: Preset = REVMAN, *,
+def pool(yi, vi, tau2_method: str = "REML", ci: str = "z", pi: str | None = None, preset: Preset = REVMAN, *,
          level: float = 0.95, tol: float = 1e-10, maxiter: int = 100, labels=None, source=None) -> PoolResult:
     """Inverse-variance meta-analysis of effects ``yi`` with sampling variances ``vi``.
 
-    method: tau² estimator, one of TAU2_METHODS: ``FE`` (fixed effect, tau² = 0), ``DL`` (DerSimonian & Laird
+    tau2_method: tau² estimator, one of TAU2_METHODS: ``FE`` (fixed effect, tau² = 0), ``DL`` (DerSimonian & Laird
     1986, truncated at 0 with a warning), ``REML`` (Fisher scoring, Viechtbauer 2005), ``PM`` (Paule & Mandel 1982:
     root of Q(tau²) = k - 1). Random-effects weights 1/(v_i + tau²); mu ± z SE.
     ci: ``z`` (Wald) or ``hksj`` (Hartung & Knapp 2001, Sidik & Jonkman 2002: SE² scaled by
@@ -166,19 +166,19 @@ def pool(yi, vi, method: str = "REML", ci: str = "z", pi: str | None = None, pre
     REML also gives tau2_se = sqrt(2/tr(PP)); every random-effects fit gives the Q-profile tau² CI.
     One study: the estimate is that study, heterogeneity statistics are NaN.
     """
-    check_choice("method", method, TAU2_METHODS)
+    check_choice("tau2_method", tau2_method, TAU2_METHODS)
     check_choice("ci", ci, CI_METHODS)
     pi = _resolve_pi(pi, preset)
     level = check_level(level)
     y, v = effect_arrays(yi, vi, labels=labels, source=source)
-    return _pool_arrays(y, v, method, ci, pi, level, tol, maxiter, preset.i2_from)
+    return _pool_arrays(y, v, tau2_method, ci, pi, level, tol, maxiter, preset.i2_from)
 
 
-def _pool_arrays(y, v, method, ci, pi, level, tol=1e-10, maxiter=100, i2_from="tau2", notes=None, q=None,
-                 excluded=(), label=None) -> PoolResult:
+def _pool_arrays(y, v, tau2_method, ci, pi, level, tol=1e-10, maxiter=100, i2_from="tau2", notes=None, q=None,
+                 excluded=()) -> PoolResult:
     notes = [] if notes is None else notes
     k = len(y)
-    model = "fixed" if method == "FE" else "random"
+    model = "fixed" if tau2_method == "FE" else "random"
     q = cochran_q(y, v) if q is None else q
     df = k - 1
     tau2, tau2_se, converged, iterations, truncated = 0.0, np.nan, True, 0, False
@@ -186,18 +186,18 @@ def _pool_arrays(y, v, method, ci, pi, level, tol=1e-10, maxiter=100, i2_from="t
     if k == 1:
         _note(notes, "only one study: heterogeneity (tau², Q, I²) is not estimable")
         q, tau2 = np.nan, (0.0 if model == "fixed" else np.nan)
-    elif method == "DL":
+    elif tau2_method == "DL":
         raw, tau2 = tau2_dl(y, v, q)
         tau2_se = tau2_dl_se(tau2, y, v)
         if raw < 0:
             truncated = True
             _note(notes, f"DerSimonian-Laird tau² estimate {raw:.6g} < 0 truncated to 0")
-    elif method == "PM":
+    elif tau2_method == "PM":
         tau2 = solve_q(df, y, v)
         if tau2 == 0.0:
             truncated = True
             _note(notes, f"Paule-Mandel: Q(0) = {q:.6g} <= k - 1 = {df}, tau² set to 0")
-    elif method == "REML":
+    elif tau2_method == "REML":
         tau2, converged, iterations = tau2_reml(y, v, tol, maxiter)
         tau2_se = float(np.sqrt(2.0 / reml_terms(tau2, y, v)[2]))
         if not converged:
@@ -224,7 +224,7 @@ def _pool_arrays(y, v, method, ci, pi, level, tol=1e-10, maxiter=100, i2_from="t
         tau2_se=tau2_se, tau2_ci_low=float(tau2_ci[0]), tau2_ci_high=float(tau2_ci[1]), q=float(q), df=df,
         q_p=float(stats.chi2.sf(q, df)) if k > 1 else np.nan, i2=float(i2), h2=float(h2), k=k,
         pi_low=pi_low, pi_high=pi_high, weights=tuple((100.0 * w / np.sum(w)).tolist()),
-        method=label or method, model=model, ci_method=ci, pi_method=pi, level=level, converged=converged,
+        tau2_method=tau2_method, model=model, ci_method=ci, pi_method=pi, level=level, converged=converged,
         iterations=iterations, tau2_truncated=truncated, excluded=tuple(excluded), warnings=tuple(notes))
 
 
@@ -256,7 +256,7 @@ def _mh_sums(a, b, c, d, measure, rd_variance="greenland-robins"):
     return float(est), float(var), w
 
 
-def _fixed_result(estimate, var, weights, q, k, df, method, level, pi, excluded, notes) -> PoolResult:
+def _fixed_result(estimate, var, weights, q, k, df, level, pi, excluded, notes) -> PoolResult:
     se = float(np.sqrt(var))
     ci_low, ci_high, z, p = _inference(estimate, se, k, "z", level)
     if df < 1:
@@ -267,7 +267,7 @@ def _fixed_result(estimate, var, weights, q, k, df, method, level, pi, excluded,
         estimate=estimate, se=se, ci_low=float(ci_low), ci_high=float(ci_high), z=z, p=p, tau2=0.0, tau2_se=np.nan,
         tau2_ci_low=np.nan, tau2_ci_high=np.nan, q=float(q), df=df,
         q_p=float(stats.chi2.sf(q, df)) if df >= 1 else np.nan, i2=float(i2), h2=float(h2), k=k, pi_low=np.nan,
-        pi_high=np.nan, weights=tuple((100.0 * weights / np.sum(weights)).tolist()), method=method, model="fixed",
+        pi_high=np.nan, weights=tuple((100.0 * weights / np.sum(weights)).tolist()), tau2_method="FE", model="fixed",
         ci_method="z", pi_method=pi, level=level, converged=True, iterations=0, tau2_truncated=False,
         excluded=tuple(excluded), warnings=tuple(notes))
 
@@ -320,13 +320,13 @@ def mantel_haenszel(events_e, n_e, events_c, n_c, measure: str, model: str = "fi
     estimate, var, mh_w = _mh_sums(*cells, measure, preset.mh_rd_variance)
     q = float(np.sum((yi[in_q] - estimate) ** 2 / vi[in_q]))
     if model == "fixed":
-        return _fixed_result(estimate, var, mh_w, q, len(yi), int(in_q.sum()) - 1, "MH", level, pi, excluded, notes)
+        return _fixed_result(estimate, var, mh_w, q, len(yi), int(in_q.sum()) - 1, level, pi, excluded, notes)
     if not in_q.all():
         dropped = np.flatnonzero(keep)[~in_q]
         _note(notes, f"rows {dropped.tolist()} (double zero) carry no information for random effects: left out")
         excluded = sorted(excluded + dropped.tolist())
     return _pool_arrays(yi[in_q], vi[in_q], "DL", ci, pi, level, i2_from=preset.i2_from, notes=notes, q=q,
-                        excluded=excluded, label="MH")
+                        excluded=excluded)
 
 
 def peto_effects(a, n1, c, n2):
@@ -366,4 +366,4 @@ def peto(events_e, n_e, events_c, n_c, preset: Preset = REVMAN, *, level: float 
     pos = v > 0
     q = float(np.sum(o_e[pos] ** 2 / v[pos]) - np.sum(o_e) ** 2 / np.sum(v))
     return _fixed_result(float(np.sum(o_e) / np.sum(v)), float(1 / np.sum(v)), v, max(q, 0.0), int(keep.sum()),
-                         int(pos.sum()) - 1, "Peto", level, _resolve_pi(None, preset), excluded, notes)
+                         int(pos.sum()) - 1, level, _resolve_pi(None, preset), excluded, notes)

@@ -26,7 +26,7 @@ class SensitivityResult(ResultMixin):
     ``fits[i]``; "cumulative": ``studies[i]`` is the study added in ``fits[i]`` (studies in the order added)."""
 
     kind: str
-    method: str
+    tau2_method: str
     ci_method: str
     k: int
     studies: tuple[str, ...]
@@ -46,7 +46,7 @@ class SensitivityResult(ResultMixin):
     def summary(self) -> str:
         what = "Leave-one-out" if self.kind == "leave_one_out" else "Cumulative"
         est = [f.estimate for f in self.fits]
-        head = (f"{what} meta-analysis of {self.k} studies (tau2 {self.method}, CI {self.ci_method}): "
+        head = (f"{what} meta-analysis of {self.k} studies (tau2 {self.tau2_method}, CI {self.ci_method}): "
                 f"estimates from {format_value(min(est), 6)} to {format_value(max(est), 6)}")
         table = self.to_frame().iloc[:, :9].to_string(index=False)
         return "\n".join([head, table] + [f"warning: {w}" for w in self.warnings])
@@ -69,13 +69,13 @@ def _run(kind: str, subsets, y, v, names, pool_kwargs) -> SensitivityResult:
         fits.append(fit)
     for note in notes:
         warnings.warn(note, checks.MetaWarning, stacklevel=3)
-    return SensitivityResult(kind=kind, method=fits[0].method, ci_method=fits[0].ci_method, k=y.size,
+    return SensitivityResult(kind=kind, tau2_method=fits[0].tau2_method, ci_method=fits[0].ci_method, k=y.size,
                              studies=tuple(names), fits=tuple(fits), warnings=tuple(notes))
 
 
 def leave_one_out(yi, vi, labels=None, **pool_kwargs) -> SensitivityResult:
     """Leave-one-out meta-analysis (as metafor's ``leave1out``): for each study i, ``pool`` of the other k - 1
-    studies with ``pool_kwargs`` (method, ci, pi, preset, level). Needs k >= 2; with k = 2 each fit is one study
+    studies with ``pool_kwargs`` (tau2_method, ci, pi, preset, level). Needs k >= 2; with k = 2 each fit is one study
     (heterogeneity NaN). Viechtbauer & Cheung, Res Synth Methods 2010;1:112."""
     y, v = checks.effect_arrays(yi, vi, labels=labels)
     k = y.size

@@ -8,11 +8,12 @@ recompute it exactly so, plus the notes for every setting the engine cannot hono
 honoured is never replaced silently: the note names it and what was used instead, and
 :func:`helpers.stats.concordance.concordance` prints it on every row of that analysis.
 
-:func:`estimator_arguments` is the one meaning of an estimator a user picks (notebooks, explorer, figures):
+:func:`estimator_arguments` is the one meaning of a ``tau2_method`` a user picks (notebooks' ``estimator``
+parameter, explorer, figures):
 ``FE`` = inverse-variance fixed effect, ``DL``/``REML``/``PM`` = inverse-variance random effects with that tau²
 estimator (REML and PM are defined for inverse-variance weights only; Viechtbauer 2005). The package's own
-method (e.g. Mantel-Haenszel with DerSimonian-Laird on the MH-based Q) is "the package's settings", estimator
-None, never a label of its own.
+method (e.g. Mantel-Haenszel with DerSimonian-Laird on the MH-based Q) is "the package's settings",
+``tau2_method`` None, never a label of its own.
 
 Defaults when a package does not give a setting are RevMan's: DerSimonian-Laird, Wald CI, 95 %, no prediction
 interval, no swap, every row in the subgroup and overall pooling.
@@ -86,21 +87,21 @@ def analysis_arguments(rows: pd.DataFrame) -> tuple[pd.DataFrame, dict, tuple[st
     return rows, kwargs, tuple(notes)
 
 
-def estimator_arguments(estimator: str, ci: str) -> dict[str, str]:
-    """meta_analysis keyword arguments for an estimator a user picks (one meaning everywhere, see module doc).
+def estimator_arguments(tau2_method: str, ci: str) -> dict[str, str]:
+    """meta_analysis keyword arguments for a tau² estimator a user picks (one meaning everywhere, see module doc).
 
     >>> estimator_arguments("PM", "hksj")
     {'method': 'IV', 'model': 'random', 'tau2_method': 'PM', 'ci': 'hksj'}
     """
-    check_choice("estimator", estimator, TAU2_METHODS)
+    check_choice("tau2_method", tau2_method, TAU2_METHODS)
     check_choice("ci", ci, CI_METHODS)
-    if estimator == "FE":
+    if tau2_method == "FE":
         return {"method": "IV", "model": "fixed", "tau2_method": "DL", "ci": ci}
-    return {"method": "IV", "model": "random", "tau2_method": estimator, "ci": ci}
+    return {"method": "IV", "model": "random", "tau2_method": tau2_method, "ci": ci}
 
 
 def review_estimator(rows: pd.DataFrame) -> tuple[str, str]:
-    """(estimator, ci) a user would pick to pool the tidy rows of one analysis by inverse variance as the package
+    """(tau2_method, ci) a user would pick to pool the tidy rows of one analysis by inverse variance as the package
     did (:func:`analysis_arguments`): ``FE`` and Wald for a fixed-effect model, else the package's tau² estimator
     and CI method (RevMan's defaults DL and Wald when it gives none). With the package's own inverse-variance
     method, ``estimator_arguments(*review_estimator(rows))`` recomputes exactly what the package did.

@@ -43,20 +43,20 @@ class SmallStudyEffects(ResultMixin):
 
 
 def small_study_effects(yi, vi, *, measure: str, labels=None, egger: bool = True, trim_fill: bool = True,
-                        estimator: str = "REML") -> SmallStudyEffects:
+                        tau2_method: str = "REML") -> SmallStudyEffects:
     """Fixed-effect estimate, Egger's test and trim and fill of ``yi``/``vi`` for a funnel plot.
 
-    ``measure`` is one of ``helpers.core.checks.MEASURES``. The fixed effect is ``pool(yi, vi, method="FE")``
+    ``measure`` is one of ``helpers.core.checks.MEASURES``. The fixed effect is ``pool(yi, vi, tau2_method="FE")``
     (mu = sum(y_i/v_i)/sum(1/v_i)). With ``egger``/``trim_fill`` False that part is not computed. k < ``bias.MIN_K``:
     both are skipped with a :class:`helpers.core.checks.MetaWarning`, recorded in ``notes``; trim and fill's own
-    warnings are recorded there too. ``estimator``: the tau² method of trim and fill's pooled fits (one of
+    warnings are recorded there too. ``tau2_method``: the tau² estimator of trim and fill's pooled fits (one of
     ``TAU2_METHODS``), the same one the view's tables use.
     """
     checks.check_choice("measure", measure, checks.MEASURES)
-    checks.check_choice("estimator", estimator, checks.TAU2_METHODS)
+    checks.check_choice("tau2_method", tau2_method, checks.TAU2_METHODS)
     y, v = checks.effect_arrays(yi, vi, labels=labels)
     k = y.size
-    fe = pool(y, v, method="FE")
+    fe = pool(y, v, tau2_method="FE")
     notes: list[str] = []
     egger_res = trim_res = None
     if (egger or trim_fill) and k < bias.MIN_K:
@@ -67,7 +67,7 @@ def small_study_effects(yi, vi, *, measure: str, labels=None, egger: bool = True
         if egger:
             egger_res = bias.egger(y, v, labels=labels)
         if trim_fill:
-            trim_res = bias.trim_and_fill(y, v, method=estimator, labels=labels)
+            trim_res = bias.trim_and_fill(y, v, tau2_method=tau2_method, labels=labels)
             notes += list(trim_res.warnings)
     return SmallStudyEffects(measure, k, y, v, None if labels is None else tuple(labels), fe, egger_res, trim_res,
                              tuple(notes))
