@@ -17,6 +17,8 @@ from helpers.data.dataset import load_dataset
 from helpers.data.rdata import BACK, read_rda_frame
 from helpers.stats.concordance import concordance
 from helpers.stats.infer import settle
+from helpers.stats.meta import meta_analysis
+from helpers.stats.settings import analysis_arguments
 
 
 def _load(path):
@@ -160,3 +162,25 @@ def test_every_review_loads_and_reproduces_revman(pairwise70):
     compared = counts.get("ok", 0) + counts.get("mismatch", 0) + counts.get("not recomputed", 0)
     assert counts.get("ok", 0) >= 0.995 * compared, counts
     assert np.isfinite(compared) and compared > 100_000
+
+
+def test_overall_only_row_without_subgroup(pairwise70):
+    """CD011535 1.4: CIMPACT 2018 is entered per arm in two subgroups (Applicability SUBGROUP_ONLY) and once with
+    both arms pooled, Subgroup empty, OVERALL_ONLY (was: "field 'subgroup' is empty in row 34"). RevMan computed
+    that row's estimate and CI and gave it an overall weight; the rows entering the overall (all but the two
+    SUBGROUP_ONLY ones) carry ~100 % of RevMan's weights, so the empty-subgroup row is read as overall only."""
+    ds = _settled(pairwise70 / "CD011535_pub7_data.rda")
+    a = ds.analysis("1.4").reset_index(drop=True)
+    only = a["applicability"].eq("OVERALL_ONLY")
+    assert a.loc[only, "study"].tolist() == ["CIMPACT 2018"] and a.loc[only, "subgroup"].isna().all()
+    pub = ds.published[(ds.published["level"] == "study") & (ds.published["analysis_id"] == "1.4")]
+    assert abs(pub.loc[~a["applicability"].eq("SUBGROUP_ONLY").to_numpy(), "weight"].sum() - 100) < 0.05
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ma = meta_analysis(a, **analysis_arguments(a)[1])
+    assert ma.overall.k == len(a) - 2  # the two SUBGROUP_ONLY arms out, the OVERALL_ONLY row in
+    assert sum(res.k for _, res in ma.subgroups) == len(a) - 1  # every row but the OVERALL_ONLY one
+    checks = concordance(ds)
+    study = checks[(checks["analysis_id"] == "1.4") & (checks["level"] == "study")
+                   & checks["quantity"].isin(["estimate", "ci_low", "ci_high"])]
+    assert len(study) == 3 * len(a) and (study["status"] == "ok").all()

@@ -206,11 +206,16 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
                          f"got method {method!r}")
     groups = None
     if subgroup is not None:
-        missing = np.flatnonzero(table[subgroup].isna().to_numpy())
+        # a row counted in the overall pooling only (RevMan's OVERALL_ONLY) belongs to no subgroup: the export
+        # leaves its Subgroup empty (e.g. a multi-arm trial's arms pooled for the overall line)
+        overall_only = (table[applicability].astype(object).eq("OVERALL_ONLY").to_numpy() if applicability
+                        is not None else np.zeros(len(table), dtype=bool))
+        missing = np.flatnonzero(table[subgroup].isna().to_numpy() & ~overall_only)
         if missing.size:
             raise InputError(f"{prefix}field {subgroup!r} is empty in row {int(missing[0])} "
-                             f"(study {str(table[study].iloc[missing[0]])!r}); every row needs a subgroup")
-        groups = table[subgroup].astype(str).to_numpy()
+                             f"(study {str(table[study].iloc[missing[0]])!r}); every row needs a subgroup "
+                             "unless its Applicability is OVERALL_ONLY")
+        groups = np.array([None if pd.isna(g) else str(g) for g in table[subgroup]], dtype=object)
 
     es = _study_effects(table.reset_index(drop=True), measure, method, preset, study, source)
     notes: list[str] = []
@@ -243,7 +248,7 @@ def meta_analysis(table: pd.DataFrame, measure: str, method: str = "IV", model: 
 
     results: list[tuple[str, PoolResult]] = []
     if groups is not None:
-        for label in dict.fromkeys(groups):
+        for label in dict.fromkeys(g for g in groups if g is not None):
             rows = (kept_groups == label) & in_subgroup
             if not rows.any():
                 notes.append(f"subgroup {label!r}: no study entered; left out of the subgroup test")
