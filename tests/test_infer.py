@@ -1,14 +1,18 @@
-"""Settings read off RevMan's per-study values (helpers.stats.infer) on the real review's data rows."""
+"""Settings read off RevMan's per-study values (helpers.stats.infer; the file, YAML and command line:
+helpers.run.settings) on the real review's data rows."""
 
 from __future__ import annotations
 
+import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
 from helpers.core import paths
 from helpers.data.dataset import read_rows_table
 from helpers.data.rdata import BACK, read_rda_frame
-from helpers.stats.infer import STATUSES, infer_settings, main
+from helpers.run.settings import main, settings_evidence
+from helpers.stats.infer import STATUSES, infer_settings
 
 NO_ESTIMABLE_ROW = ["1.19", "2.2", "5.6", "10.3"]  # every study: no events in either arm
 
@@ -73,8 +77,37 @@ def test_cli_prints_summary_and_block(real_rows, tmp_path, capsys):
 
 
 def test_settings_evidence_only_for_bare_rows(real_rows, shared_sample, inferred):
-    from helpers.stats.infer import settings_evidence
-
     assert settings_evidence(None) is None  # the default package carries its settings
     assert settings_evidence(shared_sample) is None
     assert settings_evidence(real_rows).n_reproduced == inferred.n_reproduced == 91
+
+
+DIFFS = ["max_diff_estimate", "max_diff_ci", "max_diff_weight"]
+
+
+def _one_by_one_agrees(rows, label):
+    """The batched inference (the default) and the one-by-one fits through meta_analysis give the same table:
+    every choice, status, level and note equal; the largest differences equal up to summation order."""
+    batched = infer_settings(rows, label).to_frame()
+    reference = infer_settings(rows, label, batched=False).to_frame()
+    pd.testing.assert_frame_equal(batched.drop(columns=DIFFS), reference.drop(columns=DIFFS))
+    assert np.allclose(batched[DIFFS].to_numpy(float), reference[DIFFS].to_numpy(float), rtol=1e-6, atol=1e-12,
+                       equal_nan=True)
+    return batched
+
+
+def test_batched_candidates_agree_with_one_by_one_fits(real_rows, pairwise70):
+    """CD015373 (95 analyses, dichotomous and continuous, per-subgroup copies), CD000219 (weights printed per
+    subgroup), CD013284 (GIV rows with placeholder counts)."""
+    table = _one_by_one_agrees(*read_rows_table(real_rows))
+    assert table["status"].isin(STATUSES[:2]).sum() == 91
+    for name in ("CD000219_pub5_data.rda", "CD013284_pub2_data.rda"):
+        _one_by_one_agrees(*read_rows_table(pairwise70 / name))
+
+
+@pytest.mark.slow
+def test_batched_candidates_agree_with_applicability(pairwise70):
+    """CD011535 (95 analyses: Applicability SUBGROUP_ONLY/OVERALL_ONLY, MH random, an overall-only row without
+    subgroup, continuous and dichotomous); slow: ~45 s of one-by-one fits."""
+    table = _one_by_one_agrees(*read_rows_table(pairwise70 / "CD011535_pub7_data.rda"))
+    assert len(table) == 95

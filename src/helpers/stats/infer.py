@@ -25,38 +25,25 @@ from __future__ import annotations
 
 import warnings
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from helpers.core.checks import MEASURES, DataWarning
+from helpers.core.checks import DataWarning
 from helpers.core.results import ResultMixin
-from helpers.data.dataset import read_rows_table
-from helpers.data.datarows import SETTINGS_KEY, analysis_data_types, is_rows_file
-from helpers.data.rdata import is_rda
+from helpers.data.datarows import analysis_data_types
 from helpers.data.tidy import Dataset
+from helpers.stats.candidates import CANDIDATES, LEVELS, batch_fits, only_needed
 from helpers.stats.concordance import (in_subgroup_rows, printed_weights, revman_precision, revman_tolerance,
                                        weight_basis)
 from helpers.stats.meta import meta_analysis
 
-CANDIDATES = {
-    "dichotomous": tuple((m, meth, mod) for m in ("RR", "OR", "RD") for meth in ("MH", "IV")
-                         for mod in ("random", "fixed")) + (("OR", "Peto", "fixed"),),
-    "continuous": tuple((m, "IV", mod) for m in ("MD", "SMD") for mod in ("random", "fixed")),
-    "giv": tuple((m, "IV", mod) for m in MEASURES for mod in ("random", "fixed")),
-}  # fmt: skip
-#: study CI levels RevMan offers, 95 % first (a review may print its study CIs at 99 %)
-LEVELS = (0.95, 0.99, 0.90)
-PREFERENCE = {"model": ("random", "fixed"), "method": ("MH", "IV", "Peto")}
 STATUSES = ("reproduced", "reproduced; method/model not identified", "not reproduced", "no estimable row")
 QUANTITIES = ("estimate", "ci", "weight")
-ARM = ("events_e", "n_e", "events_c", "n_c", "mean_e", "sd_e", "mean_c", "sd_c", "giv_estimate", "giv_se")
 COLUMNS = ("analysis_id", "analysis_name", "data_type", "rows", "estimable", "measure", "method", "model", "ci_level",
            "status",
            "identified", "reproducing", "max_diff_estimate", "max_diff_ci", "max_diff_weight", "note")  # fmt: skip
-NEEDED = {"dichotomous": ("events_e", "n_e", "events_c", "n_c"),
-          "continuous": ("mean_e", "sd_e", "n_e", "mean_c", "sd_c", "n_c"), "giv": ("giv_estimate", "giv_se")}
+PREFERENCE = {"model": ("random", "fixed"), "method": ("MH", "IV", "Peto")}
 
 
 def _fit(rows: pd.DataFrame, setting: tuple, precision: str, level: float = 0.95) -> dict:
@@ -108,10 +95,7 @@ def _rank(setting: tuple, pattern: tuple | None = None) -> tuple:
 
 def _fits(rows: pd.DataFrame, data_type: str, precision: str) -> dict:
     """``{setting: fit}`` for every candidate of the data type; {} when RevMan printed no study estimate."""
-    rows = rows.copy()
-    for col in ARM:  # only the cells the data type uses count (the others may be 0.0 placeholders)
-        if col not in NEEDED[data_type] and col not in ("n_e", "n_c"):
-            rows[col] = np.nan
+    rows = only_needed(rows, data_type)  # only the cells the data type uses count (the others may be 0.0 placeholders)
     if rows["estimate"].notna().sum() == 0:
         return {}
     out = {}
@@ -216,11 +200,14 @@ class SettingsInference(ResultMixin):
         return "\n".join(lines)
 
 
-def infer_settings(rows: pd.DataFrame, source: str = "<data rows>") -> SettingsInference:
+def infer_settings(rows: pd.DataFrame, source: str = "<data rows>", *, batched: bool = True) -> SettingsInference:
     """Infer measure, method and model of every analysis from RevMan's per-study values.
 
     ``rows``: tidy-named data rows with RevMan's ``estimate``, ``ci_low``, ``ci_high`` and ``weight`` (as
-    :func:`helpers.data.dataset.read_rows_table` returns them for a ``.rda`` or ``*-data-rows.csv``)."""
+    :func:`helpers.data.dataset.read_rows_table` returns them for a ``.rda`` or ``*-data-rows.csv``).
+    ``batched``: every candidate's study values for all analyses at once (:func:`helpers.stats.candidates.
+    batch_fits`; analyses it cannot stand for are fitted one by one); False: each analysis and candidate through
+    :func:`helpers.stats.meta.meta_analysis` (the reference the batched path is tested against)."""
     rows = rows.copy()
     rows["analysis_id"] = [f"{int(g)}.{int(n)}" for g, n in zip(rows["analysis_group"], rows["analysis_number"])]
     if "data_type" in rows:  # tidy rows (study_values): O-E data already on the log Peto OR scale, as giv
@@ -233,7 +220,13 @@ def infer_settings(rows: pd.DataFrame, source: str = "<data rows>") -> SettingsI
         types = {a: "giv" if t == "oe" else t for a, t in types.items()}
     parts = {aid: rows[rows["analysis_id"] == aid] for aid in types}
     precision = revman_precision(rows[["estimate", "ci_low", "ci_high", "weight"]].to_numpy(dtype=float).ravel())
-    fits = {aid: _fits(parts[aid], dtype, precision) for aid, dtype in types.items()}
+    fits = {}
+    if batched:
+        for dtype in dict.fromkeys(types.values()):
+            got, irregular = batch_fits(rows[rows["analysis_id"].map(types).eq(dtype)], dtype, precision)
+            fits.update(got)
+            fits.update({aid: _fits(parts[aid], dtype, precision) for aid in irregular})
+    fits = {aid: fits[aid] if aid in fits else _fits(parts[aid], dtype, precision) for aid, dtype in types.items()}
     pattern = review_pattern(fits, types)
     records = [_record(aid, parts[aid], dtype, fits[aid], pattern.get(dtype)) for aid, dtype in types.items()]
     table = pd.DataFrame.from_records(records, columns=list(COLUMNS))
@@ -292,54 +285,3 @@ def settle(dataset: Dataset) -> Dataset:
         warnings.warn(note, DataWarning, stacklevel=2)
     return replace(dataset, rows=rows[keep].reset_index(drop=True), published=pub,
                    warnings=(*dataset.warnings, *notes), settings_evidence=result.to_frame())
-
-
-def settings_evidence(path, dataset: Dataset | None = None) -> SettingsInference | None:
-    """The inference evidence for bare data rows (``.rda``, ``*-data-rows.csv``), whose settings were read off
-    RevMan's values: the one :func:`settle` used when ``dataset`` was settled by it, else inferred from the file
-    (a review map's settings checked); None for a package that carries its own settings (or ``path`` None)."""
-    if dataset is not None and dataset.settings_evidence is not None:
-        return SettingsInference.from_table(dataset.settings_evidence, dataset.label)
-    if path is None or not (is_rda(Path(path)) or is_rows_file(Path(path))):
-        return None
-    rows, label = read_rows_table(path)
-    return infer_settings(rows, label)
-
-
-def settings_yaml(result: SettingsInference) -> str:
-    """The review map's ``analysis_settings`` block for ``result``: one line per analysis, evidence as comment.
-
-    A flagged analysis (no estimable row, or not reproduced) is written commented out: whoever adds it to the
-    review map decides, and says why there."""
-    lines = [f"{SETTINGS_KEY}:  # generated by python -m helpers.stats.infer ({result.n_reproduced} of "
-             f"{result.n_analyses} reproduced)"]  # fmt: skip
-    for r in result.table.itertuples(index=False):
-        spec = f'"{r.analysis_id}": {{measure: {r.measure}, method: {r.method}, model: {r.model}}}'
-        why = f"identified: {r.identified or 'nothing'}" if r.status in STATUSES[:2] else f"FLAGGED {r.status}"
-        lines.append(f"  {spec}  # {why}" if r.status in STATUSES[:2] else f"  # {r.analysis_id}: {why}")
-    return "\n".join(lines) + "\n"
-
-
-def main(argv=None) -> int:
-    """``python -m helpers.stats.infer FILE``: the evidence summary and the review-map block for FILE."""
-    import argparse
-    import sys
-
-    from helpers.core.errors import NmdaError, one_line
-
-    parser = argparse.ArgumentParser(prog="python -m helpers.stats.infer", description=main.__doc__)
-    parser.add_argument("file", help="an R data file (.rda) or a *-data-rows.csv")
-    args = parser.parse_args(argv)
-    try:
-        rows, label = read_rows_table(args.file)
-        result = infer_settings(rows, label)
-    except NmdaError as exc:
-        print(one_line(exc), file=sys.stderr)
-        return 2
-    print(result.summary())
-    print(settings_yaml(result))
-    return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())
