@@ -40,13 +40,14 @@ def review_name(path: Path) -> str:
     return stem.removesuffix("_data").removesuffix("-data-rows")
 
 
-def _pooled(rows: pd.DataFrame) -> dict:
-    """The analysis pooled with its own settings: overall k, estimate and CI (display scale), tau², I²."""
+def _pooled(rows: pd.DataFrame, ma=None) -> dict:
+    """The analysis pooled with its own settings: overall k, estimate and CI (display scale), tau², I²; ``ma``:
+    that fit when the concordance made it already."""
     rows, kwargs, notes = analysis_arguments(rows)
     out = {"tau2_method": kwargs["tau2_method"] if kwargs["model"] == "random" else "",
            "ci": kwargs["ci"], "note": "; ".join(notes)}
     try:
-        ma = meta_analysis(rows.reset_index(drop=True), **kwargs)
+        ma = ma or meta_analysis(rows.reset_index(drop=True), **kwargs)
     except (InputError, ValueError) as exc:
         return out | {"k": 0, "note": "; ".join(filter(None, [out["note"], f"not pooled: {exc}"]))}
     o = ma.overall
@@ -64,10 +65,11 @@ def pool_review(path: Path | str) -> tuple[dict, pd.DataFrame | None]:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the dataset records its warnings; the table carries the notes
             ds = settle(load_dataset(path))
-            checks = concordance(ds)
+            fits: dict = {}
+            checks = concordance(ds, fits=fits)
             records = [{"analysis_id": aid, "analysis_name": settings["analysis_name"],
                         "data_type": settings["data_type"], "measure": settings["measure"],
-                        "method": settings["method"], "model": settings["model"]} | _pooled(rows)
+                        "method": settings["method"], "model": settings["model"]} | _pooled(rows, fits.get(aid))
                        for aid, settings, rows in iter_analyses(ds)]
     except NmdaError as exc:
         return summary | {"status": "refused", "reason": one_line(exc).removeprefix("error: ")}, None

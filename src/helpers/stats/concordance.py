@@ -158,8 +158,9 @@ def in_subgroup_rows(table: pd.DataFrame, positions) -> np.ndarray:
     return (where.to_numpy()[np.asarray(positions, dtype=int)] != "OVERALL_ONLY")
 
 
-def _recompute(rows: pd.DataFrame, published_weights=None) -> tuple[dict, str]:
-    """({(level, subgroup, study): {quantity: value}}, note) for one analysis, with the package's own settings
+def _recompute(rows: pd.DataFrame, published_weights=None) -> tuple[dict, str, object]:
+    """({(level, subgroup, study): {quantity: value}}, note, MetaAnalysis or None) for one analysis, with the
+    package's own settings
     (:func:`helpers.stats.settings.analysis_arguments`); the note lists the settings not honoured. Study rows
     are keyed ``("study", None, position in the analysis)`` (a trial entered as two strata has two rows with
     one name); a row that cannot enter (e.g. no events in either arm for RR/OR) has NaN values, and when no
@@ -179,7 +180,7 @@ def _recompute(rows: pd.DataFrame, published_weights=None) -> tuple[dict, str]:
         entered = effect_sizes(table, kwargs["measure"], study="_row")["excluded_reason"].isna()
         if kwargs["method"] == "Peto" or entered.any():
             raise
-        return out, "; ".join(notes)  # no row can enter: compared row by row with RevMan's empty cells
+        return out, "; ".join(notes), None  # no row can enter: compared row by row with RevMan's empty cells
     overall = _pool_values(ma, ma.overall, True)
     if ma.subgroup_test is not None:
         t = ma.subgroup_test
@@ -196,11 +197,14 @@ def _recompute(rows: pd.DataFrame, published_weights=None) -> tuple[dict, str]:
     for rec, i, w in zip(st.itertuples(index=False), rows_at, weight):
         out[("study", None, i)] = {"estimate": rec.estimate, "ci_low": rec.ci_low,
                                    "ci_high": rec.ci_high, "weight": w}  # fmt: skip
-    return out, "; ".join([*notes] + (["study weights printed per subgroup"] if basis == "subgroup" else []))
+    return out, "; ".join([*notes] + (["study weights printed per subgroup"] if basis == "subgroup" else [])), ma
 
 
-def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
-    """Published versus recomputed, one row per (level, analysis, subgroup, study, quantity); see module doc."""
+def concordance(dataset: Dataset, tol: float | None = None, *, fits: dict | None = None) -> pd.DataFrame:
+    """Published versus recomputed, one row per (level, analysis, subgroup, study, quantity); see module doc.
+
+    ``fits``: a dict that receives each analysis' :class:`~helpers.stats.meta.MetaAnalysis` (None when no row
+    can enter), for a caller that needs the pooled results too, so that nothing is fitted twice."""
     if tol is not None and not (np.isfinite(tol) and tol >= 0):
         raise ValueError(f"tol must be None (printed precision) or a finite number >= 0; got {tol!r}")
     pub = dataset.published
@@ -208,7 +212,9 @@ def concordance(dataset: Dataset, tol: float | None = None) -> pd.DataFrame:
     records = []
     for aid, _, rows in iter_analyses(dataset):
         study_pub = pub[(pub["analysis_id"] == aid) & (pub["level"] == "study")]
-        recomputed, note = _recompute(rows, study_pub["weight"].to_numpy(dtype=float))
+        recomputed, note, ma = _recompute(rows, study_pub["weight"].to_numpy(dtype=float))
+        if fits is not None:
+            fits[aid] = ma
         position = 0  # published study rows are in the analysis' row order
         for rec in pub[pub["analysis_id"] == aid].itertuples(index=False):
             sg = rec.subgroup if isinstance(rec.subgroup, str) else None
