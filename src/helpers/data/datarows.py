@@ -108,6 +108,7 @@ def analysis_data_types(rows: pd.DataFrame, file: str) -> dict[str, str]:
     (:func:`empty_analyses`)."""
     ev = row_evidence(rows)
     estimable = _num(rows, "estimate").notna()
+    holds_all = {t: _holds_data(rows, t) for t in TYPE_ORDER}  # row-wise: once, not per analysis
     unit = rows.index.name or "line"
     out = {}
     for aid, idx in rows.groupby("analysis_id", sort=False).groups.items():
@@ -116,7 +117,7 @@ def analysis_data_types(rows: pd.DataFrame, file: str) -> dict[str, str]:
         if score.max() == 0:
             continue
         dtype = max(TYPE_ORDER, key=lambda t: (score[t], -TYPE_ORDER.index(t)))
-        holds = _holds_data(rows.loc[idx], dtype)
+        holds = holds_all[dtype]
         odd = [i for i in idx if estimable[i] and not ev.at[i, dtype] and not holds[i]]
         if odd:
             types = row_data_type(rows.loc[idx], file)
@@ -196,9 +197,11 @@ def _without_empty_rows(rows: pd.DataFrame, types: dict, file: str) -> tuple[pd.
     notes = [f"{file}: analysis {a}: no row holds counts, means/SDs, GIV or O-E data and RevMan estimated "
              f"none; left out" for a in empty_analyses(rows, types)]  # fmt: skip
     keep = rows["analysis_id"].isin(list(types))
+    unestimated = _num(rows, "estimate").isna()
+    holds = {t: _holds_data(rows, t) for t in dict.fromkeys(types.values())}  # row-wise: once per data type
     for aid, dtype in types.items():
         sel = rows["analysis_id"] == aid
-        empty = sel & _num(rows, "estimate").isna() & ~_holds_data(rows, dtype)
+        empty = sel & unestimated & ~holds[dtype]
         if empty.any():
             who = ", ".join(f"{rows.at[i, 'study']} ({unit} {i})" for i in rows.index[empty])
             notes.append(f"{file}: analysis {aid}: {who}: not estimable in RevMan and no usable {dtype} data "

@@ -30,6 +30,7 @@ found) is kept as ``unknown`` and warned about too.
 
 from __future__ import annotations
 
+import functools
 import re
 import warnings
 from dataclasses import dataclass
@@ -157,6 +158,13 @@ def load_review_map(review: str | Path = "cd015373") -> ReviewMap:
     if not path.is_file():
         known = sorted(p.stem for p in paths.REVIEWS.glob("*.yaml"))
         raise ReviewMapError(f"{path}: review map not found; known reviews: {', '.join(known) or 'none'}")
+    stat = path.stat()
+    return _parse(path, stat.st_mtime_ns, stat.st_size)
+
+
+@functools.lru_cache(maxsize=16)
+def _parse(path: Path, mtime_ns: int, size: int) -> ReviewMap:
+    """The review map in ``path``, parsed once per version of the file (a corpus reads it for every review)."""
     try:
         doc = yaml.safe_load(path.read_bytes().decode("utf-8"))
     except UnicodeDecodeError as exc:
