@@ -20,6 +20,7 @@ import matplotlib
 from matplotlib.figure import Figure
 
 from helpers.core.paths import check_stem, ensure_writable_dir
+from helpers.figures import pdf_fonts
 
 #: Okabe-Ito colours by name.
 OKABE_ITO = MappingProxyType(
@@ -58,10 +59,6 @@ FOOTER_PT = 6.5  # the footer's font size, shrunk down to FOOTER_MIN_PT before i
 FOOTER_MIN_PT = 5.5
 SVG_HASHSALT = "nmda-review"
 FORMATS = ("png", "svg", "pdf")
-#: OpenType layout tables left out of the font subsets embedded in PDFs. A PDF places every glyph explicitly, so
-#: viewers never read them (text extraction uses the ToUnicode map); parsing them for each figure was half the
-#: PDF writing time (fontTools decompiles GSUB/GPOS of DejaVu Sans on every subset).
-PDF_DROP_FONT_TABLES = ("GSUB", "GPOS", "GDEF", "kern", "BASE", "JSTF", "MATH")
 #: Metadata keys set to None so no date or software version is stamped into the files.
 _METADATA = MappingProxyType(
     {
@@ -214,29 +211,13 @@ def grow(fig: Figure, *, top_in: float = 0.0, bottom_in: float = 0.0) -> None:
         leg.set_bbox_to_anchor((box.x0, moved(box.y0)), transform=fig.transFigure)
 
 
-@contextlib.contextmanager
-def _lean_pdf_font_subsets() -> Iterator[None]:
-    """Drop ``PDF_DROP_FONT_TABLES`` from the TrueType subsets matplotlib embeds (pdf.fonttype 42) while inside.
-
-    matplotlib builds its ``fontTools.subset.Options`` from the class default list of tables to drop; that list is
-    extended here and restored afterwards.
-    """
-    from fontTools import subset
-
-    saved = subset.Options._drop_tables_default
-    subset.Options._drop_tables_default = [*saved, *(t for t in PDF_DROP_FONT_TABLES if t not in saved)]
-    try:
-        yield
-    finally:
-        subset.Options._drop_tables_default = saved
-
-
 def save_figure(fig: Figure, out_dir: Path | str, stem: str) -> dict[str, Path]:
     """Write ``<stem>.png`` (300 dpi), ``.svg`` and ``.pdf`` into ``out_dir``; return ``{format: path}``.
 
     The bytes are identical run to run (fixed ``svg.hashsalt``; PNG Software, SVG Date, PDF CreationDate/ModDate
     metadata removed). Fonts are embedded in the PDF as TrueType subsets (``pdf.fonttype`` 42, no Type 3 fonts),
-    without OpenType layout tables (``PDF_DROP_FONT_TABLES``). Refuses ``data/raw/`` (via ``helpers.core.paths.ensure_writable_dir``).
+    without OpenType layout tables, each subset made once per font and glyph set (``helpers.figures.pdf_fonts``).
+    Refuses ``data/raw/`` (via ``helpers.core.paths.ensure_writable_dir``).
     """
     if not isinstance(fig, Figure):
         raise TypeError(f"fig must be a matplotlib Figure; got {type(fig).__name__}")
@@ -244,7 +225,7 @@ def save_figure(fig: Figure, out_dir: Path | str, stem: str) -> dict[str, Path]:
     folder = ensure_writable_dir(out_dir)
     written: dict[str, Path] = {}
     rc = {key: RC[key] for key in ("svg.hashsalt", "svg.fonttype", "pdf.fonttype")}  # also outside figure_style()
-    with matplotlib.rc_context(rc), _lean_pdf_font_subsets():
+    with matplotlib.rc_context(rc), pdf_fonts.lean_subsets():
         for fmt in FORMATS:
             path = folder / f"{stem}.{fmt}"
             fig.savefig(path, format=fmt, dpi=300, metadata=dict(_METADATA[fmt]), facecolor="white")
