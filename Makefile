@@ -70,9 +70,10 @@ explore-real: $(STAMP)
 	$(PY) -m helpers.explore real $(if $(FROM),--from "$(FROM)")
 
 # One table: every benchmarks/*.py script (engine against metafor, small analyses, explorer, the full run against
-# its floor with its stages). QUICK=1: the quick modes make test runs.
+# its floor with its stages). QUICK=1: the quick modes make test runs. README=1: also write the measurement into
+# README.md's Performance section (between its benchmark-table markers).
 benchmark: $(STAMP)
-	$(PY) benchmarks/_all.py $(if $(QUICK),--quick)
+	$(PY) benchmarks/_all.py $(if $(QUICK),--quick) $(if $(README),--readme README.md)
 
 # Wall time of make test against the 6-minute aim (run on a quiet machine).
 benchmark-tests: $(STAMP)

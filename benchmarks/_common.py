@@ -71,14 +71,14 @@ def machine() -> str:
     return f"machine: {os.cpu_count()} cores, load average {load} (1, 5, 15 min) at the end of the run"
 
 
-def _num(x: float, digits: int = 3) -> str:
+def number(x: float, digits: int = 3) -> str:
     return "-" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
 
 
 def format_table(rows: list[Row]) -> str:
     """The table: measured | ours (s) | peer | peer (s) | ours/peer | aim."""
     cells = [("measured", "ours (s)", "peer", "peer (s)", "ours/peer", "aim")]
-    cells += [(r.measured, _num(r.ours_s), r.peer or "-", _num(r.peer_s), _num(r.ratio, 2), r.aim or "-")
+    cells += [(r.measured, number(r.ours_s), r.peer or "-", number(r.peer_s), number(r.ratio, 2), r.aim or "-")
               for r in rows]
     widths = [max(len(c[i]) for c in cells) for i in range(len(cells[0]))]
     lines = ["  ".join(c.ljust(w) if i in (0, 2, 5) else c.rjust(w) for i, (c, w) in enumerate(zip(line, widths)))
@@ -88,7 +88,7 @@ def format_table(rows: list[Row]) -> str:
 
 def format_stages(stages: dict[str, float]) -> str:
     total = sum(stages.values())
-    return "\n".join(f"  {name:<42} {seconds:8.1f} s  {100 * seconds / total:5.1f} %"
+    return "\n".join(f"  {name:<46} {seconds:8.1f} s  {100 * seconds / total:5.1f} %"
                      for name, seconds in stages.items()) if total else "  (no stages)"
 
 

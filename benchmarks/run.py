@@ -6,11 +6,13 @@ nothing else), summed over the executions and divided by the jobs. The full run 
 ``helpers.run.runner.run_set`` of the default set with ``--jobs`` processes. Aim: the run within 2x its floor.
 
 Stages (seconds summed over executions): kernel start and stop (an execution's papermill time outside its
-cells), the cells split into computing, drawing (the ``helpers.figures`` plot functions) and saving
-(``helpers.figures.style.save_figure``: PNG, SVG, PDF) by the shares measured when one execution of each notebook
-(its longest) is re-run in this process with those functions timed, export (``helpers.report.export.reader_html`` of every
-executed notebook, re-run here), and the runner outside the kernels (load and plan before the first kernel;
-the last export, hashing and index.html after the last one).
+cells); in the cells, the library imports (each notebook's imports cell as the floor's kernels ran it), then the
+rest split into computing, drawing (the ``helpers.figures`` plot functions) and saving (``publish``: PNG, SVG and
+PDF by ``Figure.savefig`` format, and the inline preview) by the shares measured when one execution of each
+notebook (its longest) is re-run in this process with those functions timed; export
+(``helpers.report.export.reader_html`` of every executed notebook, re-run here), and the runner outside the
+kernels (load and plan before the first kernel; the last export, hashing and index.html after the last one).
+``WHY_NOT_CUT`` says why what remains above the floor cannot be cut without changing a published byte.
 
     python benchmarks/run.py [--jobs 2] [--quick] [--json PATH] [--keep RUN_FOLDER]
 
@@ -47,7 +49,18 @@ DRAWING = {
     "helpers.figures.adverse": ("ae_breakdown_plot",), "helpers.figures.overview": ("overview_plot",),
     "helpers.figures.robplot": ("rob_traffic_light", "rob_summary"),
 }
-SAVING = {"helpers.figures.style": ("save_figure",)}
+SAVING = {"helpers.report.notebook": ("publish",)}
+FORMATS = ("png", "svg", "pdf")  # helpers.figures.style.FORMATS, timed one by one inside SAVING
+#: What stays above the floor and why it is not cut (printed with the stages; README, Performance).
+WHY_NOT_CUT = (
+    "every figure is drawn three times, once per format: the PNG by Agg at 300 dpi, the SVG with text as paths, "
+    "the PDF with embedded TrueType subsets; each renderer draws every artist itself, and no format can be made "
+    "from another without changing its bytes",
+    "the PNG's zlib level, the 300 dpi and the SVG/PDF text handling are what the published bytes are made of; "
+    "PDF font subsets are already made once per font and glyph set in a kernel (helpers.figures.pdf_fonts)",
+    "the jobs run in parallel already; saving the three formats in parallel inside a kernel would only compete "
+    "with the other job for the same cores",
+)
 AIM = 2.0  # the full run within AIM x its floor
 QUICK_NOTEBOOK = paths.PROJECT_ROOT / "tests" / "fixtures" / "notebooks" / "fixture_figure.ipynb"
 
@@ -62,19 +75,22 @@ def import_lines(notebook: Path) -> str:
     return "\n".join(dict.fromkeys(lines))
 
 
-def floor_seconds(notebooks: list[Path], workdir: Path) -> dict[str, float]:
-    """{notebook name: seconds for papermill to execute a notebook holding only its imports}."""
+def floor_seconds(notebooks: list[Path], workdir: Path) -> dict[str, tuple[float, float]]:
+    """{notebook name: (seconds for papermill to execute a notebook holding only its imports, of which the
+    imports cell)}."""
     out = {}
     for nb in notebooks:
         empty = nbformat.v4.new_notebook()
         empty.cells = [nbformat.v4.new_code_cell(import_lines(nb))]
-        source = workdir / f"imports-{nb.name}"
+        source, done = workdir / f"imports-{nb.name}", workdir / f"done-{nb.name}"
         nbformat.write(empty, source)
         start = time.perf_counter()
         with kernel_environment():
-            pm.execute_notebook(str(source), str(workdir / f"done-{nb.name}"), kernel_name=KERNEL_NAME,
-                                progress_bar=False, cwd=str(nb.parent))
-        out[nb.name] = time.perf_counter() - start
+            pm.execute_notebook(str(source), str(done), kernel_name=KERNEL_NAME, progress_bar=False,
+                                cwd=str(nb.parent))
+        total = time.perf_counter() - start
+        cells = nbformat.read(done, as_version=4).cells
+        out[nb.name] = (total, sum(c.metadata.get("papermill", {}).get("duration") or 0.0 for c in cells))
     return out
 
 
@@ -102,10 +118,16 @@ def export_seconds(run_dir: Path) -> float:
     return time.perf_counter() - start
 
 
+PARTS = ("computing", "drawing", *(f"saving {fmt.upper()}" for fmt in FORMATS), "inline preview")
+
+
 def cell_shares(notebook: Path, drug: str | None, out_dir: Path) -> dict[str, float]:
-    """{computing, drawing, saving: share of cell time} of one execution re-run in this process with the
-    ``DRAWING`` and ``SAVING`` functions timed (their module attributes wrapped while it runs)."""
+    """{part: share of cell time} for ``PARTS`` of one execution re-run in this process with the ``DRAWING`` and
+    ``SAVING`` functions timed (their module attributes wrapped while it runs), saving split by the format
+    ``Figure.savefig`` writes; the rest of ``publish`` is the inline preview."""
     import importlib
+
+    from matplotlib.figure import Figure
 
     matplotlib.use("agg")
     spent: dict[str, float] = defaultdict(float)
@@ -125,12 +147,23 @@ def cell_shares(notebook: Path, drug: str | None, out_dir: Path) -> dict[str, fl
                 depth["n"] -= 1
         return wrapper
 
-    for stage, table in (("drawing", DRAWING), ("saving", SAVING)):
+    def by_format(fn):
+        def savefig(self, *args, **kwargs):
+            start = time.perf_counter()
+            try:
+                return fn(self, *args, **kwargs)
+            finally:
+                spent[f"saving {str(kwargs.get('format')).upper()}"] += time.perf_counter() - start
+        return savefig
+
+    for stage, table in (("drawing", DRAWING), ("publish", SAVING)):
         for module_name, names in table.items():
             module = importlib.import_module(module_name)
             for name in names:
                 saved.append((module, name, getattr(module, name)))
                 setattr(module, name, timed(stage, getattr(module, name)))
+    saved.append((Figure, "savefig", Figure.savefig))
+    Figure.savefig = by_format(Figure.savefig)
     cells = [c.source for c in nbformat.read(notebook, as_version=4).cells if c.cell_type == "code"]
     namespace: dict = {}
     exec(cells[0], namespace)  # the parameters cell
@@ -147,8 +180,25 @@ def cell_shares(notebook: Path, drug: str | None, out_dir: Path) -> dict[str, fl
         for module, name, fn in saved:
             setattr(module, name, fn)
     total = time.perf_counter() - start
-    shares = {"drawing": spent["drawing"] / total, "saving": spent["saving"] / total}
-    return {"computing": 1 - sum(shares.values()), **shares}
+    formats = [f"saving {fmt.upper()}" for fmt in FORMATS]
+    shares = {part: spent[part] / total for part in ("drawing", *formats)}
+    shares["inline preview"] = max(spent["publish"] - sum(spent[f] for f in formats), 0.0) / total
+    return {"computing": max(1 - sum(shares.values()), 0.0), **shares}
+
+
+def stages_of(per: dict[str, dict], floors: dict[str, tuple[float, float]], shares: dict[str, dict[str, float]],
+              export: float, outside: float) -> dict[str, float]:
+    """The run's stages (seconds summed over executions): kernel start and stop, the imports cell (as the floor
+    ran it, at most the execution's cells), the rest of the cells by ``shares``, export, the runner outside."""
+    stages = {"kernel start and stop (outside cells)": sum(v["total"] - v["cells"] for v in per.values())}
+    imports = {name: min(floors[v["source"]][1], v["cells"]) for name, v in per.items()}
+    stages["cells: library imports (as in the floor)"] = sum(imports.values())
+    for part in PARTS:
+        stages[f"cells: {part}"] = sum((v["cells"] - imports[name]) * shares[v["source"]][part]
+                                       for name, v in per.items())
+    stages["export (reader HTML, re-run)"] = export
+    stages["runner outside kernels (plan, hashes, index)"] = outside
+    return stages
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -173,21 +223,20 @@ def main(argv: list[str] | None = None) -> int:
             drug = name.split("--", 1)[1].removesuffix(".ipynb") if "--" in name else None
             shares[nb.name] = cell_shares(nb, drug, work / "profile")
     n = len(per)
-    floor = sum(floors[v["source"]] for v in per.values()) / jobs
-    stages = {"kernel start and stop (outside cells)": sum(v["total"] - v["cells"] for v in per.values())}
-    for part in ("computing", "drawing", "saving"):
-        stages[f"cells: {part}"] = sum(v["cells"] * shares[v["source"]][part] for v in per.values())
-    stages["export (reader HTML, re-run)"] = export
-    stages["runner outside kernels (plan, hashes, index)"] = max(wall - kernels_span, 0.0)
+    floor = sum(floors[v["source"]][0] for v in per.values()) / jobs
+    stages = stages_of(per, floors, shares, export, max(wall - kernels_span, 0.0))
+    saving = sum(v for k, v in stages.items() if k.startswith("cells: saving"))
     report = Report("run.py", rows=[Row(
         f"{'quick: test notebook' if args.quick else 'full run'}: {n} executions, --jobs {jobs}", wall,
         f"floor: kernel start + imports x {n} / {jobs}", floor, f"<= {AIM:g}x floor")], stages=stages, notes=[
         "floor per execution (kernel start + that notebook's imports, papermill): "
-        + ", ".join(f"{k.removesuffix('.ipynb')} {v:.1f} s" for k, v in floors.items()),
-        "cells split by the shares of one execution per notebook re-run in this process: "
-        + ", ".join(f"{k.removesuffix('.ipynb')} " + "/".join(f"{100 * s[p]:.0f}" for p in ("computing", "drawing",
-                                                                                         "saving"))
-                    for k, s in shares.items()) + " % computing/drawing/saving",
+        + ", ".join(f"{k.removesuffix('.ipynb')} {v[0]:.1f} s" for k, v in floors.items()),
+        "cells after the imports split by the shares of one execution per notebook re-run in this process: "
+        + ", ".join(f"{k.removesuffix('.ipynb')} " + "/".join(f"{100 * s[p]:.0f}" for p in PARTS)
+                    for k, s in shares.items()) + " % " + "/".join(PARTS),
+        f"above the floor: {wall - floor:.1f} s of wall time on {jobs} jobs; saving figures is {saving:.1f} s "
+        f"of the {sum(stages.values()):.1f} s summed over executions",
+        *(f"not cut: {why}" for why in WHY_NOT_CUT),
     ])
     emit(report, args)
     return 0

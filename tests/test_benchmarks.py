@@ -89,3 +89,41 @@ def test_engine_benchmark_same_work_same_rules():
     # the same statistic: best of the repeats given to both sides
     assert "seq_len(repeats)" in script and "best <- min(best" in script
     assert "best of 3 passes" in b.rules(3) and "same work both sides" in b.rules()
+
+
+def test_readme_section_is_rewritten_between_its_markers_only(tmp_path):
+    b = _load("_all")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"# Title\n\n## Performance\n\nkept\n\n{b.README_START}\nold numbers\n{b.README_END}\n\n## Next\n")
+    rows = [Row("full run", 90.0, "floor", 40.0, "<= 2x floor"), Row("b", 1.0)]
+    report = {"script": "run.py", "rows": [], "stages": {"kernel": 30.0, "cells: saving PNG": 10.0},
+              "notes": ["floor per execution: 00_data 4.0 s", "machine: 2 cores, load average 1.0"]}
+    text = b.markdown([report], rows, when="2026-12-03 17:00 UTC", load_start="0.5, 0.4, 0.3", load_end="1.0, 0.8, 0.5")
+    b.write_readme(readme, text)
+    out = readme.read_text()
+    assert "old numbers" not in out and out.startswith("# Title\n\n## Performance\n\nkept\n\n")
+    assert out.endswith(f"{b.README_END}\n\n## Next\n")
+    assert "| full run | 90.000 | floor | 40.000 | 2.25 | <= 2x floor |" in out
+    assert "| b | 1.000 | - | - | - | - |" in out
+    assert "| kernel | 30.0 | 75.0 % |" in out and "| cells: saving PNG | 10.0 | 25.0 % |" in out
+    assert "load average (1, 5, 15 min) 0.5, 0.4, 0.3 at the start, 1.0, 0.8, 0.5 at the end" in out
+    assert "- run.py: floor per execution: 00_data 4.0 s" in out and "machine: 2 cores" not in out
+    b.write_readme(readme, "new")  # a second measurement replaces the first
+    assert out.split(b.README_START)[0] == readme.read_text().split(b.README_START)[0]
+    assert f"{b.README_START}\nnew\n{b.README_END}" in readme.read_text()
+    readme.write_text("no markers\n")
+    with pytest.raises(SystemExit, match="needs the lines"):
+        b.write_readme(readme, "x")
+
+
+def test_run_stages_take_the_imports_out_of_the_cells_and_split_the_rest():
+    b = _load("run")
+    per = {"a--x.ipynb": {"total": 12.0, "cells": 10.0, "source": "a.ipynb"},
+           "a--y.ipynb": {"total": 5.0, "cells": 3.0, "source": "a.ipynb"}}
+    floors = {"a.ipynb": (6.0, 4.0)}  # kernel start + imports, of which the imports cell
+    shares = {"a.ipynb": dict(zip(b.PARTS, (0.5, 0.1, 0.2, 0.1, 0.05, 0.05)))}
+    stages = b.stages_of(per, floors, shares, export=1.0, outside=2.0)
+    assert stages["kernel start and stop (outside cells)"] == pytest.approx(4.0)
+    assert stages["cells: library imports (as in the floor)"] == pytest.approx(4.0 + 3.0)  # at most its cells
+    assert stages["cells: computing"] == pytest.approx(0.5 * 6.0) and stages["cells: saving PNG"] == pytest.approx(1.2)
+    assert sum(stages.values()) == pytest.approx(12.0 + 5.0 + 1.0 + 2.0)
