@@ -14,6 +14,7 @@ from helpers.core import paths
 from helpers.data.dataset import load_dataset
 from helpers.report import figindex, plan
 from helpers.report.index import figure_group, figures
+from helpers.report.notebook import declared_parameters
 
 NB = {name: paths.NOTEBOOKS / f"{name}.ipynb" for name in
       ("00_data", "01_efficacy", "02_small_study_effects", "03_adverse_events", "05_concordance")}
@@ -38,7 +39,7 @@ def test_counts_equal_the_figures_the_committed_notebooks_drew(ds, name):
 
 
 def test_defaults_come_from_the_parameters_cell_and_given_values_win(ds):
-    assert figindex.notebook_defaults(NB["02_small_study_effects"])["outcome"] == "pain_intensity"
+    assert declared_parameters(NB["02_small_study_effects"])["outcome"] == "pain_intensity"
     funnels = figindex.notebook_figures(ds, NB["02_small_study_effects"], {"drug": "memantine"})
     assert {(f.kind, f.drug, f.outcome) for f in funnels} == {("funnel", "memantine", "pain_intensity")}
     assert figindex.expected_figures(ds, NB["05_concordance"]) == 0

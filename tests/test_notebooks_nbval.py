@@ -20,6 +20,7 @@ import nbformat
 import pytest
 
 from helpers.core import paths
+from helpers.report import notebook
 from helpers.run import runner
 from helpers.run.execute import KERNEL_NAME
 
@@ -35,15 +36,34 @@ def _read(path):
     return nbformat.read(path, as_version=4)
 
 
+def _used_parameters(code_cells) -> set[str]:
+    """The parameters a notebook's code uses: every ``params.<name>`` of ``notebook.PARAMETERS``, and ``out_dir``
+    when it writes a table or a figure (``save_table``/``publish`` write into ``params.out_dir``)."""
+    used = set()
+    for cell in code_cells:
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, ast.Attribute) and isinstance(node.value, ast.Name) and node.value.id == "params":
+                used.add(node.attr)
+            if isinstance(node, ast.Call) and getattr(node.func, "id", None) in ("save_table", "publish"):
+                used.add("out_dir")
+    return used & set(notebook.PARAMETERS)
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
-def test_parameters_cell_then_derived_values(path):
+def test_parameters_cell_declares_exactly_what_the_notebook_uses(path):
+    """The parameters cell declares, in ``notebook.PARAMETERS`` order and as literals, the parameters the
+    notebook's code uses and no other (00 and 05 use three); the next cell passes each to ``parameters`` by
+    name and derives every other value (papermill does not recompute values derived in the parameters cell)."""
     nb = _read(path)
     code = [c for c in nb.cells if c.cell_type == "code"]
     tagged = [i for i, c in enumerate(code) if "parameters" in c.metadata.get("tags", [])]
     assert len(tagged) == 1, "exactly one cell tagged 'parameters'"
-    assigned = [t.id for node in ast.parse(code[tagged[0]].source).body for t in node.targets]
-    assert assigned == list(runner.PARAMETERS), "parameters cell assigns exactly helpers.run.runner.PARAMETERS, in order"
-    assert "parameters(" in code[tagged[0] + 1].source, "the next cell derives values with helpers.report.notebook.parameters"
+    declared = list(notebook.declared_parameters(path))  # literals only, else ParameterError
+    assert declared == [p for p in notebook.PARAMETERS if p in declared], "declared in notebook.PARAMETERS order"
+    assert set(declared) == _used_parameters(code[tagged[0] + 1:]), "declares exactly the parameters it uses"
+    call = next(node for node in ast.walk(ast.parse(code[tagged[0] + 1].source))
+                if isinstance(node, ast.Call) and getattr(node.func, "id", None) == "parameters")
+    assert not call.args and [(k.arg, k.value.id) for k in call.keywords] == [(p, p) for p in declared]
     assert nb.metadata["kernelspec"]["name"] == KERNEL_NAME
 
 

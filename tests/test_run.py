@@ -197,7 +197,8 @@ def test_plan_runs_per_drug_notebooks_once_per_drug():
     plan = runner.plan_executions(nbs, {"estimator": "DL"}, ("ketamine", "magnesium"))
     assert [e.name for e in plan] == ["00_data.ipynb", "01_efficacy--ketamine.ipynb", "01_efficacy--magnesium.ipynb",
                                       "05_concordance.ipynb"]
-    assert plan[2].parameters == {"estimator": "DL", "drug": "magnesium"} and plan[0].parameters == {"estimator": "DL"}
+    # each notebook receives the parameters it declares: 00 and 05 use no estimator
+    assert plan[2].parameters == {"estimator": "DL", "drug": "magnesium"} and plan[0].parameters == {}
     only = runner.plan_executions(nbs, {"drug": "memantine"}, ("memantine",))
     assert [e.name for e in only] == ["00_data.ipynb", "01_efficacy.ipynb", "05_concordance.ipynb"]
     manifest = {"notebooks": [{"execution": "01_efficacy--ketamine.ipynb", "notebook": "notebooks/01_efficacy.ipynb",
@@ -205,6 +206,27 @@ def test_plan_runs_per_drug_notebooks_once_per_drug():
     (execution,), data = recorded_executions(manifest)
     assert execution == runner.Execution(paths.NOTEBOOKS / "01_efficacy.ipynb", "01_efficacy--ketamine.ipynb",
                                          {"drug": "ketamine", "estimator": None}) and data is None
+
+
+def test_a_parameter_a_notebook_does_not_declare_is_warned_and_recorded(tmp_path):
+    """The fixture notebooks declare no review_map: -p review_map=none reaches none of them, is warned in one
+    line naming them and recorded in the manifest; the executed notebook holds only what it declares."""
+    nbs = [paths.NOTEBOOKS / n for n in runner.NOTEBOOK_SET]
+    assert runner.ignored_parameters(nbs, {"outcome": "nausea", "estimator": "DL", "route": "oral"}) == {
+        "outcome": ["00_data.ipynb", "03_adverse_events.ipynb", "05_concordance.ipynb"],
+        "estimator": ["00_data.ipynb", "05_concordance.ipynb"],
+        "route": ["00_data.ipynb", "05_concordance.ipynb"]}
+    with pytest.warns(UserWarning) as seen:
+        result = runner.run_set(tmp_path / "i", notebooks=[TABLE_NB, FIGURE_NB], parameters={"review_map": "none"})
+    lines = [str(w.message) for w in seen if "ignored" in str(w.message)]
+    assert lines == ["-p review_map=none is ignored by fixture_table.ipynb, fixture_figure.ipynb (not declared in "
+                     "its parameters cell)"]
+    manifest = mf.read_manifest(result.run_dir)
+    assert manifest["ignored_parameters"] == {"review_map": ["fixture_table.ipynb", "fixture_figure.ipynb"]}
+    assert all("review_map" not in e["parameters"] for e in manifest["notebooks"])
+    executed = nbformat.read(result.run_dir / "notebooks" / "fixture_table.ipynb", as_version=4)
+    injected = next(c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", []))
+    assert "data_path = " in injected.source and "review_map" not in injected.source
 
 
 @pytest.mark.slow

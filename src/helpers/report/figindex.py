@@ -9,12 +9,11 @@ and ``ketamine; magnesium`` one drug combination.
 
 from __future__ import annotations
 
-import ast
-import json
 from pathlib import Path
 
 from helpers.data.tidy import Dataset
 from helpers.report import generic, plan, summary
+from helpers.report.notebook import declared_parameters
 
 #: Kinds of the figures that belong to no analysis (notebooks 00 and 03).
 OVERVIEW, ROB_TRAFFIC_LIGHT, ROB_SUMMARY, AE_BREAKDOWN = "overview", "rob_traffic_light", "rob_summary", "ae_breakdown"
@@ -24,27 +23,12 @@ AE_BREAKDOWN_STEM = "adverse_events_breakdown"
 PLAN_PARAMETERS = ("drug", "route", "outcome", "timepoint")
 
 
-def notebook_defaults(notebook: Path) -> dict:
-    """The values assigned in a notebook's cell tagged ``parameters`` (literals only), e.g. 02's outcome."""
-    cells = json.loads(Path(notebook).read_text(encoding="utf-8"))["cells"]
-    defaults = {}
-    for cell in cells:
-        if "parameters" in cell.get("metadata", {}).get("tags", []):
-            for node in ast.parse("".join(cell["source"])).body:
-                if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name):
-                    try:
-                        defaults[node.targets[0].id] = ast.literal_eval(node.value)
-                    except ValueError:
-                        continue
-    return defaults
-
-
 def notebook_figures(ds: Dataset, notebook: Path | str, parameters: dict | None = None) -> tuple[plan.FigureFacts, ...]:
     """The figures ``notebook`` (a path of the set; only its name decides what is drawn, its parameters cell
     the defaults) draws on ``ds`` with ``parameters`` (given values over the notebook's defaults), in drawing
     order, each with its facts. A notebook that draws none (04, 05, or one outside the set) gives ()."""
     path = Path(notebook)
-    values = {**(notebook_defaults(path) if path.is_file() else {}), **(parameters or {})}
+    values = {**(declared_parameters(path) if path.is_file() else {}), **(parameters or {})}
     drug, route, outcome, timepoint = (values.get(k) for k in PLAN_PARAMETERS)
     name = path.name
     if name == "00_data.ipynb":

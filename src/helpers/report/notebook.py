@@ -1,12 +1,16 @@
 """What every notebook of the set does first: check its parameters, fix display settings, write tables.
 
 Notebooks call :func:`setup` once and :func:`parameters` in the cell after their ``parameters`` cell (papermill
-injects new values after that cell, so derived values must be computed in the next one). Nothing here prints
-absolute paths: executed notebooks are compared output-for-output on other machines (nbval).
+injects new values after that cell, so derived values must be computed in the next one). A notebook declares
+only the parameters it uses (names from ``PARAMETERS``, literal values: :func:`declared_parameters`); the runner
+passes each notebook only those. Nothing here prints absolute paths: executed notebooks are compared
+output-for-output on other machines (nbval).
 """
 
 from __future__ import annotations
 
+import ast
+import json
 import sys
 import warnings
 from dataclasses import dataclass, field
@@ -15,10 +19,16 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.core import paths
+from helpers.core.errors import ParameterError
 from helpers.core.results import ResultMixin
 from helpers.report import tables
 from helpers.report.params import check_parameters
 
+#: Every parameter a notebook of the set may declare, in the order its ``parameters`` cell lists them. Each
+#: notebook declares those it uses, no other (tests/test_notebooks_nbval.py); the values not declared are the
+#: defaults below (None: all, or the review's own settings).
+PARAMETERS = ("data_path", "drug", "route", "outcome", "timepoint", "estimator", "ci_method", "review_map", "out_dir")
+DEFAULTS = {name: None for name in PARAMETERS} | {"ci_method": "z", "review_map": "auto"}
 #: Where a notebook opened by hand (out_dir=None) writes its figures and tables.
 INTERACTIVE_OUT = paths.RUNS / "interactive"
 #: Significant digits of floats in CSV tables: fixed so the bytes do not depend on float repr details.
@@ -91,19 +101,24 @@ class Parameters(ResultMixin):
     ci_method: str
     out_dir: Path = field(repr=False)  # machine-specific: kept out of repr and summary
     review_map: str = "auto"  # helpers.data.mapmode: auto, none, a review map name or a .yaml path
+    declared: tuple[str, ...] = field(default=PARAMETERS, repr=False)  # what the notebook declares (and shows)
 
     @property
     def figures(self) -> Path:
         return paths.ensure_writable_dir(self.out_dir / "figures")
 
     def _repr_markdown_(self) -> str:
-        """One line for the reader's page (the multi-line repr stays for the console): what this run chose."""
-        shown = {"data": "the default package" if self.data_path is None else f"`{Path(self.data_path).name}`",
-                 **{name: "all" if getattr(self, name) is None else f"`{getattr(self, name)}`"
+        """One line for the reader's page (the multi-line repr stays for the console): what this run chose, for
+        the parameters the notebook declares."""
+        shown = {"data_path": ("data", "the default package" if self.data_path is None
+                               else f"`{Path(self.data_path).name}`"),
+                 **{name: (name, "all" if getattr(self, name) is None else f"`{getattr(self, name)}`")
                     for name in ("drug", "route", "outcome", "timepoint")},
-                 "estimator": "the package's settings" if self.estimator is None else f"`{self.estimator}`",
-                 "CI method": f"`{self.ci_method}`", "review map": f"`{self.review_map}`"}
-        line = "**Parameters:** " + "; ".join(f"{name}: {value}" for name, value in shown.items()) + "."
+                 "estimator": ("estimator", "the package's settings" if self.estimator is None
+                               else f"`{self.estimator}`"),
+                 "ci_method": ("CI method", f"`{self.ci_method}`"), "review_map": ("review map", f"`{self.review_map}`")}
+        line = "**Parameters:** " + "; ".join(f"{label}: {value}" for name, (label, value) in shown.items()
+                                              if name in self.declared) + "."
         return departure_banner(self) + line
 
     @property
@@ -127,9 +142,9 @@ def departure_banner(params: Parameters) -> str:
             f"by design:\n{items}\n\n")
 
 
-def parameters(data_path=None, drug=None, route=None, outcome=None, timepoint=None, estimator="REML",
-               ci_method="z", out_dir=None, review_map="auto") -> Parameters:
-    """Check the values of a notebook's ``parameters`` cell against the tidy vocabulary and return them.
+def parameters(**values) -> Parameters:
+    """Check the values of a notebook's ``parameters`` cell against the tidy vocabulary and return them; the
+    names given are the ones the notebook declares (any of ``PARAMETERS``), the others take ``DEFAULTS``.
 
     Allowed values (``helpers.report.params.CHOICES``, matched case-insensitively): drug in ``schema.DRUGS``,
     route in ``schema.ROUTES``, outcome in ``schema.OUTCOMES``, timepoint in ``schema.TIMEPOINTS`` (each also
@@ -138,15 +153,40 @@ def parameters(data_path=None, drug=None, route=None, outcome=None, timepoint=No
     review map when it applies to the data, else the generic mode), ``none`` (the generic mode), a review map
     name or a ``.yaml`` path (:mod:`helpers.data.mapmode`).
     """
-    checked = check_parameters({"drug": drug, "route": route, "outcome": outcome, "timepoint": timepoint,
-                                "estimator": estimator, "ci_method": ci_method, "review_map": review_map})
-    drug, route, outcome, timepoint = (checked[k] for k in ("drug", "route", "outcome", "timepoint"))
-    estimator, ci_method = checked["estimator"], checked["ci_method"]
+    unknown = [name for name in values if name not in PARAMETERS]
+    if unknown:
+        raise ParameterError(f"unknown parameter(s) {', '.join(unknown)}; allowed: {', '.join(PARAMETERS)}")
+    checked = check_parameters(DEFAULTS | values)
+    data_path = checked["data_path"]
     if data_path is not None and not Path(data_path).exists():
         raise FileNotFoundError(f"data_path: no such file or folder: {data_path}")
-    out = Path(out_dir) if out_dir is not None else INTERACTIVE_OUT
-    return Parameters(None if data_path is None else str(data_path), drug, route, outcome, timepoint, estimator,
-                      ci_method, paths.ensure_writable_dir(out), checked["review_map"])
+    out = Path(checked["out_dir"]) if checked["out_dir"] is not None else INTERACTIVE_OUT
+    return Parameters(None if data_path is None else str(data_path),
+                      *(checked[k] for k in ("drug", "route", "outcome", "timepoint", "estimator", "ci_method")),
+                      paths.ensure_writable_dir(out), checked["review_map"],
+                      tuple(name for name in PARAMETERS if name in values))
+
+
+def declared_parameters(notebook: Path | str) -> dict:
+    """The parameters a notebook declares: name -> default value of its cell tagged ``parameters``, in order;
+    ``{}`` when it has no such cell. Each line must read ``name = <literal>``: papermill overrides the cell by
+    injecting a cell after it, so a value computed there would keep its default (derive it in the next cell)."""
+    path = Path(notebook)
+    for cell in json.loads(path.read_text(encoding="utf-8"))["cells"]:
+        if "parameters" not in cell.get("metadata", {}).get("tags", []):
+            continue
+        declared = {}
+        for node in ast.parse("".join(cell["source"])).body:
+            if not (isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(node.targets[0], ast.Name)):
+                raise ParameterError(f"{path.name}: parameters cell line {node.lineno}: not `name = <literal>`")
+            try:
+                declared[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError:
+                raise ParameterError(f"{path.name}: parameters cell: {node.targets[0].id} = {ast.unparse(node.value)}"
+                                     " is not a literal (papermill would not recompute it: derive it in the next "
+                                     "cell)") from None
+        return declared
+    return {}
 
 
 def save_table(table: pd.DataFrame, params: Parameters, stem: str) -> str:

@@ -91,7 +91,8 @@ def _run_options(parser: argparse.ArgumentParser) -> None:
                              "auto: the review map when it applies to the data, else the generic mode, per comparison "
                              "and outcome as the package groups them; none: the generic mode); same as -p review_map=MAP")
     parser.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
-                        help=f"notebook parameter for every notebook; NAME one of {', '.join(SETTABLE_PARAMETERS)}")
+                        help=f"notebook parameter, passed to every notebook that declares it (one that does not is warned "
+                             f"and recorded in the manifest); NAME one of {', '.join(SETTABLE_PARAMETERS)}")
     parser.add_argument("--kernel", default=KERNEL_NAME, help=f"Jupyter kernel name (default {KERNEL_NAME})")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bar")
 

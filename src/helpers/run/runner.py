@@ -13,7 +13,10 @@ The plan: the per-drug notebooks (``helpers.report.plan.PER_DRUG_NOTEBOOKS``: 01
 ``01_efficacy--ketamine.ipynb`` ...; the others run once. ``-p drug=X`` runs every notebook for that drug only.
 Executions are handed to the worker processes longest first (expected figure count, ``figindex.expected_figures``)
 so the cores stay busy to the end. The manifest records every execution's name, notebook and parameters, and
-``verify`` re-runs exactly those.
+``verify`` re-runs exactly those. Each notebook receives only the parameters its ``parameters`` cell declares
+(:func:`helpers.report.notebook.declared_parameters`); a parameter given with ``-p`` that a notebook does not
+declare is warned (one line per parameter, naming the notebooks) and recorded in the manifest
+(``ignored_parameters``).
 
 Nothing is lost: the arguments and the input package are checked (the package is loaded) before anything is
 written; the run writes into a staging folder beside ``--out`` and is moved into place when complete; ``--out``
@@ -36,6 +39,7 @@ from helpers.data import mapmode
 from helpers.report import figindex
 from helpers.report import plan as figure_plan
 from helpers.report.index import SYNTHETIC_BANNER, write_index
+from helpers.report.notebook import PARAMETERS, declared_parameters
 from helpers.report.params import check_parameters
 from helpers.report.verdict import Verdict, run_verdict
 from helpers.run import folder
@@ -51,8 +55,7 @@ NOTEBOOK_SET = (
     "04_sensitivity.ipynb",
     "05_concordance.ipynb",
 )
-#: Parameters every notebook's ``parameters`` cell declares; ``-p`` may only set these.
-PARAMETERS = ("data_path", "drug", "route", "outcome", "timepoint", "estimator", "ci_method", "review_map", "out_dir")
+#: ``PARAMETERS`` (helpers.report.notebook): what a notebook may declare; ``-p`` may only set these.
 #: Parameters the runner sets itself (``--data`` and ``--out``), so ``-p`` may not.
 RUNNER_PARAMETERS = ("data_path", "out_dir")
 #: What ``-p`` (and ``run_set(parameters=...)``) may set.
@@ -140,6 +143,19 @@ def check_notebooks(notebooks: list[Path]) -> list[Path]:
     return resolved
 
 
+def own_parameters(nb: Path, parameters: dict) -> dict:
+    """The entries of ``parameters`` that notebook ``nb`` declares (what the runner passes it)."""
+    declared = declared_parameters(nb)
+    return {name: value for name, value in parameters.items() if name in declared}
+
+
+def ignored_parameters(notebooks: list[Path], parameters: dict) -> dict[str, list[str]]:
+    """Parameter name -> the notebooks (names, in order) of ``notebooks`` that do not declare it, for each of
+    ``parameters`` that some notebook ignores."""
+    ignored = {name: [nb.name for nb in notebooks if name not in declared_parameters(nb)] for name in parameters}
+    return {name: names for name, names in ignored.items() if names}
+
+
 def _drugs_and_costs(data: Path | None, notebooks: list[Path], drug: str | None, review_map: str = "auto",
                      parameters: dict | None = None) -> tuple[tuple, dict, str | None, dict]:
     """Drugs present in the data, the expected figure count of each (notebook name, drug), when the data are
@@ -158,7 +174,7 @@ def _drugs_and_costs(data: Path | None, notebooks: list[Path], drug: str | None,
     costs, drawn = {}, []
     for nb in notebooks:
         for d in drugs if nb.name in figure_plan.PER_DRUG_NOTEBOOKS else (drug,):
-            facts = figindex.notebook_figures(ds, nb, {**(parameters or {}), "drug": d})
+            facts = figindex.notebook_figures(ds, nb, own_parameters(nb, {**(parameters or {}), "drug": d}))
             costs[(nb.name, d)] = len(facts)
             drawn += facts
     return drugs, costs, ds.generic, figindex.figure_index(drawn)
@@ -167,13 +183,14 @@ def _drugs_and_costs(data: Path | None, notebooks: list[Path], drug: str | None,
 def plan_executions(notebooks: list[Path], parameters: dict, drugs: tuple[str, ...]) -> list[Execution]:
     """One execution per notebook, or per drug for ``plan.PER_DRUG_NOTEBOOKS`` (``drug`` given in
     ``parameters``: that drug only; ``drugs`` ``(None,)``: once for all, as in the generic mode), in notebook
-    order."""
+    order; each with the ``parameters`` its notebook declares (:func:`own_parameters`)."""
     out = []
     for nb in notebooks:
         if nb.name in figure_plan.PER_DRUG_NOTEBOOKS and parameters.get("drug") is None:
-            out += [Execution(nb, figure_plan.execution_name(nb.name, d), {**parameters, "drug": d}) for d in drugs]
+            out += [Execution(nb, figure_plan.execution_name(nb.name, d), own_parameters(nb, {**parameters, "drug": d}))
+                    for d in drugs]
         else:
-            out.append(Execution(nb, nb.name, dict(parameters)))
+            out.append(Execution(nb, nb.name, own_parameters(nb, parameters)))
     return out
 
 
@@ -194,7 +211,8 @@ def run_set(
 ) -> RunResult:
     """Execute the plan of ``notebooks`` (default: the set) into the run folder ``out`` and write its manifest.
 
-    ``parameters`` are passed to every notebook (names from ``PARAMETERS``); ``data_path`` None means the
+    ``parameters`` are passed to every notebook that declares them (names from ``PARAMETERS``; one ignored by a
+    notebook is warned and recorded in the manifest's ``ignored_parameters``); ``data_path`` None means the
     synthetic default package in ``data/raw/``. Notebooks in ``plan.PER_DRUG_NOTEBOOKS`` run once per drug in
     the data (:func:`plan_executions`). With ``publish_figures`` the run's figures are also copied there. With
     ``add_rows`` (a CSV of extra study rows) the notebooks read the input plus those rows (:func:`with_added_rows`).
@@ -232,10 +250,15 @@ def run_set(
         skipped = (f"{names}: {why}",)
         warnings.warn(f"not executed: {names} ({why})", stacklevel=2)
     executions = plan_executions(notebooks, params, drugs)
+    ignored = ignored_parameters(notebooks, params)
+    for name, names in ignored.items():
+        warnings.warn(f"-p {name}={params[name]} is ignored by {', '.join(names)} (not declared in its parameters "
+                      "cell)", stacklevel=2)
     previous = folder.has_previous_run(target)
     staging = folder.stage(target)
     try:
-        result = run_plan(staging, executions, data, jobs, kernel_name, progress, costs, skipped, generic, figures)
+        result = run_plan(staging, executions, data, jobs, kernel_name, progress, costs, skipped, generic, figures,
+                          ignored)
     except NotebookFailure as exc:
         kept = staging if previous else folder.commit(staging, target)
         where = (f"partial executed notebook(s) kept in {kept}: "
@@ -297,12 +320,14 @@ def verdict_of(data: Path | None, parameters: dict) -> Verdict | None:
 
 def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs: int, kernel_name: str,
              progress: bool, costs: dict, skipped: tuple[str, ...] = (), generic: str | None = None,
-             figures: dict | None = None) -> RunResult:
+             figures: dict | None = None, ignored: dict | None = None) -> RunResult:
     """Execute ``executions`` into ``run_dir`` (a fresh :func:`helpers.run.folder.stage` folder; longest ``costs``
     first), write the manifest, the run log and index.html; what :func:`run_set` and
     :func:`helpers.run.verify.verify` share. ``generic``: why the data were read in the generic mode (recorded
     in the manifest as ``generic_mode`` and shown in index.html), None when a review map applied. ``figures``:
-    the figure index (stem -> facts), recorded in the manifest; the run report groups figures by it."""
+    the figure index (stem -> facts), recorded in the manifest; the run report groups figures by it.
+    ``ignored``: :func:`ignored_parameters`, recorded in the manifest when not empty. Each notebook receives
+    ``data_path`` and ``out_dir`` when it declares them."""
     names = [e.name for e in executions]
     duplicates = sorted({n for n in names if names.count(n) > 1})
     if duplicates:
@@ -314,7 +339,7 @@ def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs
             "source": str(e.source.resolve()),
             "output": str(run_dir / "notebooks" / e.name),
             "html": str(run_dir / "html" / f"{Path(e.name).stem}.html"),
-            "parameters": {**e.parameters, "data_path": data_param, "out_dir": str(run_dir)},
+            "parameters": own_parameters(e.source, {**e.parameters, "data_path": data_param, "out_dir": str(run_dir)}),
             "kernel": kernel_name,
         }
         for e in executions
@@ -350,6 +375,8 @@ def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs
     }
     if generic is not None:  # only then, so that a mapped run's manifest is as before
         manifest["generic_mode"] = generic
+    if ignored:  # likewise
+        manifest["ignored_parameters"] = ignored
     mf.write_json(run_dir / mf.MANIFEST_NAME, manifest)
     mf.write_json(run_dir / mf.RUN_LOG_NAME, {
         "started_unix": round(started, 3),
@@ -358,7 +385,7 @@ def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs
         "execution_order": [tasks[i]["name"] for i in order],
         "notebook_seconds": {o.notebook: round(o.seconds, 3) for o in outcomes},
     })
-    params = {k: v for k, v in (executions[0].parameters if executions else {}).items() if k != "drug"}
+    params = {k: v for e in executions for k, v in e.parameters.items() if k != "drug"}  # the run's, from all
     write_index(run_dir, outcomes, outputs, label, banner, skipped, generic, verdict_of(data, params))
     result = RunResult(run_dir, tuple(outcomes), outputs)
     if not result.ok:
