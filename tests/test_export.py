@@ -10,6 +10,7 @@ import pandas as pd
 from fixtures.offline import remote_references
 
 from helpers.core import paths
+from helpers.core.checks import MetaWarning
 from helpers.report import export
 from helpers.report.notebook import Parameters, display_float, setup
 
@@ -73,7 +74,7 @@ def test_reader_html_hides_code_and_links_to_the_notebook():
     page = export.reader_html(nb, "../notebooks/x.ipynb")
     assert "secret_code_marker" not in page and "about_the_code_marker" not in page and "result line" in page
     assert '<a href="../notebooks/x.ipynb">the notebook with its code</a>' in page
-    assert "3 warnings were printed while it ran: <a href=\"#warnings\">" in page
+    assert "3 warnings were recorded while it ran: <a href=\"#warnings\">" in page
     assert '<h2 id="warnings">Warnings (3)</h2>' in page and "MetaWarning: 1.1" not in page
     # the page opens with the notebook's own title and results; the warnings table closes it
     assert page.index("Title") < page.index("result line") < page.index("Warnings (3)")
@@ -188,3 +189,36 @@ def test_reader_tables_have_no_row_numbers_no_nan_and_long_ones_fold():
     long = tables.frame_html(pd.DataFrame({"k": range(tables.FOLD_ROWS + 1)}), "leave-one-out")
     assert long.startswith(f"<details><summary>leave-one-out: {tables.FOLD_ROWS + 1} rows (click to show)</summary>")
     assert not tables.frame_html(frame).startswith("<details>")
+
+
+def test_a_notebooks_warnings_are_one_summary_at_its_end_and_none_is_dropped(monkeypatch):
+    """setup() records every warning instead of printing it where it arises (03 printed 164 lines between its
+    figures); warnings_summary() shows them once, grouped as the reader page groups them, every message kept in
+    the output's metadata; the reader page counts them from there and shows one table at its end."""
+    import IPython.display
+
+    from helpers.report import notebook
+
+    shown = []
+    monkeypatch.setattr(IPython.display, "display", lambda obj, raw=False, metadata=None: shown.append((obj, metadata)))
+    messages = ["1.1: tau2 did not converge", "1.2: tau2 did not converge", "study A dropped"]
+    with warnings.catch_warnings():
+        setup()
+        for message, category in zip(messages, (MetaWarning, MetaWarning, UserWarning)):
+            warnings.warn(message, category)  # one place: each distinct message once (Python's default filter)
+        notebook.warnings_summary()
+    ((data, metadata),) = shown
+    recorded = [["MetaWarning", messages[0]], ["MetaWarning", messages[1]], ["UserWarning", messages[2]]]
+    assert metadata == {export.WARNINGS_KEY: recorded}
+    assert data["text/plain"] == ("Warnings (3)\n2 x MetaWarning: #: tau2 did not converge\n"
+                                  "1 x UserWarning: study A dropped")
+    assert data["text/html"] == export.warnings_section([tuple(pair) for pair in recorded])
+    assert '<h2 id="warnings">Warnings (3)</h2>' in data["text/html"] and "<td>2</td>" in data["text/html"]
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("warnings_summary()")
+    cell.outputs = [nbformat.v4.new_output("display_data", data=data, metadata=metadata)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"), cell]
+    quiet, found = export.collect_warnings(nb)
+    assert found == [tuple(pair) for pair in recorded] and quiet.cells[1].outputs == []
+    page = export.reader_html(nb, "x.ipynb")
+    assert "3 warnings were recorded while it ran" in page and page.count('id="warnings"') == 1

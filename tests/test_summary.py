@@ -44,14 +44,17 @@ def test_summary_of_findings_row_equals_the_synthetic_packages_own_overall_row(d
     """The table carries the pooled numbers unchanged; the synthetic package's overall rows were written by this
     engine (helpers.synthetic.publish.fill_estimates), so this is no comparison with RevMan (see test_published
     and test_real_concordance for those)."""
-    results = [(sel, summary.analyse(sel)) for sel in summary.select(ds, "pain_intensity", drug="ketamine")]
+    results = summary.analyse_all(summary.select_all(ds, ("pain_intensity", "nausea"), drug="ketamine"))
+    assert [sel.analysis_id for sel, _ in results] == [  # every selection, outcome by outcome, in analysis order
+        sel.analysis_id for outcome in ("pain_intensity", "nausea") for sel in summary.select(ds, outcome, "ketamine")]
     sof = summary.summary_of_findings(results)
     row = sof[(sof["analysis_id"] == "1.2") & (sof["subgroup"] == "all")].iloc[0]
     pub = _published_overall(ds, "1.2")
     for q in ("estimate", "ci_low", "ci_high", "tau2", "i2"):
         assert row[q] == pytest.approx(pub[q], abs=5e-6), q
     assert row["k"] == ds.analysis("1.2")["study"].nunique()
-    assert set(sof["drug"]) == {"ketamine"}
+    assert set(sof["drug"]) == {"ketamine"} and {"pain_intensity", "nausea"} <= set(ds.rows.set_index(
+        "analysis_id").loc[sof["analysis_id"], "outcome"])
 
 
 def test_route_filter_keeps_only_that_route(ds):

@@ -4,8 +4,10 @@ results, not code.
 - :func:`scrub_paths`: every occurrence of this machine's absolute paths (the run folder, the project root) in
   cell sources, outputs and metadata is replaced by a placeholder (``<run folder>``, ``<project>``), so an
   executed notebook says nothing about where it ran.
-- :func:`collect_warnings`: the ``SomethingWarning: message`` lines the notebooks print (see
-  :func:`helpers.report.notebook.setup`) are taken out of the stream outputs and counted per kind.
+- :func:`collect_warnings`: the warnings a notebook recorded (the summary :func:`helpers.report.notebook.setup`
+  and :func:`helpers.report.notebook.warnings_summary` write at its end, every warning in its output's metadata
+  ``WARNINGS_KEY``), and any ``SomethingWarning: message`` line printed in a stream output (notebooks executed
+  before that summary printed each warning where it arose) are taken out and counted per kind.
 - :func:`reader_html`: the nbconvert HTML export with code cells hidden, a link to the notebook with code,
   and the warnings as one short table (count per kind of message, :func:`message_kind`, the messages folded in
   ``<details>``); cells tagged
@@ -22,7 +24,6 @@ from __future__ import annotations
 import copy
 import html
 import re
-from collections import Counter
 
 import nbformat
 
@@ -57,8 +58,10 @@ READER_CSS = """
 """
 #: Cells tagged so speak about the code ("the next cell holds the parameters"): left out of the reader's page.
 CODE_ONLY_TAG = "code-only"
-#: A warning line as :func:`helpers.report.notebook.setup` prints it: ``<Category>: <message>``.
+#: A printed warning line: ``<Category>: <message>``.
 WARNING_LINE = re.compile(r"^(?P<kind>[A-Z][A-Za-z]*Warning): (?P<message>.*)$")
+#: The output metadata key holding a notebook's recorded warnings, ``[[category, message], ...]`` in order.
+WARNINGS_KEY = "nmda_warnings"
 
 
 def _replace(value, replacements: dict[str, str]):
@@ -81,7 +84,8 @@ def scrub_paths(nb: nbformat.NotebookNode, replacements: dict[str, str]) -> nbfo
 
 
 def collect_warnings(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, list[tuple[str, str]]]:
-    """A copy of ``nb`` without the printed warning lines, and the ``(kind, message)`` pairs removed, in order."""
+    """A copy of ``nb`` without its warnings summary and printed warning lines, and the ``(kind, message)`` pairs
+    removed, in order."""
     out = copy.deepcopy(nb)
     found = []
     for cell in out.cells:
@@ -89,6 +93,9 @@ def collect_warnings(nb: nbformat.NotebookNode) -> tuple[nbformat.NotebookNode, 
             continue
         kept = []
         for output in cell.get("outputs", []):
+            if WARNINGS_KEY in output.get("metadata", {}):
+                found += [(kind, message) for kind, message in output["metadata"][WARNINGS_KEY]]
+                continue
             if output.get("output_type") == "stream":
                 lines = output["text"].splitlines(keepends=True)
                 rest = []
@@ -117,20 +124,33 @@ def message_kind(message: str) -> str:
     return re.sub(r"(?<![\w.])-?\d+(?:\.\d+)?(?:e-?\d+)?", "#", text)
 
 
+def warning_groups(found: list[tuple[str, str]]) -> list[tuple[str, str, list[str]]]:
+    """``found`` grouped by kind: ``(category, what it says, messages)`` per :func:`message_kind`, most frequent
+    first (ties by category and wording)."""
+    groups: dict[tuple[str, str], list[str]] = {}
+    for category, message in found:
+        groups.setdefault((category, message_kind(message)), []).append(message)
+    ordered = sorted(groups.items(), key=lambda item: (-len(item[1]), item[0]))
+    return [(category, what, messages) for (category, what), messages in ordered]
+
+
 def warnings_table(found: list[tuple[str, str]]) -> str:
-    """HTML: one row per warning kind (category and :func:`message_kind`) with its count, most frequent first;
-    the messages of each kind folded in a ``<details>`` element."""
+    """HTML: one row per warning kind (:func:`warning_groups`) with its count, most frequent first; the messages
+    of each kind folded in a ``<details>`` element."""
     if not found:
         return "<p>No warnings.</p>"
-    kinds = [(category, message_kind(m)) for category, m in found]
-    counts = Counter(kinds)
     rows = []
-    for kind in sorted(counts, key=lambda k: (-counts[k], k)):
-        messages = "".join(f"<li>{html.escape(m)}</li>" for k, m in zip(kinds, (m for _, m in found)) if k == kind)
-        rows.append(f"<tr><td>{html.escape(kind[0])}</td><td>{html.escape(kind[1])}</td><td>{counts[kind]}</td>"
-                    f"<td><details><summary>show {counts[kind]}</summary><ul>{messages}</ul></details></td></tr>")
+    for category, what, messages in warning_groups(found):
+        items = "".join(f"<li>{html.escape(m)}</li>" for m in messages)
+        rows.append(f"<tr><td>{html.escape(category)}</td><td>{html.escape(what)}</td><td>{len(messages)}</td>"
+                    f"<td><details><summary>show {len(messages)}</summary><ul>{items}</ul></details></td></tr>")
     return ("<table><thead><tr><th>warning</th><th>what it says</th><th>count</th><th>messages</th></tr></thead>"
             "<tbody>" + "".join(rows) + "</tbody></table>")
+
+
+def warnings_section(found: list[tuple[str, str]]) -> str:
+    """HTML: the heading (anchor ``warnings``, the number of warnings) and :func:`warnings_table` of ``found``."""
+    return f'<h2 id="warnings">Warnings ({len(found)})</h2>\n{warnings_table(found)}'
 
 
 def reader_html(nb: nbformat.NotebookNode, notebook_href: str, run_root: str = "../") -> str:
@@ -147,8 +167,8 @@ def reader_html(nb: nbformat.NotebookNode, notebook_href: str, run_root: str = "
         if "injected-parameters" in cell.get("metadata", {}).get("tags", []):
             cell.id = "injected-parameters"
     was = "1 warning was" if len(found) == 1 else f"{len(found)} warnings were"
-    printed = (f'{was} printed while it ran: <a href="#warnings">counted at the end of the page</a>.' if found
-               else "No warning was printed while it ran.")
+    printed = (f'{was} recorded while it ran: <a href="#warnings">counted at the end of the page</a>.' if found
+               else "No warning was recorded while it ran.")
     head = nbformat.v4.new_markdown_cell(
         f'<p class="reader-note">Code is hidden on this page: <a href="{html.escape(notebook_href)}">'
         f"the notebook with its code</a> holds every cell as executed. {printed}</p>",
@@ -156,8 +176,7 @@ def reader_html(nb: nbformat.NotebookNode, notebook_href: str, run_root: str = "
     )
     quiet.cells.insert(1 if quiet.cells and quiet.cells[0].cell_type == "markdown" else 0, head)
     if found:
-        quiet.cells.append(nbformat.v4.new_markdown_cell(
-            f'<h2 id="warnings">Warnings ({len(found)})</h2>\n{warnings_table(found)}', id="reader-warnings"))
+        quiet.cells.append(nbformat.v4.new_markdown_cell(warnings_section(found), id="reader-warnings"))
     from jinja2 import DictLoader
 
     exporter = HTMLExporter(

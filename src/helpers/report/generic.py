@@ -41,10 +41,10 @@ def analyses(ds: Dataset) -> list[summary.Selected]:
 
 def selections(ds: Dataset, outcomes: tuple[str, ...], drug=None, route=None, timepoint=None) -> list:
     """The analyses a notebook pools: every analysis in the generic mode, else those of ``outcomes`` matching
-    drug, route and time point (:func:`summary.select`)."""
+    drug, route and time point (:func:`summary.select_all`)."""
     if is_generic(ds):
         return [sel for sel in analyses(ds) if summary.not_estimable(sel) is None]
-    return [sel for name in outcomes for sel in summary.select(ds, name, drug, route, timepoint)]
+    return summary.select_all(ds, outcomes, drug, route, timepoint)
 
 
 def title(sel: summary.Selected) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import json
-import sys
 import warnings
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -55,24 +54,24 @@ def display_float(value: float) -> str:
     return f"{value:.{DISPLAY_DECIMALS}f}"
 
 
-def _format_warning(message, category, filename, lineno, line=None) -> str:
-    return f"{category.__name__}: {message}\n"
+#: The warnings recorded since :func:`setup`: ``(category name, message)``, in order.
+RECORDED: list[tuple[str, str]] = []
 
 
-def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
-    sys.stdout.write(_format_warning(message, category, filename, lineno))
+def _record_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    RECORDED.append((category.__name__, str(message)))
 
 
 def setup() -> None:
-    """Notebook display settings: warnings without file paths, wide pandas tables, PNG inline figures at
+    """Notebook display settings: warnings recorded for one summary, wide pandas tables, PNG inline figures at
     ``INLINE_DPI``.
 
-    Warnings stay visible (every exclusion is warned), each distinct message once, written to stdout so they
-    keep their place among the printed output (stderr is flushed at unpredictable moments); the
-    machine-specific file path is left out.
+    Every warning (every exclusion is warned; each distinct message once per place it arises, Python's
+    ``default`` filter) is recorded in ``RECORDED`` instead of printed where it arises (03 printed 164 lines
+    between its figures); :func:`warnings_summary`, the notebook's last cell, shows them all in one table.
     """
-    warnings.formatwarning = _format_warning
-    warnings.showwarning = _show_warning
+    RECORDED.clear()
+    warnings.showwarning = _record_warning
     warnings.simplefilter("default")
     pd.set_option("display.width", 160)
     pd.set_option("display.max_columns", 30)
@@ -86,6 +85,22 @@ def setup() -> None:
     except ImportError:  # outside IPython: nothing to configure
         return
     set_matplotlib_formats("png", dpi=INLINE_DPI)
+
+
+def warnings_summary() -> None:
+    """Show the warnings recorded since :func:`setup` as one table, grouped by kind and what they say with their
+    counts, each message folded under its kind (:func:`helpers.report.export.warnings_section`, the reader page's
+    table); every message is also kept in the output's metadata (``export.WARNINGS_KEY``), whence the reader page
+    takes it. A notebook calls it in its last cell."""
+    from IPython.display import display
+
+    from helpers.report.export import WARNINGS_KEY, warning_groups, warnings_section
+
+    found = list(RECORDED)
+    text = "\n".join([f"Warnings ({len(found)})"] + [f"{len(messages)} x {category}: {what}"
+                                                      for category, what, messages in warning_groups(found)])
+    display({"text/html": warnings_section(found), "text/plain": text}, raw=True,
+            metadata={WARNINGS_KEY: [list(pair) for pair in found]})
 
 
 @dataclass(frozen=True, repr=False)

@@ -203,6 +203,12 @@ def select(ds: Dataset, outcome: str, drug: str | None = None, route: str | None
             yield sel
 
 
+
+def select_all(ds: Dataset, outcomes: tuple[str, ...], drug: str | None = None, route: str | None = None,
+               timepoint: str | None = None) -> list[Selected]:
+    """:func:`select` of each of ``outcomes`` in turn (estimable analyses only, the others warned)."""
+    return [sel for outcome in outcomes for sel in select(ds, outcome, drug, route, timepoint)]
+
 def not_estimable(sel: Selected) -> str | None:
     """Why no study of ``sel`` can enter its analysis (e.g. no events in either arm for RR/OR), else None."""
     rows, kwargs, _ = analysis_arguments(sel.rows)  # e.g. swapped events change what can enter
@@ -234,6 +240,13 @@ def analyse(sel: Selected, tau2_method: str | None = None, ci_method: str = "z",
     return meta_analysis(sel.rows, measure=sel.settings["measure"], **estimator_arguments(tau2_method, ci_method),
                          subgroup=subgroup, study="study")
 
+
+
+def analyse_all(selections, tau2_method: str | None = None, ci_method: str = "z") -> list[tuple[Selected, object]]:
+    """:func:`analyse` of every selection (estimable ones, as :func:`select_all` or
+    :func:`helpers.report.generic.selections` give them), in order: the ``(selection, MetaAnalysis)`` pairs
+    :func:`summary_of_findings` tabulates. ``tau2_method`` and ``ci_method`` as in :func:`analyse`."""
+    return [(sel, analyse(sel, tau2_method, ci_method)) for sel in selections]
 
 def _participants(rows: pd.DataFrame) -> int:
     return int(np.nansum(rows["n_e"].to_numpy(float)) + np.nansum(rows["n_c"].to_numpy(float)))
