@@ -219,8 +219,8 @@ def test_a_parameter_a_notebook_does_not_declare_is_warned_and_recorded(tmp_path
     with pytest.warns(UserWarning) as seen:
         result = runner.run_set(tmp_path / "i", notebooks=[TABLE_NB, FIGURE_NB], parameters={"review_map": "none"})
     lines = [str(w.message) for w in seen if "ignored" in str(w.message)]
-    assert lines == ["-p review_map=none is ignored by fixture_table.ipynb, fixture_figure.ipynb (not declared in "
-                     "its parameters cell)"]
+    assert lines == ["-p review_map=none is ignored by fixture_table.ipynb, fixture_figure.ipynb (no such "
+                     "parameter in their parameters cell)"]
     manifest = mf.read_manifest(result.run_dir)
     assert manifest["ignored_parameters"] == {"review_map": ["fixture_table.ipynb", "fixture_figure.ipynb"]}
     assert all("review_map" not in e["parameters"] for e in manifest["notebooks"])

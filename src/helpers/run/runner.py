@@ -252,8 +252,8 @@ def run_set(
     executions = plan_executions(notebooks, params, drugs)
     ignored = ignored_parameters(notebooks, params)
     for name, names in ignored.items():
-        warnings.warn(f"-p {name}={params[name]} is ignored by {', '.join(names)} (not declared in its parameters "
-                      "cell)", stacklevel=2)
+        warnings.warn(f"-p {name}={params[name]} is ignored by {', '.join(names)} (no such parameter in "
+                      f"{'its' if len(names) == 1 else 'their'} parameters cell)", stacklevel=2)
     previous = folder.has_previous_run(target)
     staging = folder.stage(target)
     try:
