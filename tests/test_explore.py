@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import sys
+import uuid
 from pathlib import Path
 
 import numpy as np
@@ -344,13 +345,16 @@ def test_server_command_and_port():
 
 
 def test_kernel_env_writes_a_spec_for_this_python(tmp_path, monkeypatch):
-    monkeypatch.setattr(srv, "_kernel_registered", lambda name: False)
-    env = srv.kernel_env({"PATH": "/bin"}, kernel_dir=tmp_path)
-    spec = json.loads((tmp_path / "kernels" / srv.KERNEL_NAME / "kernel.json").read_text())
+    """A kernel Jupyter does not know gets a spec running this Python, put first on JUPYTER_PATH; once Jupyter
+    finds it there (a real lookup, no patched function), the environment is left as it was."""
+    name = f"nmda-test-{uuid.uuid4().hex[:12]}"  # registered nowhere
+    env = srv.kernel_env({"PATH": "/bin"}, kernel_dir=tmp_path, name=name)
+    spec = json.loads((tmp_path / "kernels" / name / "kernel.json").read_text())
     assert spec["argv"][0] == sys.executable
     assert env["JUPYTER_PATH"] == str(tmp_path)
-    monkeypatch.setattr(srv, "_kernel_registered", lambda name: True)
-    assert "JUPYTER_PATH" not in srv.kernel_env({"PATH": "/bin"}, kernel_dir=tmp_path)
+    monkeypatch.setenv("JUPYTER_PATH", env["JUPYTER_PATH"])  # Jupyter now finds the spec just written
+    assert srv.kernel_env({"PATH": "/bin"}, kernel_dir=tmp_path / "unused", name=name) == {"PATH": "/bin"}
+    assert not (tmp_path / "unused").exists()
 
 
 def test_notebook_uses_the_project_kernel_and_stays_thin():

@@ -6,7 +6,7 @@ import warnings
 
 import pytest
 
-from helpers.report import plan, render
+from helpers.report import plan, render, summary
 from helpers.data.dataset import load_dataset
 from helpers.data.schema import DRUGS
 
@@ -55,7 +55,7 @@ def test_per_analysis_plot_pools_as_the_synthetic_packages_overall_row(ds):
     when the synthetic package was made, so this checks the plan's selection and settings, not RevMan."""
     spec = next(f for f in plan.forest_plan(ds, ("pain_intensity",), "ketamine").figures
                 if f.stem == "forest_ketamine_placebo_intravenous_pain_intensity_immediate")
-    ma = render.analyse(spec)  # package settings: IV, random effects DerSimonian-Laird
+    ma = summary.analyse(spec.selected, subgroups=spec.subgroups)  # package settings: IV, random effects DL
     assert len(ma.subgroups) == 0 and ma.overall.k == 3
     pub = ds.published
     row = pub[(pub["analysis_id"] == "1.1") & (pub["level"] == "overall")].iloc[0]

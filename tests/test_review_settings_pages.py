@@ -13,6 +13,7 @@ from helpers.core import paths
 from helpers.data.dataset import load_dataset
 from helpers.figures.forest import forest_plot
 from helpers.report import render, sensitivity, summary
+from helpers.stats import sensitivity as stats_sensitivity
 from helpers.stats.published import review_published, rounded
 
 
@@ -83,7 +84,7 @@ def test_subsets_are_formed_where_every_study_is_judged():
         warnings.simplefilter("ignore")
         ds = load_dataset()  # the synthetic default: every study has a design and an overall judgement
         sel = next(summary.select(ds, "pain_intensity", drug="ketamine", timepoint="short"))
-        sub = sensitivity.restricted(ds, sel.rows, "MD", "DL", "z", {}).set_index("subset")
+        sub = stats_sensitivity.restricted(ds.studies, sel.rows, "MD", "DL", "z").set_index("subset")
     parallel = (sel.rows["design"] == "parallel").sum()
     assert sub.loc["parallel-group only", "k"] == parallel and sub.loc["all studies", "note"] == ""
     low = sel.rows["study"].map(ds.studies.set_index("study")["rob_overall"]).eq("Low").sum()

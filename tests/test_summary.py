@@ -11,6 +11,7 @@ import pytest
 
 from helpers.core.checks import MetaWarning
 from helpers.report import sensitivity, summary
+from helpers.stats import sensitivity as stats_sensitivity
 from helpers.data.dataset import load_dataset
 from helpers.report.notebook import parameters, save_table
 from helpers.data.schema import DRUGS
@@ -81,7 +82,7 @@ def test_estimator_grid_dl_z_equals_the_packages_own_row_and_hksj_is_wider(ds):
 
 def test_subsets_and_leave_one_out(ds):
     sel = next(summary.select(ds, "pain_intensity", drug="ketamine", timepoint="short"))
-    sub = sensitivity.restricted(ds, sel.rows, "MD", "REML", "z", {"a": 1}).set_index("subset")
+    sub = stats_sensitivity.restricted(ds.studies, sel.rows, "MD", "REML", "z").set_index("subset")
     assert sub.loc["all studies", "k"] == len(sel.rows)
     assert sub.loc["parallel-group only", "k"] == (sel.rows["design"] == "parallel").sum()
     low = sel.rows["study"].map(ds.studies.set_index("study")["rob_overall"]).eq("Low").sum()

@@ -76,12 +76,6 @@ def first_analysis(rows: pd.DataFrame, group: str) -> str:
     return next((a for a in ids if k.get(a, 0) >= 2), ids[0])
 
 
-def estimator_of(kwargs: dict) -> str:
-    """The estimator button matching ``meta_analysis`` arguments: ``FE`` for a fixed-effect model, else the tau²
-    method (for the review's own settings: :func:`helpers.stats.settings.review_estimator`)."""
-    return "FE" if kwargs["model"] == "fixed" else kwargs["tau2_method"]
-
-
 def settings_arguments(rows: pd.DataFrame, tau2_method: str | None = None,
                        ci: str | None = None) -> tuple[pd.DataFrame, dict, tuple[str, ...]]:
     """(rows, meta_analysis keyword arguments, notes) for one analysis: the review's own settings

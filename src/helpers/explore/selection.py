@@ -27,8 +27,9 @@ import pandas as pd
 from helpers.core.checks import CI_METHODS, TAU2_METHODS, MetaWarning, check_choice
 from helpers.core.results import ResultMixin
 from helpers.explore.reading import format_effect, plain_language
-from helpers.explore.review import estimator_of, settings_arguments, settings_words
-from helpers.stats.settings import estimator_arguments
+from helpers.explore.review import settings_arguments, settings_words
+from helpers.report.summary import select
+from helpers.stats.settings import estimator_arguments, tau2_method_of
 
 #: Risk-of-bias filters: on the RoB 2 overall judgement, or on domain 1 (randomization process) alone, the one
 #: domain the review's data rows judge for every study.
@@ -147,8 +148,9 @@ def _main_analysis_rows(picked: pd.DataFrame) -> pd.DataFrame:
 
 
 def select_rows(dataset, selection: Selection) -> RowSelection:
-    """Rows of ``dataset.rows`` for ``selection``: match the data fields (one comparison: drug, comparator and route
-    as the review map gives them; outcome; time point), each study's main analysis only
+    """Rows of ``dataset.rows`` for ``selection``: the review's analysis ``selection.analysis``, or the rows matching
+    the data fields (outcome, drug, route, time point as :func:`helpers.report.summary.select` selects them, then
+    the one comparator: one comparison as the review map gives it), each study's main analysis only
     (:func:`_main_analysis_rows`), then the RoB filter, then leave-out.
 
     RoB filter on the RoB 2 overall judgement (Sterne et al. 2019, *BMJ* 366:l4898): ``exclude_high`` drops
@@ -158,12 +160,11 @@ def select_rows(dataset, selection: Selection) -> RowSelection:
     """
     if selection.analysis is not None:
         picked = _main_analysis_rows(dataset.analysis(selection.analysis))
-    else:
-        rows = dataset.rows
-        mask = np.ones(len(rows), dtype=bool)
-        for name in DATA_FIELDS:
-            mask &= (rows[name] == getattr(selection, name)).to_numpy()
-        picked = _main_analysis_rows(rows.loc[mask])
+    else:  # the report's row selection (summary.select), then the one comparator
+        parts = [sel.rows for sel in select(dataset, selection.outcome, selection.drug, selection.route,
+                                            selection.timepoint, estimable_only=False)]
+        rows = pd.concat(parts, ignore_index=True) if parts else dataset.rows.iloc[0:0]
+        picked = _main_analysis_rows(rows[(rows["comparator"] == selection.comparator).to_numpy()])
     candidates = tuple(dict.fromkeys(picked["study"]))
     if selection.leave_out is not None and selection.leave_out not in candidates:
         raise ValueError(f"leave_out must be one of the selected studies ({', '.join(candidates)}); "
@@ -283,7 +284,7 @@ def explore(dataset, selection: Selection) -> Exploration:
     for w in caught:  # re-emit: the caller sees them, and they are recorded below
         warnings.warn(w.message, w.category, stacklevel=2)
     pooled = meta.overall
-    tau2_method, ci = estimator_of(kwargs), kwargs["ci"]
+    tau2_method, ci = tau2_method_of(kwargs), kwargs["ci"]
     rob = _rob_by_study(dataset.studies)
     entered = list(dict.fromkeys(meta.studies["study"]))
     n_high = sum(rob.get(_base_study(s)) == "High" for s in entered)

@@ -59,18 +59,19 @@ def _kernel_registered(name: str) -> bool:
     return name in KernelSpecManager().find_kernel_specs()
 
 
-def kernel_env(base: dict[str, str] | None = None, kernel_dir: Path | None = None) -> dict[str, str]:
-    """Environment for Voila in which the kernel ``KERNEL_NAME`` runs this Python.
+def kernel_env(base: dict[str, str] | None = None, kernel_dir: Path | None = None,
+               name: str = KERNEL_NAME) -> dict[str, str]:
+    """Environment for Voila in which the kernel ``name`` (the project's, ``KERNEL_NAME``) runs this Python.
 
-    When the kernel is registered already, ``base`` is returned unchanged (as a copy). Otherwise a kernel
-    spec is written under ``kernel_dir`` (a new temporary folder when None) and that folder is put first
-    on ``JUPYTER_PATH``.
+    When Jupyter finds that kernel already (``make install`` registers it), ``base`` is returned unchanged (as a
+    copy). Otherwise a kernel spec is written under ``kernel_dir`` (a new temporary folder when None) and that
+    folder is put first on ``JUPYTER_PATH``.
     """
     env = dict(os.environ if base is None else base)
-    if _kernel_registered(KERNEL_NAME):
+    if _kernel_registered(name):
         return env
     root = Path(kernel_dir) if kernel_dir is not None else Path(tempfile.mkdtemp(prefix="nmda-kernel-"))
-    spec_dir = paths.ensure_writable_dir(root / "kernels" / KERNEL_NAME)
+    spec_dir = paths.ensure_writable_dir(root / "kernels" / name)
     spec = {
         "argv": [sys.executable, "-m", "ipykernel_launcher", "-f", "{connection_file}"],
         "display_name": "Python (nmda-review)",

@@ -1,6 +1,7 @@
 """Risk-of-bias figures for RoB 2 (Sterne et al. 2019, BMJ 366:l4898; Cochrane Handbook ch. 8), in the layout of
 robvis (McGuinness & Higgins 2021, Res Synth Methods 12:55): a traffic-light plot (study x domain) and a
 summary plot (per domain, the share of studies - or of the analysis weight - judged Low, Some concerns, High).
+Both draw a result of :mod:`helpers.stats.riskofbias` (``rob_judgements``, ``rob_proportions``).
 
 Judgements carry a symbol as well as a colour (+, -, x), so the plots read in grey scale and for colour-blind
 readers. A missing judgement is drawn as "?" (No information) and counted as such, never dropped.
@@ -8,17 +9,15 @@ readers. A missing judgement is drawn as "?" (No information) and counted as suc
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from types import MappingProxyType
 from typing import Any
 
-import numpy as np
-import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from helpers.data.schema import ROB_COLUMNS
 from helpers.figures import style
-from helpers.data.schema import DRUGS, LIST_SEP, ROB_COLUMNS, ROB_LEVELS
+from helpers.stats.riskofbias import CATEGORIES, NO_INFO, RobJudgements, RobProportions
 
 DOMAIN_LABELS = MappingProxyType(
     {
@@ -30,8 +29,6 @@ DOMAIN_LABELS = MappingProxyType(
         "rob_overall": "Overall risk of bias",
     }
 )
-NO_INFO = "No information"
-CATEGORIES = (*ROB_LEVELS, NO_INFO)
 COLOURS = MappingProxyType(
     {
         "Low": style.OKABE_ITO["bluish_green"],
@@ -43,46 +40,19 @@ COLOURS = MappingProxyType(
 SYMBOLS = MappingProxyType({"Low": "+", "Some concerns": "-", "High": "x", NO_INFO: "?"})
 
 
-def _judgements(studies: pd.DataFrame, drug: str | None) -> pd.DataFrame:
-    """Validated study x domain table (index = study) with missing values as 'No information'."""
-    if not isinstance(studies, pd.DataFrame):
-        raise TypeError(f"studies must be a DataFrame (Dataset.studies); got {type(studies).__name__}")
-    missing = [c for c in ("study", *ROB_COLUMNS) if c not in studies.columns]
-    if missing:
-        raise ValueError(f"studies lacks column(s): {', '.join(missing)}")
-    table = studies
-    if drug is not None:
-        if drug not in DRUGS:
-            raise ValueError(f"drug must be one of {', '.join(DRUGS)}; got {drug!r}")
-        if "drug" not in studies.columns:
-            raise ValueError("studies has no 'drug' column to filter on")
-        lists = studies["drug"].fillna("").astype(str).str.split(LIST_SEP)
-        table = studies[lists.apply(lambda ds: drug in ds)]
-        if table.empty:
-            raise ValueError(f"no studies of {drug!r} in studies")
-    out = table[["study", *ROB_COLUMNS]].copy()
-    for col in ROB_COLUMNS:
-        values = out[col].where(out[col].notna(), NO_INFO)
-        bad = ~values.isin(CATEGORIES)
-        if bad.any():
-            i = int(np.flatnonzero(bad.to_numpy())[0])
-            raise ValueError(
-                f"row {out.index[i]} (study {out['study'].iloc[i]!r}), field {col}: {values.iloc[i]!r} is not a "
-                f"RoB 2 judgement; allowed: {', '.join(ROB_LEVELS)} (or empty)"
-            )
-        out[col] = values
-    if out["study"].duplicated().any():
-        raise ValueError(f"duplicate study label(s): {', '.join(out['study'][out['study'].duplicated()])}")
-    return out.set_index("study")
+def _check_result(name: str, value: Any, kind: type, call: str) -> None:
+    if not isinstance(value, kind):
+        raise TypeError(f"{name} must be a {kind.__name__} (helpers.stats.riskofbias.{call}); "
+                        f"got {type(value).__name__}")
 
 
-def rob_traffic_light(studies: pd.DataFrame, drug: str | None = None, *, footer: Any = None) -> Figure:
-    """Traffic-light plot: one row per study (input order), one column per RoB 2 domain plus Overall.
-
-    ``drug`` (one of ``helpers.data.schema.DRUGS``) keeps studies whose ``drug`` list contains it. Each cell is a
-    circle coloured and marked by the judgement (gid 'rob:<study>:<domain>').
+def rob_traffic_light(judged: RobJudgements, *, footer: Any = None) -> Figure:
+    """Traffic-light plot of :func:`helpers.stats.riskofbias.rob_judgements`: one row per study (input order), one
+    column per RoB 2 domain plus Overall, titled with the result's drug. Each cell is a circle coloured and marked
+    by the judgement (gid 'rob:<study>:<domain>').
     """
-    table = _judgements(studies, drug)
+    _check_result("judged", judged, RobJudgements, "rob_judgements(studies, drug)")
+    table, drug = judged.table, judged.drug
     n = len(table)
     footer_text = style.resolve_footer(footer)
     width_pt = style.WIDTH_CM["single"] * style.CM * 72 * 1.4
@@ -117,38 +87,12 @@ def rob_traffic_light(studies: pd.DataFrame, drug: str | None = None, *, footer:
     return fig
 
 
-def rob_proportions(studies: pd.DataFrame, weights: Any = None, drug: str | None = None) -> pd.DataFrame:
-    """Percent of studies (or of ``weights``) per domain (rows, ``ROB_COLUMNS`` order) and judgement (columns).
-
-    ``weights``: None (each study counts once) or a mapping / Series study -> non-negative weight, e.g. the
-    ``weight`` column of a ``MetaAnalysis.studies`` (robvis' weighted summary). Every study must have a weight.
-    """
-    table = _judgements(studies, drug)
-    if weights is None:
-        w = pd.Series(1.0, index=table.index)
-    else:
-        if not isinstance(weights, Mapping | pd.Series):
-            raise TypeError(f"weights must be a mapping or Series study -> weight; got {type(weights).__name__}")
-        w = pd.Series(weights, dtype=float)
-        absent = [s for s in table.index if s not in w.index]
-        if absent:
-            raise ValueError(f"weights lacks study(ies): {', '.join(map(str, absent))}")
-        w = w.reindex(table.index)
-        bad = w[~np.isfinite(w) | (w < 0)]
-        if len(bad):
-            raise ValueError(f"weights must be finite and >= 0; study {bad.index[0]!r} has {bad.iloc[0]!r}")
-        if w.sum() <= 0:
-            raise ValueError("weights sum to 0")
-    out = pd.DataFrame({c: [float(w[table[d] == c].sum()) for d in ROB_COLUMNS] for c in CATEGORIES},
-                       index=list(ROB_COLUMNS))
-    return out.div(out.sum(axis=1), axis=0) * 100
-
-
-def rob_summary(studies: pd.DataFrame, weights: Any = None, drug: str | None = None, *, footer: Any = None
-                ) -> Figure:
-    """Summary plot: per domain a horizontal bar stacked Low / Some concerns / High / No information, in percent
-    of studies or of ``weights`` (see :func:`rob_proportions`, whose numbers are drawn; gids 'rob_bar:<domain>:<c>')."""
-    shares = rob_proportions(studies, weights, drug)
+def rob_summary(proportions: RobProportions, *, footer: Any = None) -> Figure:
+    """Summary plot of :func:`helpers.stats.riskofbias.rob_proportions`: per domain a horizontal bar stacked Low /
+    Some concerns / High / No information, in percent of studies or of weight, as the result says (its numbers are
+    drawn; gids 'rob_bar:<domain>:<c>')."""
+    _check_result("proportions", proportions, RobProportions, "rob_proportions(studies, weights, drug)")
+    shares, drug = proportions.shares, proportions.drug
     footer_text = style.resolve_footer(footer)
     with style.figure_style():
         fig = Figure(figsize=style.figsize("double", 6.0 if footer_text else 5.5))
@@ -167,7 +111,7 @@ def rob_summary(studies: pd.DataFrame, weights: Any = None, drug: str | None = N
         ax.set_yticks(range(len(ROB_COLUMNS)), [DOMAIN_LABELS[d] for d in ROB_COLUMNS])
         ax.get_yticklabels()[-1].set_fontweight("bold")
         ax.set_xlim(0, 100)
-        basis = "of studies" if weights is None else "of weight"
+        basis = "of weight" if proportions.weighted else "of studies"
         ax.set_xlabel(f"Percent {basis}")
         title = "Risk of bias (RoB 2) summary" + (f": {drug}" if drug else "")
         ax.set_title(title, loc="left", fontsize=8.5, fontweight="bold")

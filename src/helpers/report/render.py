@@ -1,5 +1,6 @@
-"""Drawing what :mod:`helpers.report.plan` planned: the statistics behind each planned figure (:func:`analyse` for a
-forest plot, :func:`small_study` for a funnel plot) and the titled Figure (:func:`draw`)."""
+"""Drawing what :mod:`helpers.report.plan` planned: the statistics behind each planned figure
+(:func:`helpers.report.summary.analyse` of ``spec.selected`` for a forest plot, :func:`small_study` for a funnel
+plot) and the titled Figure (:func:`draw`)."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from helpers.data.tidy import Dataset
 from helpers.figures import style
 from helpers.report import summary
 from helpers.report.plan import FigureSpec
+from helpers.stats.effects import usable_effects
 from helpers.stats.settings import review_estimator
 from helpers.stats.smallstudy import SmallStudyEffects, small_study_effects
 
@@ -39,31 +41,27 @@ def favours(sel: summary.Selected) -> tuple[str, str]:
     return GENERIC_FAVOURS
 
 
-def analyse(spec: FigureSpec, tau2_method: str | None = None, ci_method: str = "z"):
-    """:func:`helpers.report.summary.analyse` of a figure's rows, with subgroups when ``spec.subgroups`` (the
-    package's own; routes in a re-analysis), one group for a single route cut out of an analysis."""
-    return summary.analyse(spec.selected, tau2_method, ci_method, subgroups=spec.subgroups)
-
-
 def small_study(spec: FigureSpec, tau2_method: str | None = None) -> SmallStudyEffects:
     """:func:`helpers.stats.smallstudy.small_study_effects` of a funnel figure's rows (study effects of the
-    analysis' measure, :func:`helpers.report.summary.yi_vi`): what its funnel plot draws. Trim and fill pools
+    analysis' measure, :func:`helpers.stats.effects.usable_effects`): what its funnel plot draws. Trim and fill pools
     with ``tau2_method`` (None: the analysis' own tau² estimator, :func:`helpers.stats.settings.review_estimator`), as
     the small-study table of the same view."""
     measure = spec.selected.settings["measure"]
-    es = summary.yi_vi(spec.selected.rows, measure)
+    es = usable_effects(spec.selected.rows, measure)
     return small_study_effects(es["yi"], es["vi"], measure=measure, labels=es["study"],
                                tau2_method=tau2_method or review_estimator(spec.selected.rows)[0])
 
 
 def draw(spec: FigureSpec, ds: Dataset, tau2_method: str | None = None, ci_method: str = "z"):
-    """The Figure of ``spec``: forest plot of :func:`analyse` (``tau2_method``, ``ci_method``), or funnel plot of
+    """The Figure of ``spec``: forest plot of :func:`helpers.report.summary.analyse` of its rows (``tau2_method``,
+    ``ci_method``; with subgroups when ``spec.subgroups``: the package's own, routes in a re-analysis, one group
+    for a single route cut out of an analysis), or funnel plot of
     :func:`small_study` (trim and fill with ``tau2_method``), titled in words; the footer names the dataset."""
     if spec.kind == "forest":
         from helpers.figures.forest import forest_plot
 
-        return forest_plot(analyse(spec, tau2_method, ci_method), title=spec.title, favours=favours(spec.selected),
-                           footer=ds)
+        ma = summary.analyse(spec.selected, tau2_method, ci_method, subgroups=spec.subgroups)
+        return forest_plot(ma, title=spec.title, favours=favours(spec.selected), footer=ds)
     from helpers.figures.funnel import funnel_plot
 
     fig = funnel_plot(small_study(spec, tau2_method), footer=ds)

@@ -1,16 +1,12 @@
 """The tables of notebook 04 (sensitivity): the estimator x CI-method grid, the restricted subsets and
-leave-one-out, each with the review's own settings unless a parameter overrides them.
+leave-one-out (computed by :mod:`helpers.stats.sensitivity`), each with the review's own settings unless a
+parameter overrides them, labelled with their analysis, and their reader's views.
 
 ``tau2_method`` None (the default everywhere; the notebooks' ``estimator`` parameter) means the package's own
 settings of each analysis (:func:`review_choice`: the tau² estimator and CI method RevMan pooled with, ``FE`` for a
-fixed-effect model), so
-the "all studies" row of an analysis is the review's published result. The estimator grid shows every
-alternative beside it, the review's choice marked.
-
-A subset that the data cannot form is said so, with the reason, never shown as ``k = 0``: "low risk of bias only"
-needs an overall RoB judgement for every study of the analysis, "parallel-group only" a recorded design
-(the real review's data rows carry neither for most studies). ``k = 0`` is shown only when every study was
-judged and none qualifies.
+fixed-effect model), so the "all studies" row of an analysis is the review's published result. The estimator grid
+shows every alternative beside it, the review's choice marked. A subset the data cannot form says so
+(:func:`helpers.stats.sensitivity.restricted`), never ``k = 0``.
 """
 
 from __future__ import annotations
@@ -23,16 +19,13 @@ import pandas as pd
 from helpers.core.checks import CI_METHODS, TAU2_METHODS, MetaWarning, check_choice
 from helpers.data.tidy import Dataset
 from helpers.figures.forest_text import estimate_text
-from helpers.report.summary import Selected, select, yi_vi
+from helpers.report.summary import Selected, select
 from helpers.stats import sensitivity
-from helpers.stats.effects import display_scale
-from helpers.stats.pooling import pool
+from helpers.stats.effects import display_scale, usable_effects
 from helpers.stats.settings import review_estimator
 
 #: How the review's settings are named in the tables: the estimator column reads e.g. "DL (the review's)".
 REVIEW_MARK = "the review's settings"
-#: The restricted subsets, in the order shown.
-SUBSETS = ("all studies", "low risk of bias only", "parallel-group only")
 
 
 def review_choice(sel: Selected) -> tuple[str, str]:
@@ -46,91 +39,38 @@ def review_choice(sel: Selected) -> tuple[str, str]:
     return review_estimator(sel.rows)
 
 
-def _show(measure: str):
-    return lambda x: display_scale(x, measure)
+def _labelled(frame: pd.DataFrame, label: dict) -> pd.DataFrame:
+    """``frame`` with the ``label`` columns (analysis, drug, time point, settings used) in front."""
+    for i, (key, value) in enumerate(label.items()):
+        frame.insert(i, key, value)
+    return frame
 
 
 def estimator_grid(rows: pd.DataFrame, measure: str, label: dict, choice: tuple[str, str] | None = None) -> pd.DataFrame:
-    """Inverse-variance pooling of ``rows`` with every tau² estimator x CI method (``TAU2_METHODS`` x
-    ``CI_METHODS``), display scale; ``label`` columns are prepended to every row. ``choice`` (tau2_method,
-    ci_method): the row of the review's settings, marked ``REVIEW_MARK`` in column ``settings``."""
-    es = yi_vi(rows, measure)
-    show = _show(measure)
-    records = []
-    for est in TAU2_METHODS:
-        for ci in CI_METHODS:
-            res = pool(es["yi"], es["vi"], tau2_method=est, ci=ci, labels=es["study"])
-            records.append(label | {"estimator": est, "ci_method": ci,
-                                    "settings": REVIEW_MARK if (est, ci) == choice else "", "k": res.k,
-                                    "estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)),
-                                    "ci_high": float(show(res.ci_high)), "tau2": res.tau2, "i2": res.i2})
-    return pd.DataFrame.from_records(records)
-
-
-def _unknown(rows: pd.DataFrame, values: pd.Series, what: str) -> str | None:
-    """Why a subset selected on ``values`` (one per row) cannot be formed: the studies without a value."""
-    missing = sorted(set(rows.loc[values.isna().to_numpy(), "study"].astype(str)))
-    if not missing:
-        return None
-    studies = rows["study"].nunique()
-    who = (f"any of its {studies} studies" if len(missing) == studies
-           else f"{len(missing)} of its {studies} studies ({', '.join(missing)})")
-    return f"cannot be formed: {what} is not in the data rows for {who}"
-
-
-def subset_rows(ds: Dataset, rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, str | None]]:
-    """``SUBSETS`` of ``rows``: name -> (rows in it, None) or (empty rows, why it cannot be formed)."""
-    rob = rows["study"].map(ds.studies.set_index("study")["rob_overall"])
-    design = rows["design"] if "design" in rows else pd.Series(None, index=rows.index, dtype=object)
-    out = {"all studies": (rows, None)}
-    for name, values, what, keep in (
-            ("low risk of bias only", rob, "the overall risk-of-bias judgement", rob == "Low"),
-            ("parallel-group only", design, "the design (parallel or crossover)", design == "parallel")):
-        reason = _unknown(rows, values, what)
-        out[name] = (rows.iloc[0:0], reason) if reason else (rows[keep.to_numpy()], None)
-    return out
-
-
-def restricted(ds: Dataset, rows: pd.DataFrame, measure: str, tau2_method: str, ci_method: str,
-               label: dict) -> pd.DataFrame:
-    """The pooled estimate for all rows, low overall risk of bias only, and parallel-group trials only
-    (:func:`subset_rows`); ``note`` says why a subset cannot be formed, or that no study qualifies."""
-    show = _show(measure)
-    records = []
-    for name, (sub, reason) in subset_rows(ds, rows).items():
-        es = yi_vi(sub, measure) if len(sub) else sub
-        rec = label | {"subset": name, "k": np.nan if reason else len(es), "note": reason or ""}
-        if reason is None and len(es) >= 1:
-            res = pool(es["yi"], es["vi"], tau2_method=tau2_method, ci=ci_method if len(es) > 1 else "z",
-                       labels=es["study"])
-            rec |= {"estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)),
-                    "ci_high": float(show(res.ci_high)), "i2": res.i2}
-        elif reason is None:
-            rec["note"] = "no study of the analysis qualifies"
-        if rec["note"]:
-            warnings.warn(f"analysis {label.get('analysis_id', '')}: subset '{name}' {rec['note']}", MetaWarning,
-                          stacklevel=2)
-        records.append(rec)
-    return pd.DataFrame.from_records(records)
+    """:func:`helpers.stats.sensitivity.estimator_grid` of ``rows`` with ``label`` columns prepended; ``choice``
+    (tau2_method, ci_method): the row of the review's settings, marked ``REVIEW_MARK`` in column ``settings``."""
+    grid = sensitivity.estimator_grid(rows, measure)
+    grid.insert(2, "settings", [REVIEW_MARK if (e, c) == choice else ""
+                                for e, c in zip(grid["estimator"], grid["ci_method"])])
+    return _labelled(grid, label)
 
 
 def leave_one_out(rows: pd.DataFrame, measure: str, tau2_method: str, ci_method: str, label: dict) -> pd.DataFrame:
     """``helpers.stats.sensitivity.leave_one_out`` of ``rows`` on the display scale, ``label`` columns prepended."""
-    es = yi_vi(rows, measure)
+    es = usable_effects(rows, measure)
     res = sensitivity.leave_one_out(es["yi"], es["vi"], labels=es["study"], tau2_method=tau2_method,
                                      ci=ci_method)
     frame = res.to_frame()[["omitted", "k", "estimate", "ci_low", "ci_high", "i2"]]
     frame[["estimate", "ci_low", "ci_high"]] = display_scale(frame[["estimate", "ci_low", "ci_high"]], measure)
-    for i, (key, value) in enumerate(label.items()):
-        frame.insert(i, key, value)
-    return frame
+    return _labelled(frame, label)
 
 
 def sensitivity_tables(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
                        timepoint: str | None = None, tau2_method: str | None = None, ci_method: str = "z",
                        min_k: int = 3) -> dict[str, pd.DataFrame]:
     """For every selected analysis with at least ``min_k`` studies: ``"estimators"`` (:func:`estimator_grid`),
-    ``"subsets"`` (:func:`restricted`) and ``"leave_one_out"`` (:func:`leave_one_out`) tables, stacked.
+    ``"subsets"`` (:func:`helpers.stats.sensitivity.restricted`) and ``"leave_one_out"`` (:func:`leave_one_out`)
+    tables, stacked.
 
     ``tau2_method`` None: each analysis' own settings (:func:`review_choice`), and ``ci_method`` is then the
     package's, as in :func:`helpers.report.summary.analyse`; a ``tau2_method`` given overrides the review's for
@@ -149,7 +89,8 @@ def sensitivity_tables(ds: Dataset, outcome: str, drug: str | None = None, route
         tables["estimators"].append(estimator_grid(sel.rows, measure, label, review))
         label |= {"estimator": used[0], "ci_method": used[1],
                   "settings": REVIEW_MARK if used == review else "override"}
-        tables["subsets"].append(restricted(ds, sel.rows, measure, *used, label))
+        tables["subsets"].append(_labelled(sensitivity.restricted(ds.studies, sel.rows, measure, *used,
+                                                                  source=sel.analysis_id), label))
         tables["leave_one_out"].append(leave_one_out(sel.rows, measure, *used, label))
     return {name: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame() for name, parts in tables.items()}
 

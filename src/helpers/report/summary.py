@@ -300,13 +300,6 @@ def findings_view(sof: pd.DataFrame):
                                                                       **{"white-space": "nowrap"})
 
 
-def yi_vi(rows: pd.DataFrame, measure: str) -> pd.DataFrame:
-    """Study effects (analysis scale) of ``rows`` with excluded rows dropped (each already warned by
-    ``effect_sizes`` and listed in its ``excluded_reason``)."""
-    es = effects.effect_sizes(rows, measure)
-    return es[es["excluded_reason"].isna()].reset_index(drop=True)
-
-
 def groups(sel: Selected) -> Iterator[tuple[str | None, pd.DataFrame]]:
     """``(route or None, rows)`` of an analysis: one group per route when it has several, else all rows."""
     routes = sorted(sel.rows["route"].dropna().unique())
@@ -346,7 +339,7 @@ def small_study_tests(sel: Selected, route: str | None, rows: pd.DataFrame, tau2
 
     Groups with fewer than ``MIN_K_BIAS`` studies are reported with k and NaN tests (and warned about)."""
     measure = sel.settings["measure"]
-    es = yi_vi(rows, measure)
+    es = effects.usable_effects(rows, measure)
     out = {"analysis_id": sel.analysis_id, "drug": sel.drug, "route": route, "timepoint": sel.settings["timepoint"],
            "measure": measure, "k": len(es), "low_power": len(es) < LOW_POWER_K}  # fmt: skip
     if len(es) < MIN_K_BIAS:

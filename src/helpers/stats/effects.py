@@ -165,3 +165,10 @@ def effect_sizes(table: pd.DataFrame, measure: str, preset: Preset = REVMAN, *, 
                        MetaWarning, stacklevel=2)
     out["yi"], out["vi"], out["excluded_reason"] = yi, vi, reasons
     return out
+
+
+def usable_effects(rows: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """:func:`effect_sizes` of ``rows`` (analysis scale) without the rows that cannot enter an analysis (each
+    already warned by ``effect_sizes`` and named in its ``excluded_reason``)."""
+    es = effect_sizes(rows, measure)
+    return es[es["excluded_reason"].isna()].reset_index(drop=True)

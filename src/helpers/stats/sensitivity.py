@@ -1,7 +1,13 @@
-"""Sensitivity analyses: leave-one-out and cumulative meta-analysis (metafor's ``leave1out`` and ``cumul``).
+"""Sensitivity analyses: leave-one-out and cumulative meta-analysis (metafor's ``leave1out`` and ``cumul``), the
+estimator x CI-method grid and the restricted subsets (Cochrane Handbook v6.4 section 10.14).
 
-Both refit :func:`helpers.stats.pooling.pool` on subsets of the studies, with the same ``pool`` arguments as the
-main analysis, and return one row per subset.
+Leave-one-out and cumulative refit :func:`helpers.stats.pooling.pool` on subsets of the studies, with the same
+``pool`` arguments as the main analysis, and return one row per subset. :func:`estimator_grid` pools one
+analysis' study effects with every tau² estimator x CI method; :func:`restricted` pools the analysis' studies at
+low overall risk of bias and its parallel-group trials (:func:`subset_rows`). A subset the data cannot form is
+said so, with the reason, never shown as ``k = 0``: "low risk of bias only" needs an overall RoB judgement for
+every study of the analysis, "parallel-group only" a recorded design (the real review's data rows carry neither
+for most studies). ``k = 0`` is shown only when every study was judged and none qualifies.
 """
 
 from __future__ import annotations
@@ -13,8 +19,9 @@ import numpy as np
 import pandas as pd
 
 from helpers.core import checks
-from helpers.stats.pooling import PoolResult, pool
 from helpers.core.results import ResultMixin, format_value
+from helpers.stats.effects import display_scale, usable_effects
+from helpers.stats.pooling import PoolResult, pool
 
 COLUMNS = ("estimate", "se", "z", "p", "ci_low", "ci_high", "tau2", "q", "df", "q_p", "i2", "h2",
            "pi_low", "pi_high", "converged")
@@ -105,3 +112,74 @@ def cumulative(yi, vi, order=None, labels=None, **pool_kwargs) -> SensitivityRes
     names = _labels(labels, k)
     subsets = [perm[: i + 1] for i in range(k)]
     return _run("cumulative", subsets, y, v, [names[i] for i in perm], pool_kwargs)
+
+
+#: The restricted subsets of :func:`restricted`, in the order shown.
+SUBSETS = ("all studies", "low risk of bias only", "parallel-group only")
+
+
+def estimator_grid(rows: pd.DataFrame, measure: str) -> pd.DataFrame:
+    """Inverse-variance pooling of the study effects of ``rows`` (tidy rows of one analysis,
+    :func:`helpers.stats.effects.usable_effects`) with every tau² estimator x CI method (``TAU2_METHODS`` x
+    ``CI_METHODS``): one row each, columns ``estimator`` (the tau2_method), ``ci_method``, ``k``, ``estimate``,
+    ``ci_low``, ``ci_high`` (display scale), ``tau2``, ``i2``."""
+    es = usable_effects(rows, measure)
+    records = []
+    for tau2_method in checks.TAU2_METHODS:
+        for ci in checks.CI_METHODS:
+            res = pool(es["yi"], es["vi"], tau2_method=tau2_method, ci=ci, labels=es["study"])
+            records.append({"estimator": tau2_method, "ci_method": ci, "k": res.k,
+                            "estimate": float(display_scale(res.estimate, measure)),
+                            "ci_low": float(display_scale(res.ci_low, measure)),
+                            "ci_high": float(display_scale(res.ci_high, measure)), "tau2": res.tau2, "i2": res.i2})
+    return pd.DataFrame.from_records(records)
+
+
+def _unknown(rows: pd.DataFrame, values: pd.Series, what: str) -> str | None:
+    """Why a subset selected on ``values`` (one per row) cannot be formed: the studies without a value."""
+    missing = sorted(set(rows.loc[values.isna().to_numpy(), "study"].astype(str)))
+    if not missing:
+        return None
+    studies = rows["study"].nunique()
+    who = (f"any of its {studies} studies" if len(missing) == studies
+           else f"{len(missing)} of its {studies} studies ({', '.join(missing)})")
+    return f"cannot be formed: {what} is not in the data rows for {who}"
+
+
+def subset_rows(studies: pd.DataFrame, rows: pd.DataFrame) -> dict[str, tuple[pd.DataFrame, str | None]]:
+    """``SUBSETS`` of ``rows`` (one analysis), with the overall RoB judgements of ``studies``
+    (``Dataset.studies``): name -> (rows in it, None) or (empty rows, why it cannot be formed)."""
+    rob = rows["study"].map(studies.set_index("study")["rob_overall"])
+    design = rows["design"] if "design" in rows else pd.Series(None, index=rows.index, dtype=object)
+    out = {"all studies": (rows, None)}
+    for name, values, what, keep in (
+            ("low risk of bias only", rob, "the overall risk-of-bias judgement", rob == "Low"),
+            ("parallel-group only", design, "the design (parallel or crossover)", design == "parallel")):
+        reason = _unknown(rows, values, what)
+        out[name] = (rows.iloc[0:0], reason) if reason else (rows[keep.to_numpy()], None)
+    return out
+
+
+def restricted(studies: pd.DataFrame, rows: pd.DataFrame, measure: str, tau2_method: str, ci_method: str,
+               source: str = "") -> pd.DataFrame:
+    """The pooled estimate (``tau2_method``, ``ci_method``; Wald for one study) of all ``rows``, of the studies at
+    low overall risk of bias only and of the parallel-group trials only (:func:`subset_rows`): one row per
+    subset, columns ``subset``, ``k``, ``note`` (why a subset cannot be formed, or that no study qualifies; warned,
+    prefixed with analysis ``source``), ``estimate``, ``ci_low``, ``ci_high`` (display scale), ``i2``."""
+    records = []
+    for name, (sub, reason) in subset_rows(studies, rows).items():
+        es = usable_effects(sub, measure) if len(sub) else sub
+        rec = {"subset": name, "k": np.nan if reason else len(es), "note": reason or ""}
+        if reason is None and len(es) >= 1:
+            res = pool(es["yi"], es["vi"], tau2_method=tau2_method, ci=ci_method if len(es) > 1 else "z",
+                       labels=es["study"])
+            rec |= {"estimate": float(display_scale(res.estimate, measure)),
+                    "ci_low": float(display_scale(res.ci_low, measure)),
+                    "ci_high": float(display_scale(res.ci_high, measure)), "i2": res.i2}
+        elif reason is None:
+            rec["note"] = "no study of the analysis qualifies"
+        if rec["note"]:
+            warnings.warn(f"analysis {source}: subset '{name}' {rec['note']}", checks.MetaWarning, stacklevel=2)
+        records.append(rec)
+    return pd.DataFrame.from_records(records)
+

@@ -110,6 +110,14 @@ def review_estimator(rows: pd.DataFrame) -> tuple[str, str]:
     ('DL', 'z')
     """
     _, kwargs, _ = analysis_arguments(rows)
-    if kwargs["model"] == "fixed":
-        return "FE", "z"
-    return kwargs["tau2_method"], kwargs["ci"]
+    return tau2_method_of(kwargs), "z" if kwargs["model"] == "fixed" else kwargs["ci"]
+
+
+def tau2_method_of(kwargs: dict) -> str:
+    """The ``tau2_method`` a user would pick for :func:`helpers.stats.meta.meta_analysis` arguments ``kwargs``
+    (the explorer's "Estimator" button): ``FE`` for a fixed-effect model, else their tau² estimator.
+
+    >>> tau2_method_of({"model": "random", "tau2_method": "REML"}), tau2_method_of({"model": "fixed"})
+    ('REML', 'FE')
+    """
+    return "FE" if kwargs["model"] == "fixed" else kwargs["tau2_method"]
