@@ -307,11 +307,12 @@ def verdict_of(data: Path | None, parameters: dict) -> Verdict | None:
     """The run report's verdict (:func:`helpers.report.verdict.run_verdict`) of the input ``data`` run with
     ``parameters``; None, with a warning saying why, when it cannot be formed (the rest of the page stands)."""
     from helpers.data.dataset import load_dataset
+    from helpers.stats.infer import settle
 
     try:
         with warnings.catch_warnings():  # the notebooks show the data's warnings
             warnings.simplefilter("ignore")
-            ds = load_dataset(data, parameters.get("review_map", "auto"))
+            ds = settle(load_dataset(data, parameters.get("review_map", "auto")))  # as the notebooks read it
             return run_verdict(ds, parameters)
     except (NmdaError, ValueError, KeyError) as exc:
         warnings.warn(f"index.html: no verdict block ({type(exc).__name__}: {exc})", stacklevel=2)
