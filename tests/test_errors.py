@@ -73,3 +73,27 @@ def test_cli_main_prints_one_line_and_returns_the_exit_code(capsys, monkeypatch)
         parser.parse_args(["--n", "x"])
     assert exit_.value.code == 2
     assert capsys.readouterr().err == "error: tool: argument --n: invalid int value: 'x' (see --help)\n"
+
+
+def test_cli_main_prints_a_warning_on_one_line(capsys):
+    """A command line's warning (e.g. the runner's '-p outcome=... is ignored by ...') is one line on stderr,
+    without Python's file, line number and source line."""
+    import sys
+    import warnings
+
+    from helpers.core.errors import cli_main
+
+    def main(argv):
+        warnings.warn("-p outcome=nausea is ignored by 00_data.ipynb (no such parameter in its parameters cell)",
+                      stacklevel=2)
+        return 0
+
+    saved = warnings.formatwarning
+    with warnings.catch_warnings():
+        warnings.simplefilter("always")
+        warnings.showwarning = lambda message, category, filename, lineno, file=None, line=None: sys.stderr.write(
+            warnings.formatwarning(message, category, filename, lineno, line))  # Python's own, not pytest's recorder
+        assert cli_main(main)([]) == 0
+    assert capsys.readouterr().err == ("warning: -p outcome=nausea is ignored by 00_data.ipynb (no such parameter "
+                                       "in its parameters cell)\n")
+    assert warnings.formatwarning is saved

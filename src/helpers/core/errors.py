@@ -26,6 +26,7 @@ import functools
 import os
 import sys
 import traceback
+import warnings
 
 
 class NmdaError(Exception):
@@ -90,10 +91,13 @@ def cli_main(main):
     The project's errors, and ``ValueError``/``OSError``/``RuntimeError`` (bad paths, a missing kernel), are
     printed on one line to stderr and return their ``exit_code`` (2); any other exception is a bug: one line
     with its type, exit code 3, and the traceback when the environment variable ``NMDA_TRACEBACK`` is set.
+    A warning is one line too, ``warning: <message>`` (not Python's file, line number and source line).
     """
 
     @functools.wraps(main)
     def wrapper(argv: list[str] | None = None) -> int:
+        saved = warnings.formatwarning
+        warnings.formatwarning = _one_line_warning
         try:
             return main(argv)
         except NmdaError as exc:
@@ -108,8 +112,14 @@ def cli_main(main):
             print(f"error: unexpected {type(exc).__name__} (a bug; NMDA_TRACEBACK=1 shows where): "
                   f"{one_line(exc).removeprefix('error: ')}", file=sys.stderr)
             return 3
+        finally:
+            warnings.formatwarning = saved
 
     return wrapper
+
+
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    return f"warning: {message}\n"
 
 
 class OneLineArgumentParser(argparse.ArgumentParser):
