@@ -82,6 +82,26 @@ def test_settings_evidence_only_for_bare_rows(real_rows, shared_sample, inferred
     assert settings_evidence(real_rows).n_reproduced == inferred.n_reproduced == 91
 
 
+def test_settings_evidence_of_a_loaded_dataset_reads_no_file_again(real_rows, inferred, monkeypatch):
+    """Notebook 05 passes the dataset it loaded (the review map's settings, so not settled): the evidence comes
+    from its rows, the same table as from the file, named by the dataset's label (no machine path); the file
+    was read a second time before."""
+    import warnings
+
+    from helpers.data.dataset import load_dataset
+    from helpers.run import settings
+    from helpers.stats.infer import settle
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = settle(load_dataset(real_rows))
+    assert ds.settings_evidence is None  # the review map carries the settings: settle had nothing to read off
+    monkeypatch.setattr(settings, "read_rows_table", lambda path: pytest.fail(f"{path} read a second time"))
+    evidence = settings_evidence(real_rows, ds)
+    pd.testing.assert_frame_equal(evidence.to_frame(), inferred.to_frame())
+    assert evidence.source == ds.label and str(real_rows) not in evidence.summary()
+
+
 DIFFS = ["max_diff_estimate", "max_diff_ci", "max_diff_weight"]
 
 

@@ -16,18 +16,21 @@ from helpers.data.dataset import read_rows_table
 from helpers.data.datarows import SETTINGS_KEY, is_rows_file
 from helpers.data.rdata import is_rda
 from helpers.data.tidy import Dataset
-from helpers.stats.infer import STATUSES, SettingsInference, infer_settings
+from helpers.stats.infer import STATUSES, SettingsInference, infer_settings, study_values
 
 
 def settings_evidence(path, dataset: Dataset | None = None) -> SettingsInference | None:
     """The inference evidence for bare data rows (``.rda``, ``*-data-rows.csv``), whose settings were read off
-    RevMan's values: the one :func:`helpers.stats.infer.settle` used when ``dataset`` was settled by it, else
-    inferred from the file (a review map's settings checked); None for a package that carries its own settings
-    (or ``path`` None)."""
+    RevMan's values: the one :func:`helpers.stats.infer.settle` used when ``dataset`` (read from ``path``) was
+    settled by it, else inferred (a review map's settings checked) from ``dataset``'s rows when it is given, so
+    the file is not read twice, or from the file; None for a package that carries its own settings (or ``path``
+    None)."""
     if dataset is not None and dataset.settings_evidence is not None:
         return SettingsInference.from_table(dataset.settings_evidence, dataset.label)
     if path is None or not (is_rda(Path(path)) or is_rows_file(Path(path))):
         return None
+    if dataset is not None:
+        return infer_settings(study_values(dataset), dataset.label)
     rows, label = read_rows_table(path)
     return infer_settings(rows, label)
 
