@@ -263,3 +263,20 @@ def test_synthetic_subgrouped_analysis_draws_one_diamond_per_subgroup():
     ARTIFACTS.mkdir(exist_ok=True)
     fig.savefig(ARTIFACTS / "forest_synthetic_subgroups.png", dpi=200)
 
+
+
+def test_single_study_analysis_draws_without_library_warnings():
+    """A one-study analysis: forestplot's draw_ci made pandas warn (FutureWarning) into every notebook's summary."""
+    import warnings
+
+    studies = pd.DataFrame({"study": ["A"], "subgroup": [None], "events_e": [10], "n_e": [50], "events_c": [5],
+                            "n_c": [50], "estimate": [2.0], "ci_low": [0.74], "ci_high": [5.4], "weight": [100.0]})
+    studies["yi"] = np.log(studies["estimate"])
+    ma = _ma(studies, _pool(math.log(2.0), math.log(0.74), math.log(5.4), k=1))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fig = forest.forest_plot(ma, title="One study")
+    assert [str(w.message) for w in caught] == []
+    plot_ax = next(a for a in fig.axes if a.get_xscale() == "log")
+    whiskers = [c for c in plot_ax.collections if c.get_gid() != "study_markers" and len(c.get_segments()) == 1]
+    assert whiskers and np.allclose(np.asarray(whiskers[0].get_segments()[0])[:, 0], [0.74, 5.4])

@@ -285,7 +285,12 @@ def _draw_plot(ax: Axes, rows: list[dict], ma: Any, xlim: tuple[float, float], f
     weights = np.array([rows[i]["weight"] for i in study_idx], dtype=float)
     wmax = np.nanmax(weights) if weights.size and np.nanmax(weights) > 0 else 1.0
     sizes = np.maximum(MAX_SQUARE_PT2 * np.nan_to_num(weights) / wmax, MIN_SQUARE_PT2)
-    _fp.draw_ci(frame, "estimate", "row", "ci_low", "ci_high", ma.log_scale, ax, lw=0.8, linecolor="black")
+    with warnings.catch_warnings():
+        # forestplot's draw_ci hands matplotlib a list of one-element Series when an analysis has one study, and
+        # pandas >= 2.1 warns about the float() matplotlib calls on each: forestplot's internals, not our data
+        # (the whisker drawn is the same); scoped to this message and this call only.
+        warnings.filterwarnings("ignore", message="Calling float on a single element Series", category=FutureWarning)
+        _fp.draw_ci(frame, "estimate", "row", "ci_low", "ci_high", ma.log_scale, ax, lw=0.8, linecolor="black")
     before = len(ax.collections)
     _fp.draw_est_markers(frame, "estimate", "row", ax, marker="s", markersize=sizes,
                          markercolor=style.STUDY_COLOUR, markeralpha=1.0)
