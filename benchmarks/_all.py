@@ -33,7 +33,8 @@ def _load() -> str:
 def markdown(reports: list[dict], rows: list[Row], *, when: str, load_start: str, load_end: str) -> str:
     """The measurement as Markdown: the machine and its load, the table, the full run's stages, the notes."""
     lines = [f"Measured {when} on {os.cpu_count()} cores; load average (1, 5, 15 min) {load_start} at the start, "
-             f"{load_end} at the end (other work on the machine inflates every wall time).", "",
+             f"{load_end} at the end (other work on the machine inflates every wall time); scripts: "
+             + ", ".join(rep["script"] for rep in reports) + ".", "",
              "| measured | ours (s) | peer | peer (s) | ours/peer | aim |", "|---|---:|---|---:|---:|---|"]
     lines += [f"| {r.measured} | {number(r.ours_s)} | {r.peer or '-'} | {number(r.peer_s)} | {number(r.ratio, 2)} | "
               f"{r.aim or '-'} |" for r in rows]

@@ -72,7 +72,9 @@ def machine() -> str:
 
 
 def number(x: float, digits: int = 3) -> str:
-    return "-" if x is None or not math.isfinite(x) else f"{x:.{digits}f}"
+    if x is None or not math.isfinite(x):
+        return "-"
+    return f"{x:.2g}" if 0 < abs(x) < 10 ** -digits else f"{x:.{digits}f}"  # 0.00042, not 0.00
 
 
 def format_table(rows: list[Row]) -> str:

@@ -68,6 +68,7 @@ def test_table_lists_every_row_with_its_ratio():
     assert lines[0].split()[:3] == ["measured", "ours", "(s)"] and set(lines[1]) == {"-"}
     assert lines[2].split() == ["a", "2.000", "metafor", "4.000", "0.50", "faster"]
     assert lines[3].split() == ["b", "1.000", "-", "-", "-", "-"]
+    assert format_table([Row("c", 0.042, "metafor", 41.7)]).splitlines()[2].split()[4] == "0.001"  # not 0.00
 
 
 def test_engine_benchmark_same_work_same_rules():
@@ -107,6 +108,7 @@ def test_readme_section_is_rewritten_between_its_markers_only(tmp_path):
     assert "| b | 1.000 | - | - | - | - |" in out
     assert "| kernel | 30.0 | 75.0 % |" in out and "| cells: saving PNG | 10.0 | 25.0 % |" in out
     assert "load average (1, 5, 15 min) 0.5, 0.4, 0.3 at the start, 1.0, 0.8, 0.5 at the end" in out
+    assert "; scripts: run.py." in out
     assert "- run.py: floor per execution: 00_data 4.0 s" in out and "machine: 2 cores" not in out
     b.write_readme(readme, "new")  # a second measurement replaces the first
     assert out.split(b.README_START)[0] == readme.read_text().split(b.README_START)[0]
