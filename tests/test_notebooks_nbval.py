@@ -11,6 +11,7 @@ from __future__ import annotations
 import ast
 import base64
 import os
+import re
 import struct
 import subprocess
 import sys
@@ -74,6 +75,8 @@ def test_committed_outputs_are_present_and_machine_independent(path):
     assert all(c.execution_count is not None for c in code), "every code cell executed (run refresh-notebooks)"
     text = nbformat.writes(nb)
     assert str(paths.PROJECT_ROOT.resolve()) not in text, "outputs contain this machine's project path"
+    addresses = re.findall(r"<[^<>]* at 0x[0-9a-fA-F]{6,16}>", text)
+    assert not addresses, f"outputs contain memory addresses (differ per process): {addresses[:2]}"
     errors = [o for c in code for o in c.outputs if o.output_type == "error"]
     assert not errors, f"committed notebook has an error output: {errors[0].ename if errors else ''}"
     for cell in code:

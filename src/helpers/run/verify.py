@@ -8,6 +8,7 @@ notebooks in place (their outputs are nbval's reference).
 from __future__ import annotations
 
 import json
+import re
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -157,7 +158,22 @@ def execute_fresh(path: Path, kernel_name: str = KERNEL_NAME) -> nbformat.Notebo
     for cell in nb.cells:
         cell.metadata.pop("execution", None)
         cell.metadata.pop("papermill", None)
+        for output in cell.get("outputs", []):
+            _scrub_addresses(output)
     return nb
+
+
+_ADDRESS = re.compile(r"\b0x[0-9a-fA-F]{6,16}\b")
+
+
+def _scrub_addresses(output: dict) -> None:
+    """Memory addresses (``<... Styler at 0x7f...>``, the plain-text twin of a styled table) replaced by
+    ``0xADDRESS``, as tests/nbval_sanitize.cfg does: a committed output must not differ per process."""
+    if isinstance(output.get("text"), str):
+        output["text"] = _ADDRESS.sub("0xADDRESS", output["text"])
+    plain = output.get("data", {}).get("text/plain")
+    if isinstance(plain, str):
+        output["data"]["text/plain"] = _ADDRESS.sub("0xADDRESS", plain)
 
 
 def refresh_notebooks(notebooks: list[Path] | None = None, kernel_name: str = KERNEL_NAME) -> list[Path]:
