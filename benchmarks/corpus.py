@@ -69,6 +69,7 @@ def main(argv: list[str] | None = None) -> int:
     p = parser(__doc__.splitlines()[0])
     p.add_argument("--folder", type=Path, default=FOLDER, help="folder of review files (default: Pairwise70)")
     p.add_argument("--jobs", type=int, default=None, help="processes for the corpus run (default: 1 quick, 2 full)")
+    p.add_argument("--out", type=Path, default=None, help="keep the corpus output there (default: a temporary folder)")
     args = p.parse_args(argv)
     if not args.folder.is_dir():
         print(f"error: corpus folder {args.folder} not found (the shared fixture pairwise70); nothing measured",
@@ -86,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
         for f in files:
             (folder / f.name).symlink_to(f.resolve())
         start = time.perf_counter()
-        summary = run_corpus(folder, Path(tmp) / "out", jobs)
+        summary = run_corpus(folder, args.out or Path(tmp) / "out", jobs)
         corpus_s = time.perf_counter() - start
     loaded = summary[summary["status"] == "loaded"]
     compared, ok = int(loaded["study_values_compared"].sum()), int(loaded["study_values_reproduced"].sum())
