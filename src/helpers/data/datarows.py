@@ -210,14 +210,25 @@ def _without_empty_rows(rows: pd.DataFrame, types: dict, file: str) -> tuple[pd.
     return rows[keep], notes
 
 
-def _risk_of_bias(rows: pd.DataFrame) -> pd.DataFrame:
+#: a RoB 2 judgement cell the export may hold that is no judgement (the authors marked the domain not applicable)
+NOT_JUDGED = "Not applicable"
+
+
+def _risk_of_bias(rows: pd.DataFrame, file: str) -> tuple[pd.DataFrame, list[str]]:
+    """(RoB 2 judgements per study, notes); a ``NOT_JUDGED`` cell is left empty (no judgement) and said."""
     judgement = {d: re.sub(r"[^0-9a-z]+", "_", f"{d} (judgement)".lower()).strip("_") for d in ROB2_DOMAINS}
     present = [d for d, c in judgement.items() if c in rows]
     if not present:
-        return pd.DataFrame(columns=["study"])
-    table = rows[["study", *(judgement[d] for d in present)]]
+        return pd.DataFrame(columns=["study"]), []
+    table = rows[["study", *(judgement[d] for d in present)]].drop_duplicates()
+    marked = table.iloc[:, 1:].eq(NOT_JUDGED)
+    notes = [f"{file}: {unit} {i} (study {table.at[i, 'study']!r}): RoB 2 {d.lower()}: {NOT_JUDGED!r}: no "
+             "judgement, left empty"
+             for i in table.index[marked.any(axis=1)] for d in present if marked.at[i, judgement[d]]
+             for unit in [rows.index.name or "line"]]  # fmt: skip
+    table = table.mask(marked.reindex(columns=table.columns, fill_value=False))
     table = table[table.iloc[:, 1:].notna().any(axis=1)].drop_duplicates()
-    return table.rename(columns={judgement[d]: f"Domain (judgement): {d}" for d in present})
+    return table.rename(columns={judgement[d]: f"Domain (judgement): {d}" for d in present}), notes
 
 
 def _pinned_label(source: Path, review) -> str | None:
@@ -261,11 +272,12 @@ def package_from_rows(rows: pd.DataFrame, source: Path, file: str, review="cd015
             name = source.name[: -len(suffix)]
             break
     name = name or source.name
+    risk_of_bias, rob_notes = _risk_of_bias(rows, file)
     return RawPackage(
         name=name, package_id=name, source=source, settings=settings,
         data_rows=rows.drop(columns="analysis_id"), study_information=info,
         subgroups=pd.DataFrame(columns=["analysis_group", "analysis_number", "subgroup"]),
-        risk_of_bias=_risk_of_bias(rows), included="", notes=tuple(notes), exported_rows=True,
+        risk_of_bias=risk_of_bias, included="", notes=(*notes, *rob_notes), exported_rows=True,
         files={"settings": settings_file, "data_rows": file, "study_information": file, "risk_of_bias": file},
     )  # fmt: skip
 
