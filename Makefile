@@ -23,7 +23,7 @@ LOCK_EXTRAS := --extra explore --extra notebook --extra test
 P ?=
 ADD_ROWS ?=
 
-.PHONY: install run real test test-slow test-corpus verify explore explore-real lock benchmark benchmark-tests synthetic clean
+.PHONY: install run real test test-slow verify explore explore-real lock benchmark benchmark-tests synthetic clean
 
 install: $(STAMP)
 
@@ -53,13 +53,10 @@ verify: $(STAMP)
 test: $(STAMP)
 	$(PY) -m pytest -n $(JOBS) --dist loadfile -m "not slow"
 
-# The slow end-to-end tier: still run by CI (.ci/run), after make test.
+# The slow end-to-end tier, run by CI (.ci/run) after make test; it includes the corpus mode over all 400
+# reviews of ../shared/fixtures/pairwise70 (tests/test_pairwise70.py).
 test-slow: $(STAMP)
-	$(PY) -m pytest -n $(JOBS) --dist loadfile -m "slow and not corpus"
-
-# Every review of ../shared/fixtures/pairwise70 loaded, pooled and compared with RevMan (~20 min; not yet in CI).
-test-corpus: $(STAMP)
-	$(PY) -m pytest -m corpus
+	$(PY) -m pytest -n $(JOBS) --dist loadfile -m "slow"
 
 # make explore: the synthetic default (DATA=path: any input load_dataset accepts); make explore-real: the review's
 # own data rows, fetched and SHA-256 checked as by make real (FROM=path: a local copy).
