@@ -74,7 +74,7 @@ class Dataset(ResultMixin):
         g = self.rows.groupby("analysis_id", sort=False, dropna=False)
         out = g[keys[1:]].first()
         out["k"] = g["study"].nunique()
-        out["has_subgroups"] = g["subgroup"].apply(lambda s: s.notna().any())
+        out["has_subgroups"] = g["subgroup"].count() > 0  # any subgroup filled
         order = sorted(out.index, key=lambda a: tuple(int(x) for x in a.split(".")))
         return out.loc[order]
 
@@ -89,8 +89,15 @@ class Dataset(ResultMixin):
 
 def iter_analyses(dataset: Dataset):
     """Yield ``(analysis_id, settings row, tidy rows)`` for every analysis, in analysis-number order."""
+    groups = analysis_groups(dataset.rows)
     for aid, settings in dataset.analyses().iterrows():
-        yield aid, settings, dataset.analysis(aid)
+        yield aid, settings, groups[aid].reset_index(drop=True)
+
+
+def analysis_groups(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """``rows`` split by ``analysis_id`` in one pass (each part in package order, its index kept): what
+    ``rows[rows["analysis_id"] == aid]`` gives for every ``aid`` at once, without scanning the rows per analysis."""
+    return dict(tuple(rows.groupby("analysis_id", sort=False)))
 
 
 def _csv_bytes(df: pd.DataFrame) -> bytes:

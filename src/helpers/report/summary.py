@@ -22,7 +22,7 @@ from helpers.stats import effects
 from helpers.core.checks import CI_METHODS, MetaWarning, check_choice
 from helpers.data.provenance import review_citation
 from helpers.data.reviewmap import ReviewMapError
-from helpers.data.tidy import Dataset
+from helpers.data.tidy import Dataset, analysis_groups
 from helpers.figures.forest_text import estimate_text
 from helpers.stats.meta import meta_analysis
 from helpers.stats.settings import analysis_arguments, estimator_arguments, review_estimator
@@ -186,15 +186,16 @@ def select(ds: Dataset, outcome: str, drug: str | None = None, route: str | None
     for name, value, allowed in (("drug", drug, DRUGS), ("route", route, ROUTES), ("timepoint", timepoint, TIMEPOINTS)):
         if value is not None:
             check_choice(name, value, allowed)
+    rows = ds.rows
+    keep = rows["outcome"] == outcome
+    for name, value in (("drug", drug), ("route", route), ("timepoint", timepoint)):
+        if value is not None:
+            keep &= rows[name] == value
+    groups = analysis_groups(rows[keep])  # the matching rows of each analysis, in package order
     analyses = ds.analyses()
     for aid in analyses.index:
-        rows = ds.analysis(aid)
-        keep = rows["outcome"] == outcome
-        for name, value in (("drug", drug), ("route", route), ("timepoint", timepoint)):
-            if value is not None:
-                keep &= rows[name] == value
-        if keep.any():
-            sel = Selected(aid, analyses.loc[aid], rows[keep].reset_index(drop=True))
+        if aid in groups:
+            sel = Selected(aid, analyses.loc[aid], groups[aid].reset_index(drop=True))
             reason = not_estimable(sel) if estimable_only else None
             if reason is not None:
                 warnings.warn(f"analysis {aid} ({sel.settings['analysis_name']}): not estimable, as in RevMan "
