@@ -329,7 +329,8 @@ def from_package(raw: RawPackage, review: str | Path | None = DEFAULT_MODE) -> D
     by = rows.groupby("study")
     studies = info.copy()
     for col in ("drug", "route", "comparator"):
-        studies[col] = studies["study"].map(by[col].agg(_join)).fillna(_declared(raw.study_information, col))
+        joined = studies["study"].map(by[col].agg(_join))  # where() not fillna(): no pandas downcasting warning
+        studies[col] = joined.where(joined.notna(), _declared(raw.study_information, col))
     studies = studies.merge(_rob(raw, notes), on="study", how="left")
     studies.index = info.index
     studies = validate_studies(studies.reindex(columns=list(STUDIES_COLUMNS)), source=info_file)

@@ -19,6 +19,13 @@ analyses it rests on); failing that, ``PREFERENCE`` (random before fixed, MH bef
 a new analysis). The result says which of measure/method/model the analysis' own values identified. An
 analysis that no candidate reproduces, or that has no estimable row, is flagged (``status``), never
 defaulted silently.
+
+The tau² estimator (``tau2_method``): RevMan Web pools inverse-variance random effects with DerSimonian-Laird,
+REML or Paule-Mandel, and the weights 1/(v_i + tau²) tell which. DL is tried first with every candidate; only an
+analysis no candidate reproduces has its inverse-variance random-effects candidates refitted with REML, then PM
+(:func:`other_estimators`). When the weights of some analyses single out one such estimator, the review's other
+inverse-variance random-effects analyses that it reproduces too take it (:func:`review_estimator`: DL and it
+agree on their values, e.g. tau² = 0); one whose weights only DL reproduces keeps DL. The note says which.
 """
 
 from __future__ import annotations
@@ -37,18 +44,23 @@ from helpers.stats.candidates import CANDIDATES, LEVELS, batch_fits, only_needed
 from helpers.stats.concordance import (in_subgroup_rows, printed_weights, revman_precision, revman_tolerance,
                                        weight_basis)
 from helpers.stats.meta import meta_analysis
+from helpers.stats.settings import RANDOM_TAU2
 
 STATUSES = ("reproduced", "reproduced; method/model not identified", "not reproduced", "no estimable row")
 QUANTITIES = ("estimate", "ci", "weight")
-COLUMNS = ("analysis_id", "analysis_name", "data_type", "rows", "estimable", "measure", "method", "model", "ci_level",
+COLUMNS = ("analysis_id", "analysis_name", "data_type", "rows", "estimable", "measure", "method", "model",
+           "tau2_method", "ci_level",
            "status",
            "identified", "reproducing", "max_diff_estimate", "max_diff_ci", "max_diff_weight", "note")  # fmt: skip
 PREFERENCE = {"model": ("random", "fixed"), "method": ("MH", "IV", "Peto")}
+#: tau² estimators tried after DerSimonian-Laird for inverse-variance random effects (RevMan Web's choices)
+OTHER_TAU2 = tuple(m for m in RANDOM_TAU2 if m != "DL")
 
 
-def _fit(rows: pd.DataFrame, setting: tuple, precision: str, level: float = 0.95) -> dict:
+def _fit(rows: pd.DataFrame, setting: tuple, precision: str, level: float = 0.95, tau2_method: str = "DL") -> dict:
     """Largest |ours - RevMan's| per quantity and whether every row is within its printed precision; when the
-    estimates fit but the CIs do not at 95 %, the other study CI levels RevMan offers (``LEVELS``) are tried."""
+    estimates fit but the CIs do not at 95 %, the other study CI levels RevMan offers (``LEVELS``) are tried.
+    ``tau2_method``: the tau² estimator of a random-effects setting (its weights 1/(v_i + tau²) depend on it)."""
     measure, method, model = setting
     table = rows.reset_index(drop=True).assign(_row=np.arange(len(rows)))
     has_sg = table["subgroup"].notna().any()
@@ -58,7 +70,8 @@ def _fit(rows: pd.DataFrame, setting: tuple, precision: str, level: float = 0.95
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             ma = meta_analysis(table, measure=measure, method=method, model=model, study="_row", level=level,
-                               subgroup="subgroup" if has_sg else None, applicability=applicability)  # fmt: skip
+                               subgroup="subgroup" if has_sg else None, applicability=applicability,
+                               tau2_method=tau2_method)  # fmt: skip
         st = ma.studies.set_index("study")
         ours.loc[st.index.astype(int), ["estimate", "ci_low", "ci_high"]] = st[
             ["estimate", "ci_low", "ci_high"]].to_numpy()  # fmt: skip
@@ -81,10 +94,11 @@ def _fit(rows: pd.DataFrame, setting: tuple, precision: str, level: float = 0.95
         diffs[q] = (float(d.max()) if d.size else 0.0) if same_gaps else np.inf
     if ok["estimate"] and not ok["ci"] and level == LEVELS[0]:
         for other in LEVELS[1:]:
-            fit = _fit(rows, setting, precision, other)
+            fit = _fit(rows, setting, precision, other, tau2_method)
             if fit["estimates_ok"]:
                 return fit
-    return {"ok": all(ok.values()), "estimates_ok": ok["estimate"] and ok["ci"], "level": level, **diffs}
+    return {"ok": all(ok.values()), "estimates_ok": ok["estimate"] and ok["ci"], "level": level,
+            "tau2_method": tau2_method, **diffs}
 
 
 def _rank(setting: tuple, pattern: tuple | None = None) -> tuple:
@@ -111,6 +125,44 @@ def _fits(rows: pd.DataFrame, data_type: str, precision: str) -> dict:
 
 
 
+def other_estimators(rows: pd.DataFrame, data_type: str, precision: str, fits: dict) -> dict:
+    """``fits`` with each inverse-variance random-effects candidate whose study estimates and CIs fit refitted
+    with the other tau² estimators RevMan Web offers (``OTHER_TAU2``: REML, PM; Viechtbauer 2005), the first
+    whose weights reproduce RevMan's replacing the DerSimonian-Laird fit. For an analysis no candidate
+    reproduces only (the common case pays nothing): RevMan Web pools by inverse variance with REML or PM when
+    the review says so, and the weights 1/(v_i + tau²) tell which (CD016064 1.1: DL tau² 0.122, REML 0.154)."""
+    rows = only_needed(rows, data_type)
+    out = dict(fits)
+    for setting, fit in fits.items():
+        if setting[1:] != ("IV", "random") or not fit["estimates_ok"]:
+            continue
+        for tau2_method in OTHER_TAU2:
+            other = _fit(rows, setting, precision, fit["level"], tau2_method)
+            if other["ok"]:
+                out[setting] = other
+                break
+    return out
+
+
+def review_estimator(fits: dict, parts: dict, types: dict, precision: str) -> None:
+    """When the weights of some analyses single out one tau² estimator other than DL (:func:`other_estimators`),
+    the review's: every other inverse-variance random-effects fit that reproduces RevMan's values with DL is
+    refitted with it and takes it when it reproduces them too (``fits`` updated in place; ``by_review`` names
+    the analyses it rests on). Analyses whose weights DL alone reproduces keep DL."""
+    found = {aid: f.get("tau2_method") for aid, fs in fits.items() for f in fs.values()
+             if f["ok"] and f.get("tau2_method", "DL") != "DL"}  # fmt: skip
+    if len(set(found.values())) != 1:
+        return
+    tau2_method = next(iter(found.values()))
+    for aid, fs in fits.items():
+        for setting, fit in list(fs.items()):
+            if aid in found or setting[1:] != ("IV", "random") or not fit["ok"]:
+                continue
+            other = _fit(only_needed(parts[aid], types[aid]), setting, precision, fit["level"], tau2_method)
+            if other["ok"]:
+                fs[setting] = {**other, "by_review": sorted(set(found))}
+
+
 def review_pattern(fits: dict, types: dict) -> dict:
     """``{data type: ((method, model), [analysis ids])}`` where every analysis of that type whose per-study
     values single out one setting agrees on its method and model (the review's own choice)."""
@@ -122,6 +174,11 @@ def review_pattern(fits: dict, types: dict) -> dict:
     return {t: next(iter(d.items())) for t, d in seen.items() if len(d) == 1}
 
 
+def _tau2_of(setting: tuple, fit: dict) -> str:
+    """The tau² estimator of a fit ("" for a fixed-effect setting; DL unless another reproduced the weights)."""
+    return fit.get("tau2_method", "DL") if setting[2] == "random" else ""
+
+
 def _record(aid: str, rows: pd.DataFrame, data_type: str, fits: dict, pattern) -> dict:
     """One evidence record (``COLUMNS``) for one analysis."""
     base = {"analysis_id": aid, "analysis_name": rows["analysis_name"].iloc[0], "data_type": data_type,
@@ -129,14 +186,15 @@ def _record(aid: str, rows: pd.DataFrame, data_type: str, fits: dict, pattern) -
     empty = {"identified": "", "reproducing": "", "max_diff_estimate": np.nan, "max_diff_ci": np.nan,
              "max_diff_weight": np.nan}  # fmt: skip
     if not fits:
-        return {**base, **empty, "measure": None, "method": None, "model": None, "ci_level": np.nan, "status": STATUSES[3],
+        return {**base, **empty, "measure": None, "method": None, "model": None, "tau2_method": None,
+                "ci_level": np.nan, "status": STATUSES[3],
                 "note": "RevMan printed no study estimate: the settings cannot be read off this analysis"}  # fmt: skip
     good = sorted((s for s, f in fits.items() if f["ok"]), key=lambda s: _rank(s, pattern and pattern[0]))
     if not good:
         best = min(fits, key=lambda s: (fits[s]["estimate"], fits[s]["ci"], fits[s]["weight"], _rank(s)))
         f = fits[best]
         return {**base, **empty, "measure": best[0], "method": best[1], "model": best[2],
-                "ci_level": f.get("level", LEVELS[0]), "status": STATUSES[2],
+                "tau2_method": _tau2_of(best, f), "ci_level": f.get("level", LEVELS[0]), "status": STATUSES[2],
                 "max_diff_estimate": f["estimate"], "max_diff_ci": f["ci"], "max_diff_weight": f["weight"],
                 "note": "no candidate reproduces every row at the printed precision; the closest is shown"}  # fmt: skip
     chosen = good[0]
@@ -150,8 +208,13 @@ def _record(aid: str, rows: pd.DataFrame, data_type: str, fits: dict, pattern) -
                     f"in every {data_type} analysis that tells them apart ({', '.join(pattern[1])})")  # fmt: skip
         else:
             note = f"{len(good)} settings reproduce every row; chosen by PREFERENCE (random > fixed, MH > IV)"
-    return {**base, "measure": chosen[0], "method": chosen[1], "model": chosen[2], "ci_level": f["level"],
-            "status": status,
+    if f.get("by_review"):
+        note = "; ".join(filter(None, [note, f"tau² {f['tau2_method']} (DL reproduces these values too): the "
+                                             f"review's estimator, identified in {', '.join(f['by_review'])}"]))
+    elif _tau2_of(chosen, f) not in ("DL", ""):
+        note = "; ".join(filter(None, [note, f"weights reproduced with tau² {f['tau2_method']}, not DL"]))
+    return {**base, "measure": chosen[0], "method": chosen[1], "model": chosen[2],
+            "tau2_method": _tau2_of(chosen, f), "ci_level": f["level"], "status": status,
             "identified": ", ".join(identified), "reproducing": "; ".join("/".join(s) for s in good),
             "max_diff_estimate": f["estimate"], "max_diff_ci": f["ci"], "max_diff_weight": f["weight"],
             "note": note}  # fmt: skip
@@ -227,6 +290,10 @@ def infer_settings(rows: pd.DataFrame, source: str = "<data rows>", *, batched: 
             fits.update(got)
             fits.update({aid: _fits(parts[aid], dtype, precision) for aid in irregular})
     fits = {aid: fits[aid] if aid in fits else _fits(parts[aid], dtype, precision) for aid, dtype in types.items()}
+    for aid, f in fits.items():
+        if f and not any(fit["ok"] for fit in f.values()):
+            fits[aid] = other_estimators(parts[aid], types[aid], precision, f)
+    review_estimator(fits, parts, types, precision)
     pattern = review_pattern(fits, types)
     records = [_record(aid, parts[aid], dtype, fits[aid], pattern.get(dtype)) for aid, dtype in types.items()]
     table = pd.DataFrame.from_records(records, columns=list(COLUMNS))
@@ -272,6 +339,8 @@ def settle(dataset: Dataset) -> Dataset:
         if rec["status"] == STATUSES[3]:
             continue
         rows.loc[sel, ["measure", "method", "model"]] = [rec["measure"], rec["method"], rec["model"]]
+        if rec["tau2_method"] not in ("DL", "", None):
+            rows.loc[sel, "tau2_method"] = rec["tau2_method"]
         if rec["ci_level"] != LEVELS[0]:
             rows.loc[sel, "ci_level"] = rec["ci_level"]
         if rec["status"] == STATUSES[2]:
