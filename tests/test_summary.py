@@ -189,7 +189,7 @@ def test_findings_view_reads_as_a_reader_reads_it():
          "measure": "MD", "studies": "3", "participants": "173", "estimate [95% CI]": "-15.79 [-32.09, 0.51]",
          "I² (%)": "69"},
         {"analysis": "1.10", "name": "Adverse events (total)", "route": "", "subgroup": "all", "time point": "",
-         "measure": "RR", "studies": "4", "participants": "", "estimate [95% CI]": "3.26 [1.05, 10.09]",
+         "measure": "RR", "studies": "4", "participants": "not in the data", "estimate [95% CI]": "3.26 [1.05, 10.09]",
          "I² (%)": ""}]
     page = view.to_html()
     assert page == summary.findings_view(sof).to_html() and "NaN" not in page and ">0<" not in page

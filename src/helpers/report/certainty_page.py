@@ -10,6 +10,8 @@ from pathlib import Path
 import pandas as pd
 
 from helpers.data.judgements import DOMAINS
+from helpers.report.htmlparts import num
+from helpers.report.summary import NOT_IN_DATA
 from helpers.stats.certainty import ASSIST, DOMAIN_WORDS, SYMBOLS
 
 HEADING = "<h2>Certainty of the evidence (GRADE assist)</h2>"
@@ -41,7 +43,7 @@ def certainty_section(run_dir: Path) -> str:
             "certainty"]
     rows = []
     for r in table.to_dict("records"):
-        cells = [_cell(r["analysis_id"]), _cell(r["analysis"]), _cell(r["k"]), _cell(r["participants"]),
+        cells = [_cell(r["analysis_id"]), _cell(r["analysis"]), _cell(r["k"]), _cell(num(r["participants"], whole=True) or NOT_IN_DATA),
                  _cell(r["threshold"])]
         cells += [_cell(r[d], r[f"{d}_reason"]) for d in DOMAINS]
         bound = " (at most: some domains not rated)" if "; at most " in str(r["trace"]) else ""

@@ -20,7 +20,7 @@ import pandas as pd
 from helpers.data.schema import DRUGS, LIST_SEP
 from helpers.report.certainty_page import certainty_section
 from helpers.report.htmlparts import e as _e, num as _num, table as _table
-from helpers.report.summary import UNMAPPED
+from helpers.report.summary import NOT_IN_DATA, UNMAPPED
 from helpers.report.thumbnails import THUMBNAIL_DIR, write_thumbnails
 from helpers.report.verdict import Verdict
 from helpers.report.verdict_html import concordance_counts, concordance_words, departure_banner, verdict_html
@@ -92,7 +92,9 @@ def summary_of_findings(run_dir: Path, verdict: Verdict | None = None) -> str:
     sof = sof.sort_values(["_d", "_a"], kind="stable")
     rows = []
     for r in sof.itertuples(index=False):
-        rows.append([_e(getattr(r, by)), _e(r.analysis_id), _e(r.analysis), _e(r.measure), _num(r.k, whole=True), _num(r.participants, whole=True),
+        group = getattr(r, by)
+        rows.append([_e(NOT_IN_DATA if pd.isna(group) else group), _e(r.analysis_id), _e(r.analysis), _e(r.measure),
+                     _num(r.k, whole=True), _num(r.participants, whole=True) or NOT_IN_DATA,
                      f'<span class="nowrap">{_num(r.estimate)} [{_num(r.ci_low)}, {_num(r.ci_high)}]</span>',
                      _num(r.i2, 0)])
     return ("<h2>Summary of findings</h2>\n<p>Overall pooled estimate of each pooled analysis (display scale; I² "

@@ -26,7 +26,7 @@ from helpers.figures.forest_text import fmt
 from helpers.report import generic, plan, summary
 from helpers.stats.certainty import ASSIST, DOMAIN_WORDS, SYMBOLS, Certainty, assess
 from helpers.stats.effects import display_scale
-from helpers.stats.precision import threshold_words, thresholds
+from helpers.stats.precision import participants, threshold_words, thresholds
 
 MIN_K = 2  # studies that entered the analysis: a single trial has no body of evidence to rate across
 STEM = "certainty"
@@ -56,11 +56,6 @@ def per_1000(risk: float) -> int:
 
 def _entered(ma) -> pd.DataFrame:
     return ma.studies.dropna(subset=["weight"])
-
-
-def _participants(ma) -> int:
-    st = _entered(ma)
-    return int(np.nansum(st["n_e"]) + np.nansum(st["n_c"]))
 
 
 def assess_all(ds: Dataset, drug: str | None = None, inputs: CertaintyInputs | None = None) -> list[tuple]:
@@ -106,12 +101,17 @@ def certainty_table(assessed: list[tuple], inputs: CertaintyInputs) -> pd.DataFr
                      "comparison": ", ".join(map(str, sel.rows["comparison"].dropna().unique())) or None,
                      "outcome": sel.settings["outcome"], "timepoint": sel.settings["timepoint"],
                      "measure": ma.measure, "k": cert.k,
-                     "participants": _participants(ma),
+                     "participants": participants(_entered(ma)),
                      "threshold": _threshold(ma, inputs, sel.settings["outcome"]),
                      **{key: frame[key] for d in DOMAINS for key in (d, f"{d}_reason")},
                      "certainty": cert.certainty, "symbols": cert.symbols, "trace": cert.trace, "label": ASSIST,
                      "mid_source": inputs.mid_source, "judgements_source": inputs.judgements_source})
     return pd.DataFrame.from_records(rows, columns=list(CERTAINTY_TABLE_COLUMNS))
+
+
+def _count(n: float) -> str:
+    """A count as a whole number, or ``summary.NOT_IN_DATA`` when missing."""
+    return summary.NOT_IN_DATA if np.isnan(n) else f"{n:.0f}"
 
 
 def _difference_words(x: float) -> str:
@@ -122,9 +122,12 @@ def _effects(ma) -> tuple[str, str, str]:
     """(risk with comparator, risk with intervention, relative effect) as GRADEpro writes them."""
     res, st = ma.overall, _entered(ma)
     if ma.measure in ("RR", "OR"):
-        acr = float(np.nansum(st["events_c"]) / np.nansum(st["n_c"]))
         est, lo, hi = (float(display_scale(x, ma.measure)) for x in (res.estimate, res.ci_low, res.ci_high))
         relative = f"{ma.measure} {fmt(est, 2)} ({fmt(lo, 2)} to {fmt(hi, 2)})"
+        control = st[["events_c", "n_c"]].to_numpy(float) if {"events_c", "n_c"} <= set(st.columns) else np.full((1, 2), np.nan)
+        if len(control) == 0 or np.isnan(control).any():  # e.g. generic inverse variance rows: no arm counts
+            return (f"{summary.NOT_IN_DATA} (rows without control events)", f"{summary.NOT_IN_DATA} (no control risk)", relative)
+        acr = float(control[:, 0].sum() / control[:, 1].sum())
         if acr == 0:  # no control events: a ratio says nothing per 1,000
             return "0 per 1,000 (no events in the control arms)", "not estimable (no control events)", relative
         risk = [f"{per_1000(corresponding_risk(acr, r, ma.measure))}" + (" (capped)" if acr * r > 1 and
@@ -155,7 +158,7 @@ def sof_table(assessed: list[tuple], main_only: bool = True) -> pd.DataFrame:
         rows.append({"Outcome": f"{sel.analysis_id} {sel.settings['analysis_name']}",
                      "Risk with comparator": comparator, "Risk with intervention": intervention,
                      "Relative effect (95% CI)": relative,
-                     "Participants (studies)": f"{_participants(ma)} ({cert.k})",
+                     "Participants (studies)": f"{_count(participants(_entered(ma)))} ({cert.k})",
                      CERTAINTY_COLUMN: f"{cert.symbols} {cert.certainty.capitalize()}"
                      + (f" (at most: {len(cert.unrated)} domains not rated)" if cert.unrated and
                         cert.certainty != "very low" else ""),

@@ -25,6 +25,7 @@ from helpers.data.reviewmap import ReviewMapError
 from helpers.data.tidy import Dataset, analysis_groups
 from helpers.figures.forest_text import estimate_text
 from helpers.stats.meta import meta_analysis
+from helpers.stats.precision import participants
 from helpers.stats.settings import analysis_arguments, estimator_arguments, review_estimator
 from helpers.data.schema import DESIGNS, DRUGS, LIST_SEP, OUTCOMES, ROUTES, TIMEPOINTS
 
@@ -34,6 +35,7 @@ COUNT_BY = ("drug", "route", "design")
 #: How a value the data do not record reads in the counts tables (never 0, never "not reported").
 NOT_RECORDED = "not recorded in the data rows"
 NOT_IN_ROWS = "not in the data rows"
+NOT_IN_DATA = "not in the data"  # a value the package does not carry (never shown as 0, k = 0 or NaN)
 CHARACTERISTICS = ("study", "year", "drug", "route", "comparator", "design", "condition", "n_randomised",
                    "rob_overall")  # fmt: skip
 #: Smallest number of studies for funnel-plot tests to be run (Cochrane Handbook 13.3.5.4 advises >= 10 for
@@ -249,17 +251,13 @@ def analyse_all(selections, tau2_method: str | None = None, ci_method: str = "z"
     :func:`summary_of_findings` tabulates. ``tau2_method`` and ``ci_method`` as in :func:`analyse`."""
     return [(sel, analyse(sel, tau2_method, ci_method)) for sel in selections]
 
-def _participants(rows: pd.DataFrame) -> int:
-    return int(np.nansum(rows["n_e"].to_numpy(float)) + np.nansum(rows["n_c"].to_numpy(float)))
-
-
 def _pool_row(sel: Selected, ma, subgroup, res, rows: pd.DataFrame) -> dict:
     show = ma.display
     return {
         "analysis_id": sel.analysis_id, "analysis": sel.settings["analysis_name"], "drug": sel.drug,
         "route": LIST_SEP.join(sorted(rows["route"].dropna().unique())) or None,
         "subgroup": subgroup, "timepoint": sel.settings["timepoint"], "measure": sel.settings["measure"],
-        "model": res.model, "k": res.k, "participants": _participants(rows),
+        "model": res.model, "k": res.k, "participants": participants(rows),
         "estimate": float(show(res.estimate)), "ci_low": float(show(res.ci_low)), "ci_high": float(show(res.ci_high)),
         "p": res.p, "i2": res.i2, "tau2": res.tau2, "warnings": len(res.warnings),
     }  # fmt: skip
@@ -288,12 +286,12 @@ def findings_view(sof: pd.DataFrame):
     if sof.empty:  # nothing pooled: the notebook says what is not available
         return sof
 
-    text = {label: sof[name].fillna("") for name, label in (("comparison", "comparison"), ("route", "route"),
+    text = {label: sof[name].fillna(NOT_IN_DATA if name == "comparison" else "") for name, label in (("comparison", "comparison"), ("route", "route"),
                                                              ("subgroup", "subgroup"), ("timepoint", "time point"))
             if name in sof}  # the generic mode has a comparison and no route or time point
     return pd.DataFrame({
         "analysis": sof["analysis_id"], "name": sof["analysis"], **text, "measure": sof["measure"],
-        "studies": [number(k, ".0f") for k in sof["k"]], "participants": [number(n, ".0f") for n in sof["participants"]],
+        "studies": [number(k, ".0f") for k in sof["k"]], "participants": [NOT_IN_DATA if pd.isna(n) else format(n, ".0f") for n in sof["participants"]],
         "estimate [95% CI]": [estimate_text(e, lo, hi) for e, lo, hi in zip(sof["estimate"], sof["ci_low"],
                                                                              sof["ci_high"])],
         "I² (%)": [number(i2, ".0f") for i2 in sof["i2"]],

@@ -86,8 +86,12 @@ def optimal_information_size_continuous(mid: float, sd: float, alpha: float = OI
     return 2 * optimize.brentq(gap, 2, 1e9, xtol=1e-10)
 
 
-def _participants(st) -> float:
-    return float(np.nansum(st["n_e"].to_numpy(float)) + np.nansum(st["n_c"].to_numpy(float)))
+def participants(rows) -> float:
+    """Participants of ``rows`` (data rows or a meta-analysis' ``studies``): the sum of both arms' sizes
+    ``n_e + n_c``; NaN (not in the data) when a row lacks either arm's size, as generic inverse variance rows
+    mostly do (RevMan asks for no arm size there): a sum over the rows that carry them would undercount."""
+    n = rows[["n_e", "n_c"]].to_numpy(float) if {"n_e", "n_c"} <= set(rows.columns) else np.full((len(rows), 1), np.nan)
+    return float(n.sum()) if len(n) and not np.isnan(n).any() else float("nan")
 
 
 def _ois(ma, mid: float | None) -> tuple[float | None, str]:
@@ -129,7 +133,9 @@ def imprecision_rating(ma, t: tuple[float, float] | None, mid: float | None = No
     participants entered than the OIS (see the module docstring)."""
     rating, words = ci_rating(ma.measure, ma.overall.ci_low, ma.overall.ci_high, t)
     ois, how = _ois(ma, mid)
-    n = _participants(ma.studies.dropna(subset=["weight"]))
+    n = participants(ma.studies.dropna(subset=["weight"]))
+    if math.isnan(n):
+        return rating, f"{words}; participants not in the data (rows without arm sizes): OIS not judged"
     if ois is None:
         return rating, f"{words}; {n:.0f} participants; {how}"
     met = n >= ois

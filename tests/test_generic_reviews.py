@@ -1,0 +1,80 @@
+"""The generic mode on real Cochrane reviews of ../shared/fixtures/pairwise70 (issue 19), fast: the functions
+that were wrong on a review the project was not written for, each read from the real file (skips outside CI,
+fails on CI when the folder is absent). The end-to-end runs are in tests/test_corpus_run.py (slow).
+
+- CD015124_pub2: generic inverse variance rows only (ratio measure, no arm counts, one row with n_e = 1 and no
+  n_c): the summary of findings' risk per 1,000 crashed (ValueError: int('NA')) and participants read 0 or 1.
+"""
+
+from __future__ import annotations
+
+import math
+import warnings
+
+import pytest
+
+from helpers.data.dataset import load_dataset
+from helpers.data.judgements import load_certainty_inputs
+from helpers.report import generic, index, sof, summary
+from helpers.report.generic import analyses
+from helpers.stats.infer import settle
+from helpers.stats.precision import participants
+
+
+def _load(pairwise70, review: str):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return settle(load_dataset(pairwise70 / f"{review}_data.rda"))
+
+
+@pytest.fixture(scope="module")
+def giv_only(pairwise70):
+    return _load(pairwise70, "CD015124_pub2")
+
+
+def test_participants_are_not_in_the_data_when_a_row_lacks_an_arm_size(giv_only):
+    rows = giv_only.analysis("1.1")
+    assert rows["n_e"].notna().sum() == 1 and rows["n_c"].isna().all()  # the export's one n_e = 1
+    assert math.isnan(participants(rows))  # was 1: a sum over the rows that carry an arm size
+    dich = giv_only.rows.assign(n_e=10.0, n_c=12.0).head(3)
+    assert participants(dich) == 66.0
+
+
+def test_summary_of_findings_of_giv_ratio_rows_says_not_in_the_data(giv_only):
+    inputs = load_certainty_inputs(giv_only.review)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assessed = sof.assess_all(giv_only, None, inputs)
+    assert {ma.measure for _, ma, _ in assessed} == {"RR"} and len(assessed) == 5
+    table = sof.sof_table(assessed)  # was: ValueError: invalid literal for int() with base 10: 'NA'
+    assert (table["Risk with comparator"] == f"{summary.NOT_IN_DATA} (rows without control events)").all()
+    assert (table["Risk with intervention"] == f"{summary.NOT_IN_DATA} (no control risk)").all()
+    assert table["Relative effect (95% CI)"].str.match(r"RR \d\.\d\d \(\d\.\d\d to \d\.\d\d\)").all()
+    assert table["Participants (studies)"].str.startswith(f"{summary.NOT_IN_DATA} (").all()  # was "0 (4)"
+    cert = sof.certainty_table(assessed, inputs)
+    assert cert["participants"].isna().all()
+    assert cert["imprecision_reason"].str.contains("participants not in the data").all()
+
+
+def test_findings_table_shows_missing_participants_and_comparison_in_words(giv_only):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = summary.analyse_all([a for a in analyses(giv_only) if summary.not_estimable(a) is None])
+    frame = summary.summary_of_findings(results)
+    assert frame["participants"].isna().all()  # was 0 or 1
+    shown = summary.findings_view(frame.assign(comparison=None)).data
+    assert (shown["participants"] == summary.NOT_IN_DATA).all() and (shown["comparison"] == summary.NOT_IN_DATA).all()
+
+
+def test_run_report_says_not_in_the_data_for_an_empty_comparison_and_participants(giv_only, tmp_path):
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        results = summary.analyse_all([a for a in analyses(giv_only) if summary.not_estimable(a) is None])
+    (tmp_path / "tables").mkdir()
+    generic.summary_of_findings(giv_only, results).to_csv(tmp_path / "tables" / "summary_of_findings_analyses.csv",
+                                                           index=False)
+    html = index.summary_of_findings(tmp_path)
+    assert "<td>nan</td>" not in html  # was: the export names no comparison, the page said nan
+    first = html.split("<tbody>")[1].split("</tr>")[0]
+    assert first.startswith(f"<tr><td>{summary.NOT_IN_DATA}</td><td>1.1</td>")
+    assert first.count(summary.NOT_IN_DATA) == 2  # comparison and participants
