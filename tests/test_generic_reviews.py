@@ -15,7 +15,7 @@ import pytest
 
 from helpers.data.dataset import load_dataset
 from helpers.data.judgements import load_certainty_inputs
-from helpers.report import generic, index, sof, summary
+from helpers.report import generic, index, render, sof, summary
 from helpers.report.generic import analyses
 from helpers.stats.infer import settle
 from helpers.stats.precision import participants
@@ -78,3 +78,20 @@ def test_run_report_says_not_in_the_data_for_an_empty_comparison_and_participant
     first = html.split("<tbody>")[1].split("</tr>")[0]
     assert first.startswith(f"<tr><td>{summary.NOT_IN_DATA}</td><td>1.1</td>")
     assert first.count(summary.NOT_IN_DATA) == 2  # comparison and participants
+
+
+def test_footer_of_a_tall_forest_plot_stays_below_its_last_text_row(pairwise70):
+    """CD012186_pub2 1.1: 89 studies in 38 subgroups, a figure ~3,700 pt tall; the footer ("Data: ...") sat at
+    0.5 % of the height (18 pt), on top of "Test for subgroup differences" (14 pt reserved for it)."""
+    ds = _load(pairwise70, "CD012186_pub2")
+    spec = next(s for s in generic.forest_plan(ds, ()).figures if s.selected.analysis_id == "1.1")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig = render.draw(spec, ds)
+    renderer = fig.canvas.get_renderer()
+    footer = next(t for t in fig.texts if t.get_gid() == "footer")
+    assert fig.get_size_inches()[1] * 72 > 3000 and footer.get_text() == "Data: CD012186_pub2_data"
+    texts = [t for ax in fig.axes for t in ax.texts if t.get_text().strip()]
+    last = min(texts, key=lambda t: t.get_window_extent(renderer).y0)
+    assert last.get_text().startswith("Test for subgroup differences")
+    assert footer.get_window_extent(renderer).y1 < last.get_window_extent(renderer).y0  # was: overlapping
