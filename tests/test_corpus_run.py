@@ -48,6 +48,10 @@ def test_every_notebook_runs_on_a_review_not_seen(pairwise70, tmp_path, review):
                 text = output.get("text", "") + str(output.get("data", {}).get("text/plain", ""))
                 assert "Traceback" not in text, f"{path.name}: {text[:500]}"
     assert manifest["figures"], "no figure drawn"
+    # the settings were read off RevMan's values: the manifest and the report say so, with the evidence
+    evidence = pd.read_csv(out / "tables" / "settings_evidence.csv", dtype={"analysis_id": str})
+    assert manifest["inferred_settings"]["analyses"] == len(evidence) > 0
+    assert "read off RevMan&#x27;s per-study values" in (out / "index.html").read_text(encoding="utf-8")
     if review.startswith("CD008973"):
         assert any("funnel" in str(facts.get("kind", "")) for facts in manifest["figures"].values())
     # the headline check: RevMan's per-study values against the recomputation, as the run report words it

@@ -15,7 +15,7 @@ import pytest
 
 from helpers.data.dataset import load_dataset
 from helpers.data.judgements import load_certainty_inputs
-from helpers.report import generic, index, render, sof, summary
+from helpers.report import generic, index, render, sof, summary, verdict_html
 from helpers.report.generic import analyses
 from helpers.stats.infer import settle
 from helpers.stats.precision import participants
@@ -95,3 +95,23 @@ def test_footer_of_a_tall_forest_plot_stays_below_its_last_text_row(pairwise70):
     last = min(texts, key=lambda t: t.get_window_extent(renderer).y0)
     assert last.get_text().startswith("Test for subgroup differences")
     assert footer.get_window_extent(renderer).y1 < last.get_window_extent(renderer).y0  # was: overlapping
+
+
+def test_flagged_settings_are_named_in_the_manifest_and_the_run_report(pairwise70, tmp_path):
+    """CD012186_pub2: 1.2's weights are reproduced by no candidate (FLAGGED in notebook 05); the run report said
+    "parameters: the package's own RevMan settings" (the export carries none) and named no flagged analysis."""
+    ds = _load(pairwise70, "CD012186_pub2")
+    (tmp_path / "tables").mkdir()
+    ds.settings_evidence.to_csv(tmp_path / "tables" / "settings_evidence.csv", index=False)
+    facts = verdict_html.inferred_settings(tmp_path)
+    assert facts["analyses"] == 2 and facts["reproduced"] == 1 and list(facts["flagged"]) == ["1.2"]
+    assert facts["flagged"]["1.2"].startswith("Withdrawals due to AEs: not reproduced (closest RR/MH/random; "
+                                              "largest difference: estimate ")
+    words = verdict_html.inferred_settings_words(facts)
+    assert words.startswith("not in the data: each analysis' measure, method and model read off RevMan's "
+                            "per-study values; 1 of 2 analyses reproduced; FLAGGED (1, ")
+    assert words.endswith("(evidence: tables/settings_evidence.csv, notebook 05)")
+    manifest = {"input": {"sha256": "0" * 64}, "inferred_settings": facts}
+    page = index.what_was_run(manifest, "CD012186_pub2_data", [], generic="review_map=auto")
+    assert "the package&#x27;s own RevMan settings" not in page and "FLAGGED (1" in page
+    assert verdict_html.inferred_settings(tmp_path / "elsewhere") is None  # a package with its own settings

@@ -23,7 +23,8 @@ from helpers.report.htmlparts import e as _e, num as _num, table as _table
 from helpers.report.summary import NOT_IN_DATA, UNMAPPED
 from helpers.report.thumbnails import THUMBNAIL_DIR, write_thumbnails
 from helpers.report.verdict import Verdict
-from helpers.report.verdict_html import concordance_counts, concordance_words, departure_banner, verdict_html
+from helpers.report.verdict_html import (concordance_counts, concordance_words, departure_banner, inferred_settings,
+                                        inferred_settings_words, verdict_html)
 
 #: Shown at the top of index.html when the run used the default (synthetic) package.
 SYNTHETIC_BANNER = "SYNTHETIC DATA - not evidence: the default package is made up to show the tools."
@@ -52,17 +53,23 @@ def _read_json(path: Path) -> dict:
 
 
 def what_was_run(manifest: dict, label: str, outcomes: list, generic: str | None = None) -> str:
-    """Data label, input SHA-256, commit, the parameters of the executions and how many ran ok; in the generic
+    """Data label, input SHA-256, commit, the parameters of the executions (the package's own settings, or the
+    settings read off RevMan's values: the manifest's ``inferred_settings``) and how many ran ok; in the generic
     mode, a row saying no review map applied and why."""
     inp, git = manifest.get("input", {}), manifest.get("git") or {}
     commit = git.get("commit") if isinstance(git, dict) else git
     params = sorted({f"{k}={v}" for e in manifest.get("notebooks", []) for k, v in e.get("parameters", {}).items()
                      if k not in ("data_path", "out_dir", "drug") and v is not None})
     ok = sum(o.ok for o in outcomes)
+    settings = inferred_settings_words(manifest.get("inferred_settings"))  # bare data rows: none in the package
+    parts = [", ".join(params)] if params else []
+    if settings is not None or not params:
+        parts.append(settings or "the package's own RevMan settings")
+    shown = _e("; ".join(parts))
     rows = [["data", _e(label)], ["input SHA-256", f"<code>{_e(inp.get('sha256', 'not recorded'))}</code>"],
             ["code (git commit)", f"<code>{_e(commit or 'not recorded')}</code>"
              + (" (uncommitted changes)" if isinstance(git, dict) and git.get("dirty") else "")],
-            ["parameters", _e(", ".join(params)) if params else "the package's own RevMan settings"],
+            ["parameters", shown],
             ["notebooks", f"{ok} of {len(outcomes)} executions ran without error"],
             ["hashes of every output", '<a href="manifest.json">manifest.json</a>']]  # fmt: skip
     if generic is not None:
@@ -238,7 +245,8 @@ def render_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: 
     if verdict is not None:
         kept = concordance_counts(run_dir, verdict.changed_analyses)
         aside = sum((concordance_counts(run_dir) or {}).values()) - sum((kept or {}).values())
-        opening = departure_banner(verdict) + verdict_html(verdict, kept, label, aside) + "\n"
+        settings = inferred_settings_words(manifest.get("inferred_settings"))
+        opening = departure_banner(verdict) + verdict_html(verdict, kept, label, aside, settings) + "\n"
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>nmda-review run: "
             f"{_e(label)}</title>\n<style>{CSS}</style></head><body>\n<h1>nmda-review run report</h1>\n"
             + (f'<p class="banner">{_e(banner)}</p>\n' if banner else "") + generic_note(generic) + opening

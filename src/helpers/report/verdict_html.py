@@ -13,11 +13,50 @@ import pandas as pd
 
 from helpers.report.htmlparts import e, table
 from helpers.report.verdict import Verdict
+from helpers.stats.infer import STATUSES, SettingsInference
 
 #: Statuses of tables/concordance.csv (helpers.stats.concordance.STATUSES) that count against the verdict.
 FAILURES = ("mismatch", "not recomputed")
 #: Statuses of values that were compared (a value RevMan printed against the engine's).
 COMPARED = ("ok", *FAILURES)
+#: Where notebook 05 writes the evidence of the settings read off RevMan's values (helpers.stats.infer).
+SETTINGS_EVIDENCE = "tables/settings_evidence.csv"
+#: Flagged analyses named one by one in the run report's sentence; the rest counted (all are in the table).
+FLAGGED_NAMED = 10
+
+
+def inferred_settings(run_dir: Path) -> dict | None:
+    """What the run's ``SETTINGS_EVIDENCE`` says (None when the data carried their own settings, so nothing was
+    inferred): the analyses, how many were reproduced, and each FLAGGED analysis (no candidate reproduces its
+    per-study values, or no row is estimable) with its status and closest candidate. The manifest records it as
+    ``inferred_settings``; the run report words it (:func:`inferred_settings_words`)."""
+    path = Path(run_dir) / SETTINGS_EVIDENCE
+    if not path.is_file():
+        return None
+    result = SettingsInference.from_table(pd.read_csv(path, dtype={"analysis_id": str}), SETTINGS_EVIDENCE)
+    flagged = {}
+    for r in result.flagged().itertuples(index=False):
+        closest = "/".join(str(x) for x in (r.measure, r.method, r.model) if not pd.isna(x))
+        diffs = ", ".join(f"{q} {getattr(r, f'max_diff_{q}'):.3g}" for q in ("estimate", "ci", "weight")
+                          if not pd.isna(getattr(r, f"max_diff_{q}")))
+        flagged[r.analysis_id] = (f"{r.analysis_name}: {r.status}" + (f" (closest {closest}; largest difference: "
+                                  f"{diffs})" if closest and r.status == STATUSES[2] else ""))
+    return {"evidence": SETTINGS_EVIDENCE, "analyses": result.n_analyses, "reproduced": result.n_reproduced,
+            "flagged": flagged}
+
+
+def inferred_settings_words(facts: dict | None) -> str | None:
+    """One sentence of :func:`inferred_settings` (None when nothing was inferred)."""
+    if facts is None:
+        return None
+    n, ok, flagged = facts["analyses"], facts["reproduced"], facts["flagged"]
+    words = (f"not in the data: each analysis' measure, method and model read off RevMan's per-study values; "
+             f"{ok} of {n} analyses reproduced")
+    if flagged:
+        named = [f"{a} {why}" for a, why in list(flagged.items())[:FLAGGED_NAMED]]
+        more = f"; and {len(flagged) - FLAGGED_NAMED} more" if len(flagged) > FLAGGED_NAMED else ""
+        words += f"; FLAGGED ({len(flagged)}, settings not established, closest shown): " + "; ".join(named) + more
+    return words + f" (evidence: {facts['evidence']}, notebook 05)"
 
 
 def concordance_counts(run_dir: Path, exclude: tuple[str, ...] = ()) -> dict[str, int] | None:
@@ -160,10 +199,12 @@ def headline(v: Verdict, held: bool | None) -> str:
     return f'<p class="headline fail">Not reproduced: {ok} of {n} published results match (see below).</p>'
 
 
-def verdict_html(v: Verdict, counts: dict[str, int] | None, path: str, set_aside: int = 0) -> str:
+def verdict_html(v: Verdict, counts: dict[str, int] | None, path: str, set_aside: int = 0,
+                 settings: str | None = None) -> str:
     """The verdict section (module docstring); ``counts`` from :func:`concordance_counts` without the analyses
     that gained a study (``v.changed_analyses``), ``set_aside`` the values of those analyses; ``path`` the input
-    as the manifest records it."""
+    as the manifest records it; ``settings``: :func:`inferred_settings_words` of the run (None: the data carried
+    their settings)."""
     held, words = concordance_words(counts, v.synthetic)
     if set_aside:
         words += (f"; set aside: {set_aside} values of {', '.join(v.changed_analyses)}, which gained a study in this "
@@ -187,6 +228,8 @@ def verdict_html(v: Verdict, counts: dict[str, int] | None, path: str, set_aside
             rows.append(["RevMan's per-study values", e(words)])
     else:
         rows.append(["concordance", e(words)])
+    if settings is not None:
+        rows.append(["analysis settings", e(settings)])
     rows.append(["trials", _trials(v)])
     rows.append(["not pooled", _not_pooled(v)])
     if v.copies:

@@ -42,6 +42,7 @@ from helpers.report.index import SYNTHETIC_BANNER, write_index
 from helpers.report.notebook import PARAMETERS, declared_parameters
 from helpers.report.params import check_parameters
 from helpers.report.verdict import Verdict, run_verdict
+from helpers.report.verdict_html import inferred_settings
 from helpers.run import folder
 from helpers.run import manifest as mf
 from helpers.run.execute import KERNEL_ENV, KERNEL_NAME, NotebookOutcome, check_kernel, execute_tasks
@@ -378,6 +379,9 @@ def run_plan(run_dir: Path, executions: list[Execution], data: Path | None, jobs
         manifest["generic_mode"] = generic
     if ignored:  # likewise
         manifest["ignored_parameters"] = ignored
+    inferred = inferred_settings(run_dir) if generic is not None else None  # a map's settings are not inferred
+    if inferred is not None:  # likewise: only when settings were read off RevMan's values
+        manifest["inferred_settings"] = inferred
     mf.write_json(run_dir / mf.MANIFEST_NAME, manifest)
     mf.write_json(run_dir / mf.RUN_LOG_NAME, {
         "started_unix": round(started, 3),
