@@ -34,13 +34,16 @@ KEEP_FIGURES = 32  # drawn figures kept for choices made again
 
 
 def load_quietly(path=None):
-    """:func:`helpers.data.dataset.load_dataset` with its warnings recorded in ``dataset.warnings`` only (the
-    banner shows them folded) rather than printed on the page."""
+    """:func:`helpers.data.dataset.load_dataset` as the notebooks read it: analyses whose settings are not in the
+    data (bare data rows) get the ones read off RevMan's per-study values (:func:`helpers.stats.infer.settle`,
+    evidence in ``dataset.settings_evidence``); its warnings recorded in ``dataset.warnings`` only (the banner
+    shows them folded) rather than printed on the page."""
     from helpers.data.dataset import load_dataset
+    from helpers.stats.infer import settle
 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return load_dataset(path)
+        return settle(load_dataset(path))
 
 
 def from_environment() -> ExplorerApp:

@@ -72,12 +72,15 @@ def result_lines(result, published: str) -> tuple[str, ...]:
     return tuple(lines)
 
 
-def _size_sentence(measure, estimate, ci_low, ci_high, outcome, drug, risk) -> str:
+def _size_sentence(measure, estimate, ci_low, ci_high, outcome, drug, risk, name="") -> str:
     if measure in ("MD", "SMD"):
         unit = "points" if measure == "MD" else "standard deviations"
         digits = 1 if measure == "MD" else 2
         word = "lower" if estimate < 0 else "higher"
-        what = "pain" if outcome == "pain_intensity" else OUTCOME_WORDS.get(outcome, outcome)
+        what = "pain" if outcome == "pain_intensity" else OUTCOME_WORDS.get(outcome, outcome) or name
+        if not outcome and measure == "MD":  # an outcome the data do not name: its units, no pain yardstick
+            return (f"On average {what} was {abs(estimate):.{digits}f} {word} with {drug} than with control, in "
+                    "the outcome's own units; the data give no minimal important difference to judge its size by.")
         text = f"On average {what} was {abs(estimate):.{digits}f} {unit} {word} with {drug} than with control"
         mid = MID[measure]
         if abs(estimate) >= mid:
@@ -88,7 +91,7 @@ def _size_sentence(measure, estimate, ci_low, ci_high, outcome, drug, risk) -> s
         if ci_low < -mid < ci_high or ci_low < mid < ci_high:
             text += " The confidence interval includes both unimportant and important effects."
         return text
-    what = OUTCOME_WORDS.get(outcome, outcome)
+    what = OUTCOME_WORDS.get(outcome, outcome) or name
     if measure != "RD" and not (np.isfinite(risk) and risk > 0):
         why = "No control-group events" if risk == 0 else "No control-group risk is available"
         return f"{why}, so {what} cannot be expressed per 100 people from the {measure}."
@@ -105,20 +108,26 @@ def _size_sentence(measure, estimate, ci_low, ci_high, outcome, drug, risk) -> s
 def plain_language(*, measure: str, estimate: float, ci_low: float, ci_high: float, k: int, i2: float,
                    outcome: str, drug: str, route: str, timepoint: str, tau2_method: str, ci: str,
                    participants: int | None = None, control_risk: float = float("nan"), n_high_rob: int = 0,
-                   synthetic: bool = False) -> str:
+                   synthetic: bool = False, analysis_name: str = "") -> str:
     """One paragraph for a student: what was found, how big it is against a yardstick, and why to be careful.
 
     Size: MD/SMD against :data:`MID`; RR/OR/RD as events per 100 at the control risk (:func:`per_100`).
     Caveats (Cochrane Handbook v6.4 ch. 14, GRADE): fewer than :data:`FEW_STUDIES` studies; 95% CI containing
     no effect; I² > :data:`I2_SUBSTANTIAL`%; studies at high risk of bias; synthetic data.
-    All effect arguments are on the analysis scale (log for RR and OR).
+    All effect arguments are on the analysis scale (log for RR and OR). Data not mapped to drug, route, outcome
+    and time point (the generic mode: ``outcome`` empty) are read by ``analysis_name``, the intervention against
+    control as the review's analysis compares them, and an MD is not judged against the pain yardstick.
     """
     people = f", {participants} participants" if participants is not None else ""
-    head = (f"{k} {'study' if k == 1 else 'studies'}{people}: {drug} ({route}) compared with control, "
-            f"{OUTCOME_WORDS.get(outcome, outcome)} {TIMEPOINT_WORDS.get(timepoint, timepoint)}, "
+    if outcome:
+        what = (f"{drug} ({route}) compared with control, {OUTCOME_WORDS.get(outcome, outcome)} "
+                f"{TIMEPOINT_WORDS.get(timepoint, timepoint)}")
+    else:
+        what = f"{analysis_name or 'this analysis'}, {drug} compared with control"
+    head = (f"{k} {'study' if k == 1 else 'studies'}{people}: {what}, "
             f"{format_effect(measure, estimate, ci_low, ci_high)} (95% CI in brackets); {ESTIMATOR_WORDS[tau2_method]}, "
             f"{CI_WORDS[ci]}.")
-    size = _size_sentence(measure, estimate, ci_low, ci_high, outcome, drug, control_risk)
+    size = _size_sentence(measure, estimate, ci_low, ci_high, outcome, drug, control_risk, analysis_name)
     crosses = ci_low <= 0 <= ci_high
     caveats = []
     if synthetic:

@@ -291,14 +291,16 @@ def explore(dataset, selection: Selection) -> Exploration:
     entered_rows = rows[rows["study"].isin(entered)]
     participants = int(np.nansum(entered_rows[["n_e", "n_c"]].to_numpy(dtype=float)))
     risk = control_risk(entered_rows) if measure in ("RR", "OR") else float("nan")
+    name = str(rows["analysis_name"].iloc[0]) if selection.analysis and "analysis_name" in rows else ""
+    unmapped = not selection.outcome  # the generic mode: the analysis' own name says what it compares
     text = plain_language(measure=measure, estimate=pooled.estimate, ci_low=pooled.ci_low, ci_high=pooled.ci_high,
-                          k=pooled.k, i2=pooled.i2, outcome=selection.outcome, drug=selection.drug or "the drug",
+                          k=pooled.k, i2=pooled.i2, outcome=selection.outcome,
+                          drug=selection.drug or ("the intervention" if unmapped else "the drug"),
                           route=selection.route, timepoint=selection.timepoint, tau2_method=tau2_method, ci=ci,
                           participants=participants, control_risk=risk, n_high_rob=n_high,
-                          synthetic=bool(dataset.synthetic))
+                          synthetic=bool(dataset.synthetic), analysis_name=name)
     notes = (picked.rob_note,) if picked.rob_note else ()
     notes += setting_notes + tuple(str(w.message) for w in caught) + tuple(pooled.warnings)
-    name = str(rows["analysis_name"].iloc[0]) if selection.analysis and "analysis_name" in rows else ""
     return Exploration(
         drug=selection.drug, comparator=selection.comparator, route=selection.route, outcome=selection.outcome,
         timepoint=selection.timepoint, tau2_method=tau2_method, ci_method=ci,

@@ -137,6 +137,10 @@ def adverse_html(dataset, result: Exploration, tau2_method: str | None, ci: str)
     from helpers.stats.adverse import AE_OUTCOMES, ae_breakdown
 
     rows = dataset.rows
+    if dataset.generic is not None:  # no analysis is mapped to a drug or an adverse-event outcome
+        return ('<p class="nmda-ae-none">Not available for these data: the breakdown needs analyses mapped to drug, '
+                'route and adverse-event outcome (a review map), and these data are read in the generic mode. '
+                'Each analysis, adverse events included, is in the Analysis list with its forest plot.</p>')
     keep = np.ones(len(rows), dtype=bool)
     for name in ("drug", "route", "comparator"):
         keep &= (rows[name] == getattr(result, name)).to_numpy()
