@@ -68,17 +68,18 @@ def tolerances(published: np.ndarray, precision: str) -> np.ndarray:
 
 
 def judge(published: np.ndarray, ours: np.ndarray, tol: np.ndarray, codes: np.ndarray, n: int):
-    """(ok, largest difference) per analysis for one quantity (columns of equal shape): ok when the empty cells
-    coincide and every difference is within ``tol``; the difference is inf when the empty cells differ."""
+    """(ok, largest difference, values off) per analysis for one quantity (columns of equal shape): ok when the
+    empty cells coincide and every difference is within ``tol``; the difference is inf when the empty cells
+    differ; values off counts the differences beyond ``tol``."""
     pub_nan, our_nan = np.isnan(published), np.isnan(ours)
     both = ~pub_nan & ~our_nan
     d = np.where(both, np.abs(published - np.where(both, ours, 0.0)), 0.0)
     code = np.broadcast_to(codes[:, None], published.shape)
     gaps = np.bincount(code.ravel(), weights=(pub_nan != our_nan).ravel(), minlength=n) > 0
-    over = np.bincount(code.ravel(), weights=(both & (d > tol)).ravel(), minlength=n) > 0
+    n_off = np.bincount(code.ravel(), weights=(both & (d > tol)).ravel(), minlength=n)
     largest = np.zeros(n)
     np.maximum.at(largest, code.ravel(), d.ravel())
-    return ~gaps & ~over, np.where(gaps, np.inf, largest)
+    return ~gaps & (n_off == 0), np.where(gaps, np.inf, largest), n_off
 
 
 def _share(w: np.ndarray, group: np.ndarray, n: int) -> np.ndarray:
@@ -255,14 +256,14 @@ def batch_fits(rows: pd.DataFrame, data_type: str, precision: str) -> tuple[dict
         if family not in effects:
             yi, vi, v = review.effects(*family)
             est = np.column_stack([display_scale(yi, setting[0])])
-            ok_e, d_e = judge(review.pub[:, :1], est, review.tol[:, :1], codes, n)
+            ok_e, d_e, _ = judge(review.pub[:, :1], est, review.tol[:, :1], codes, n)
             by_level = []
             for level in LEVELS:
                 ci = review.study_cis(yi, vi, setting[0], level)
-                by_level.append(judge(review.pub[:, 1:3], ci, review.tol[:, 1:3], codes, n))
+                by_level.append(judge(review.pub[:, 1:3], ci, review.tol[:, 1:3], codes, n)[:2])
             effects[family] = (yi, vi, v, ok_e, d_e, by_level)
         yi, vi, v, ok_e, d_e, by_level = effects[family]
-        ok_w, d_w = judge(review.pub[:, 3:], review.weights(yi, vi, v, setting)[:, None], review.tol[:, 3:],
+        ok_w, d_w, off_w = judge(review.pub[:, 3:], review.weights(yi, vi, v, setting)[:, None], review.tol[:, 3:],
                           codes, n)
         first = family_first.setdefault(family, setting) == setting
         for i, aid in enumerate(review.aids):
@@ -273,7 +274,8 @@ def batch_fits(rows: pd.DataFrame, data_type: str, precision: str) -> tuple[dict
                 level = next((j for j in (1, 2) if by_level[j][0][i]), 0)
             estimates_ok = bool(ok_e[i] and by_level[level][0][i])
             fit = {"ok": estimates_ok and bool(ok_w[i]), "estimates_ok": estimates_ok, "level": LEVELS[level],
-                   "estimate": float(d_e[i]), "ci": float(by_level[level][1][i]), "weight": float(d_w[i])}
+                   "estimate": float(d_e[i]), "ci": float(by_level[level][1][i]), "weight": float(d_w[i]),
+                   "weights_off": int(off_w[i])}
             if not first and not estimates_ok:
                 fit.update(weight=np.inf, ok=False)
             out[aid][setting] = fit

@@ -103,13 +103,17 @@ def weight_basis(weights, subgroups) -> str:
     """What RevMan's printed study weights of one analysis are a percentage of: ``overall`` (the overall total,
     the default) or ``subgroup`` (each subgroup's weights sum to 100: the analysis shows subgroup totals only,
     "Overall estimates" off). Weights RevMan did not print (all 0 or empty: no totals at all) are NaN already
-    (:mod:`helpers.data.tidying`)."""
+    (:mod:`helpers.data.tidying`). A subgroup name whose weights sum to 200 (300, ...) is that many subgroups
+    under one name (the export carries no subgroup number: CD012186 1.2 prints RADIANCE 2019 and SUNBEAM 2019
+    at 100 % each under one name); the weights are still per subgroup."""
     w = pd.Series(np.asarray(weights, dtype=float))
     g = pd.Series(np.asarray(subgroups, dtype=object)).fillna("")
     if w.notna().sum() == 0 or g.nunique() < 2 or abs(w.sum() - 100) < 0.05:
         return "overall"
     sums = w.groupby(g.to_numpy(), sort=False).sum(min_count=1).dropna()
-    return "subgroup" if len(sums) and bool((sums.sub(100).abs() < 0.05).all()) else "overall"
+    copies = (sums / 100).round()
+    return "subgroup" if len(sums) and bool(((copies >= 1) & (sums.sub(100 * copies).abs() < 0.05)).all()) \
+        else "overall"
 
 
 def printed_weights(ma, basis: str, in_subgroup=None) -> np.ndarray:

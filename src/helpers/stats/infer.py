@@ -81,7 +81,7 @@ def _fit(rows: pd.DataFrame, setting: tuple, precision: str, level: float = 0.95
         ours.loc[table["weight"].isna() & table["estimate"].notna(), "weight"] = np.nan  # RevMan printed none
     except ValueError:  # no row can enter under this setting: every study value is empty
         pass
-    ok, diffs = {}, {}
+    ok, diffs, off = {}, {}, {}
     for q, cols in (("estimate", ("estimate",)), ("ci", ("ci_low", "ci_high")), ("weight", ("weight",))):
         pub = table[list(cols)].to_numpy(dtype=float).ravel()
         mine = ours[list(cols)].to_numpy(dtype=float).ravel()
@@ -92,13 +92,14 @@ def _fit(rows: pd.DataFrame, setting: tuple, precision: str, level: float = 0.95
         tol += 8 * np.finfo(float).eps * np.maximum(np.abs(pub[both]), 1.0)  # binary rounding, as concordance.judge
         ok[q] = same_gaps and bool((d <= tol).all())
         diffs[q] = (float(d.max()) if d.size else 0.0) if same_gaps else np.inf
+        off[q] = int((d > tol).sum())
     if ok["estimate"] and not ok["ci"] and level == LEVELS[0]:
         for other in LEVELS[1:]:
             fit = _fit(rows, setting, precision, other, tau2_method)
             if fit["estimates_ok"]:
                 return fit
     return {"ok": all(ok.values()), "estimates_ok": ok["estimate"] and ok["ci"], "level": level,
-            "tau2_method": tau2_method, **diffs}
+            "tau2_method": tau2_method, "weights_off": off["weight"], **diffs}
 
 
 def _rank(setting: tuple, pattern: tuple | None = None) -> tuple:
@@ -191,7 +192,10 @@ def _record(aid: str, rows: pd.DataFrame, data_type: str, fits: dict, pattern) -
                 "note": "RevMan printed no study estimate: the settings cannot be read off this analysis"}  # fmt: skip
     good = sorted((s for s, f in fits.items() if f["ok"]), key=lambda s: _rank(s, pattern and pattern[0]))
     if not good:
-        best = min(fits, key=lambda s: (fits[s]["estimate"], fits[s]["ci"], fits[s]["weight"], _rank(s)))
+        # closest: estimates and CIs first, then the fewest weights off (a weight RevMan computed otherwise, e.g.
+        # two subgroups under one name, must not hide that every other weight fits), then the largest difference
+        best = min(fits, key=lambda s: (fits[s]["estimate"], fits[s]["ci"], fits[s]["weights_off"],
+                                        fits[s]["weight"], _rank(s)))
         f = fits[best]
         return {**base, **empty, "measure": best[0], "method": best[1], "model": best[2],
                 "tau2_method": _tau2_of(best, f), "ci_level": f.get("level", LEVELS[0]), "status": STATUSES[2],
