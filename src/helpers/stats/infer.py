@@ -44,12 +44,12 @@ from helpers.stats.candidates import CANDIDATES, LEVELS, batch_fits, only_needed
 from helpers.stats.concordance import (in_subgroup_rows, printed_weights, revman_precision, revman_tolerance,
                                        weight_basis)
 from helpers.stats.meta import meta_analysis
-from helpers.stats.settings import RANDOM_TAU2
+from helpers.stats.settings import RANDOM_TAU2, swap_events
 
 STATUSES = ("reproduced", "reproduced; method/model not identified", "not reproduced", "no estimable row")
 QUANTITIES = ("estimate", "ci", "weight")
 COLUMNS = ("analysis_id", "analysis_name", "data_type", "rows", "estimable", "measure", "method", "model",
-           "tau2_method", "ci_level",
+           "tau2_method", "swap_events", "ci_level",
            "status",
            "identified", "reproducing", "max_diff_estimate", "max_diff_ci", "max_diff_weight", "note")  # fmt: skip
 PREFERENCE = {"model": ("random", "fixed"), "method": ("MH", "IV", "Peto")}
@@ -188,6 +188,7 @@ def _record(aid: str, rows: pd.DataFrame, data_type: str, fits: dict, pattern) -
              "max_diff_weight": np.nan}  # fmt: skip
     if not fits:
         return {**base, **empty, "measure": None, "method": None, "model": None, "tau2_method": None,
+                "swap_events": False,
                 "ci_level": np.nan, "status": STATUSES[3],
                 "note": "RevMan printed no study estimate: the settings cannot be read off this analysis"}  # fmt: skip
     good = sorted((s for s, f in fits.items() if f["ok"]), key=lambda s: _rank(s, pattern and pattern[0]))
@@ -198,7 +199,7 @@ def _record(aid: str, rows: pd.DataFrame, data_type: str, fits: dict, pattern) -
                                         fits[s]["weight"], _rank(s)))
         f = fits[best]
         return {**base, **empty, "measure": best[0], "method": best[1], "model": best[2],
-                "tau2_method": _tau2_of(best, f), "ci_level": f.get("level", LEVELS[0]), "status": STATUSES[2],
+                "tau2_method": _tau2_of(best, f), "swap_events": False, "ci_level": f.get("level", LEVELS[0]), "status": STATUSES[2],
                 "max_diff_estimate": f["estimate"], "max_diff_ci": f["ci"], "max_diff_weight": f["weight"],
                 "note": "no candidate reproduces every row at the printed precision; the closest is shown"}  # fmt: skip
     chosen = good[0]
@@ -217,8 +218,11 @@ def _record(aid: str, rows: pd.DataFrame, data_type: str, fits: dict, pattern) -
                                              f"review's estimator, identified in {', '.join(f['by_review'])}"]))
     elif _tau2_of(chosen, f) not in ("DL", ""):
         note = "; ".join(filter(None, [note, f"weights reproduced with tau² {f['tau2_method']}, not DL"]))
+    if f.get("swap_events"):
+        note = "; ".join(filter(None, [note, "reproduced with events and non-events swapped (RevMan's 'Swap event "
+                                             "and non-event'); as entered, no candidate reproduces the estimates"]))
     return {**base, "measure": chosen[0], "method": chosen[1], "model": chosen[2],
-            "tau2_method": _tau2_of(chosen, f), "ci_level": f["level"], "status": status,
+            "tau2_method": _tau2_of(chosen, f), "swap_events": bool(f.get("swap_events")), "ci_level": f["level"], "status": status,
             "identified": ", ".join(identified), "reproducing": "; ".join("/".join(s) for s in good),
             "max_diff_estimate": f["estimate"], "max_diff_ci": f["ci"], "max_diff_weight": f["weight"],
             "note": note}  # fmt: skip
@@ -297,6 +301,10 @@ def infer_settings(rows: pd.DataFrame, source: str = "<data rows>", *, batched: 
     for aid, f in fits.items():
         if f and not any(fit["ok"] for fit in f.values()):
             fits[aid] = other_estimators(parts[aid], types[aid], precision, f)
+        if f and types[aid] == "dichotomous" and not any(fit["ok"] for fit in fits[aid].values()):
+            swapped = _fits(swap_events(parts[aid]), "dichotomous", precision)
+            if any(fit["ok"] for fit in swapped.values()):
+                fits[aid] = {s: {**fit, "swap_events": True} for s, fit in swapped.items()}
     review_estimator(fits, parts, types, precision)
     pattern = review_pattern(fits, types)
     records = [_record(aid, parts[aid], dtype, fits[aid], pattern.get(dtype)) for aid, dtype in types.items()]
@@ -345,6 +353,8 @@ def settle(dataset: Dataset) -> Dataset:
         rows.loc[sel, ["measure", "method", "model"]] = [rec["measure"], rec["method"], rec["model"]]
         if rec["tau2_method"] not in ("DL", "", None):
             rows.loc[sel, "tau2_method"] = rec["tau2_method"]
+        if rec["swap_events"]:
+            rows.loc[sel, "swap_events"] = 1
         if rec["ci_level"] != LEVELS[0]:
             rows.loc[sel, "ci_level"] = rec["ci_level"]
         if rec["status"] == STATUSES[2]:
