@@ -90,8 +90,9 @@ def test_generic_plan_one_forest_plot_per_analysis_with_revman_titles(fleiss):
     assert [f.stem for f in forest.figures] == FLEISS_STEMS and forest.skipped == ()
     assert forest.figures[0].title == FLEISS_TITLE
     assert [f.k for f in forest.figures] == [7, 5]
-    funnel = generic.funnel_plan(ds, "pain_intensity")
-    assert [f.stem for f in funnel.figures] == [s.replace("forest", "funnel") for s in FLEISS_STEMS]
+    funnel = generic.funnel_plan(ds, "pain_intensity")  # k 7 and 5 < 10 (Handbook 13.3.5.4): said, not drawn
+    assert funnel.figures == () and funnel.skipped == tuple((s.replace("forest", "funnel"), f"not drawn: k = {k} < 10")
+                                                            for s, k in zip(FLEISS_STEMS, (7, 5)))
 
 
 def test_mapped_dataset_plans_as_before():
@@ -175,7 +176,8 @@ def test_fleiss_run_is_generic_labelled_and_drawn_per_analysis(tmp_path, shared_
         "00_data.ipynb", "01_efficacy.ipynb", "02_small_study_effects.ipynb", "03_adverse_events.ipynb",
         "04_sensitivity.ipynb", "05_concordance.ipynb"]  # every notebook, the per-drug ones once
     for stem in FLEISS_STEMS:
-        assert f"figures/{stem}.png" in result.outputs and f"figures/{stem.replace('forest', 'funnel')}.png" in result.outputs
+        assert f"figures/{stem}.png" in result.outputs  # its funnel not drawn: k < 10
+        assert f"figures/{stem.replace('forest', 'funnel')}.png" not in result.outputs
     manifest = json.loads((result.run_dir / "manifest.json").read_text())
     assert manifest["generic_mode"].startswith("review_map=auto: no analysis of the package maps to a drug")
     index = (result.run_dir / "index.html").read_text()

@@ -9,8 +9,10 @@ fails on CI when the folder is absent). The end-to-end runs are in tests/test_co
 from __future__ import annotations
 
 import math
+import re
 import warnings
 
+import pandas as pd
 import pytest
 
 from helpers.data.dataset import load_dataset
@@ -115,3 +117,20 @@ def test_flagged_settings_are_named_in_the_manifest_and_the_run_report(pairwise7
     page = index.what_was_run(manifest, "CD012186_pub2_data", [], generic="review_map=auto")
     assert "the package&#x27;s own RevMan settings" not in page and "FLAGGED (1" in page
     assert verdict_html.inferred_settings(tmp_path / "elsewhere") is None  # a package with its own settings
+
+
+def test_notebook_05_words_the_concordance_and_shows_the_flagged_settings(pairwise70, tmp_path, monkeypatch, capsys):
+    """05 on CD012186_pub2: the headline check was printed as "836 published quantities compared; all within
+    tolerance: False", and the generic mode showed an empty published-results table under a cd015373 paragraph."""
+    from test_any_dataset import run_cells
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        run_cells("05_concordance", pairwise70 / "CD012186_pub2_data.rda", tmp_path, monkeypatch)
+    out = capsys.readouterr().out
+    assert "published quantities compared" not in out
+    assert re.search(r"Concordance did NOT hold: \d+ of \d+ values RevMan printed were NOT reproduced", out)
+    assert "no published results to compare" in out
+    assert "FLAGGED 1.2 Withdrawals due to AEs: not reproduced" in out
+    flagged = pd.read_csv(tmp_path / "tables" / "settings_evidence.csv", dtype={"analysis_id": str})
+    assert set(summary.FLAGGED_COLUMNS) <= set(flagged.columns)  # the columns the notebook shows

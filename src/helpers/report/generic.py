@@ -5,7 +5,7 @@ route, comparator, outcome or time point: only what the package itself says. Its
 drawn as RevMan groups them: one forest plot per analysis (its own subgroups, its own settings), titled as in
 RevMan ("Comparison <n>: <analysis group name>" / "Outcome <n.m>: <analysis name>"), named
 ``forest_analysis_<n>_<m>_<first words of the analysis name>``, and one funnel plot per analysis with at least
-``plan.MIN_K_FUNNEL`` studies (``funnel_analysis_...``).
+``MIN_K_FUNNEL`` = 10 studies (``funnel_analysis_...``; the others listed as not drawn, with their k).
 
 The notebooks call the functions below for both modes: on a mapped dataset each returns exactly what the
 drug / route / outcome planning of :mod:`helpers.report.plan` and :mod:`helpers.report.summary` returns.
@@ -19,7 +19,12 @@ import pandas as pd
 
 from helpers.data.tidy import Dataset
 from helpers.report import plan, summary
+from helpers.stats.certainty import MIN_K_PUBLICATION
 
+#: Fewest studies for a funnel plot of a package's analysis: the Cochrane Handbook's 10 (13.3.5.4: "tests for
+#: funnel plot asymmetry should be used only when there are at least 10 studies"; below that the plot cannot tell
+#: asymmetry from chance). The mapped review's own plan keeps ``plan.MIN_K_FUNNEL``, each plot noting k < 10.
+MIN_K_FUNNEL = MIN_K_PUBLICATION
 #: Words of the analysis name kept in a generic figure's file stem.
 STEM_WORDS = 6
 #: Table stems in the generic mode, by the table's kind: one table covers every analysis of the package (the
@@ -72,12 +77,12 @@ def forest_plan(ds: Dataset, outcomes: tuple[str, ...], drug=None, route=None, t
 
 
 def funnel_plan(ds: Dataset, outcome: str, drug=None, route=None, timepoint=None) -> plan.FigurePlan:
-    """Generic mode: one funnel plot per analysis with at least ``plan.MIN_K_FUNNEL`` studies; else
-    :func:`plan.funnel_plan` of the arguments."""
+    """Generic mode: one funnel plot per analysis with at least ``MIN_K_FUNNEL`` studies (the others skipped,
+    "not drawn: k = <k> < 10"); else :func:`plan.funnel_plan` of the arguments."""
     if not is_generic(ds):
         return plan.funnel_plan(ds, outcome, drug, route, timepoint)
     specs = [plan.FigureSpec("funnel", stem("funnel", sel), title(sel), sel, None, False) for sel in analyses(ds)]
-    return plan.collect(specs, plan.MIN_K_FUNNEL)
+    return plan.collect(specs, MIN_K_FUNNEL)
 
 
 def bias_groups(ds: Dataset, outcome: str, drug=None, route=None, timepoint=None) -> list:

@@ -35,6 +35,10 @@ COUNT_BY = ("drug", "route", "design")
 #: How a value the data do not record reads in the counts tables (never 0, never "not reported").
 NOT_RECORDED = "not recorded in the data rows"
 NOT_IN_ROWS = "not in the data rows"
+#: The columns of a FLAGGED analysis' settings evidence (helpers.stats.infer.COLUMNS) notebook 05 shows: the
+#: closest candidate and how far it is from RevMan's per-study values.
+FLAGGED_COLUMNS = ["analysis_id", "analysis_name", "status", "measure", "method", "model", "tau2_method",
+                   "max_diff_estimate", "max_diff_ci", "max_diff_weight", "note"]
 NOT_IN_DATA = "not in the data"  # a value the package does not carry (never shown as 0, k = 0 or NaN)
 CHARACTERISTICS = ("study", "year", "drug", "route", "comparator", "design", "condition", "n_randomised",
                    "rob_overall")  # fmt: skip
