@@ -134,3 +134,26 @@ def test_notebook_05_words_the_concordance_and_shows_the_flagged_settings(pairwi
     assert "FLAGGED 1.2 Withdrawals due to AEs: not reproduced" in out
     flagged = pd.read_csv(tmp_path / "tables" / "settings_evidence.csv", dtype={"analysis_id": str})
     assert set(summary.FLAGGED_COLUMNS) <= set(flagged.columns)  # the columns the notebook shows
+
+
+def test_forest_rows_show_applicability_as_revman_pools_it(pairwise70):
+    """CD011535_pub7 6.4: CIMPACT 2018 is split into two SUBGROUP_ONLY rows (Certolizumab, Etanercept: in their
+    subgroups, not the total) and one OVERALL_ONLY row (the total only). The plot printed 'NA%' as their weight,
+    left the OVERALL_ONLY row out of sight and counted CIMPACT's participants three times in the total."""
+    from helpers.figures import forest_text
+
+    ds = _load(pairwise70, "CD011535_pub7")
+    sel = next(a for a in analyses(ds) if a.analysis_id == "6.4")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ma = summary.analyse(sel)
+    rows = forest_text.build_rows(ma, forest_text.table_columns(ma), False)
+    cells = [r["cells"] for r in rows]
+    assert not any("NA" in str(v) for c in cells for v in c.values())
+    cimpact = [(i, c["weight"]) for i, c in enumerate(cells) if c.get("study") == "CIMPACT 2018"]
+    assert [w for _, w in cimpact] == [forest_text.SUBGROUP_ONLY, forest_text.SUBGROUP_ONLY, "2.7%"]
+    heading = cimpact[-1][0] - 1
+    assert cells[heading] == {"study": forest_text.OVERALL_ONLY} and rows[heading]["bold"]
+    total = next(c for c in cells if c.get("study") == "Total (95% CI)")
+    entered = ma.studies[ma.studies["weight"].notna()]
+    assert total["n_e"] == f"{entered['n_e'].sum():.0f}" and total["n_e"] != f"{ma.studies['n_e'].sum():.0f}"

@@ -137,6 +137,12 @@ def table_columns(ma: Any) -> list[tuple[str, str, str | None]]:
     return cols
 
 
+#: How a forest plot shows RevMan's Applicability: the heading of the rows that enter the total and no subgroup
+#: (OVERALL_ONLY), and the weight of a row that enters its subgroup and not the total (SUBGROUP_ONLY).
+OVERALL_ONLY = "In the total only (no subgroup)"
+SUBGROUP_ONLY = "subgroup only"
+
+
 def _groups(ma: Any) -> list[tuple[str | None, Any, pd.DataFrame, pd.DataFrame]]:
     """(subgroup name, PoolResult or None, study rows, excluded rows) in the analysis' order."""
     excluded = ma.excluded if len(ma.excluded) else ma.studies.iloc[0:0]
@@ -147,7 +153,16 @@ def _groups(ma: Any) -> list[tuple[str | None, Any, pd.DataFrame, pd.DataFrame]]
         in_sub = ma.studies[ma.studies["subgroup"] == name]
         ex = excluded[excluded["subgroup"] == name] if "subgroup" in excluded.columns else excluded.iloc[0:0]
         out.append((name, pool, in_sub, ex))
+    alone = ma.studies[ma.studies["subgroup"].isna()]  # Applicability OVERALL_ONLY: the total's, no subgroup's
+    if len(alone):
+        out.append((OVERALL_ONLY, None, alone, excluded.iloc[0:0]))
     return out
+
+
+def _weight_text(weight: float) -> str:
+    """A study's weight in the total; ``SUBGROUP_ONLY`` for a study row that enters its subgroup and not the total
+    (Applicability SUBGROUP_ONLY: no weight in the total), never 'NA%'."""
+    return SUBGROUP_ONLY if pd.isna(weight) else f"{fmt(weight, 1)}%"
 
 
 def _sum(frame: pd.DataFrame, col: str) -> str:
@@ -176,7 +191,7 @@ def build_rows(ma: Any, cols: list, prediction_interval: bool) -> list[dict]:
         if name is not None:
             rows.append(dict(kind="text", cells={"study": str(name)}, bold=True))
         for _, r in studies.iterrows():
-            cells = {"study": str(r["study"]), "weight": f"{fmt(r['weight'], 1)}%"}
+            cells = {"study": str(r["study"]), "weight": _weight_text(r["weight"])}
             cells |= {k: _num(r.get(k)) for k in arm_keys}
             cells["ci"] = estimate_text(r["estimate"], r["ci_low"], r["ci_high"])
             rows.append(
@@ -186,12 +201,13 @@ def build_rows(ma: Any, cols: list, prediction_interval: bool) -> list[dict]:
         for _, r in excluded.iterrows():
             cells = {"study": str(r.get("study", "")), "ci": "Not estimable"} | {k: _num(r.get(k)) for k in arm_keys}
             rows.append(dict(kind="excluded", cells=cells, bold=False))
-        if name is not None and len(groups) > 1:  # one subgroup: its subtotal is the total, drawn once below
+        if pool is not None and len(groups) > 1:  # one subgroup: its subtotal is the total, drawn once below
             total_rows("Subtotal (95% CI)", studies, pool, float(studies["weight"].sum()))
             rows.append(dict(kind="text", cells={"study": heterogeneity_text(pool, ma.model)}, bold=False, span=True))
             rows.append(dict(kind="text", cells={"study": overall_effect_text(pool)}, bold=False, span=True))
             rows.append(dict(kind="blank", cells={}, bold=False))
-    total_rows("Total (95% CI)", ma.studies, ma.overall, 100.0)
+    entered = ma.studies[ma.studies["weight"].notna()] if ma.studies["weight"].notna().any() else ma.studies
+    total_rows("Total (95% CI)", entered, ma.overall, 100.0)  # SUBGROUP_ONLY rows are not the total's
     if prediction_interval:
         lo, hi = ma.overall.pi_low, ma.overall.pi_high
         if np.isfinite(lo) and np.isfinite(hi):
