@@ -55,9 +55,9 @@ def selections(ds: Dataset, outcomes: tuple[str, ...], drug=None, route=None, ti
 def title(sel: summary.Selected) -> str:
     """RevMan's two-line title from the package's own names."""
     names = sel.rows["comparison"].dropna().unique()
-    comparison = str(names[0]) if len(names) else "(the package names no comparison)"
+    comparison = f": {names[0]}" if len(names) else " (its name is not in the data)"
     subgroups = " [subgroups: as in the package]" if sel.has_subgroups else ""
-    return (f"Comparison {sel.analysis_id.split('.')[0]}: {comparison}\n"
+    return (f"Comparison {sel.analysis_id.split('.')[0]}{comparison}\n"
             f"Outcome {sel.analysis_id}: {sel.settings['analysis_name']}{subgroups}")
 
 

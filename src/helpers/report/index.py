@@ -97,17 +97,20 @@ def summary_of_findings(run_dir: Path, verdict: Verdict | None = None) -> str:
     sof = sof.assign(_d=sof[by].map(rank).fillna(len(DRUGS)) if by == "drug" else 0,
                      _a=sof["analysis_id"].astype(str).map(lambda a: tuple(int(x) for x in a.split(".") if x.isdigit())))
     sof = sof.sort_values(["_d", "_a"], kind="stable")
+    named = bool(by == "drug" or sof[by].notna().any())  # an export without comparison names: said once, no column
     rows = []
     for r in sof.itertuples(index=False):
         group = getattr(r, by)
-        rows.append([_e(NOT_IN_DATA if pd.isna(group) else group), _e(r.analysis_id), _e(r.analysis), _e(r.measure),
-                     _num(r.k, whole=True), _num(r.participants, whole=True) or NOT_IN_DATA,
-                     f'<span class="nowrap">{_num(r.estimate)} [{_num(r.ci_low)}, {_num(r.ci_high)}]</span>',
-                     _num(r.i2, 0)])
+        rows.append([_e(NOT_IN_DATA if pd.isna(group) else group)] * named
+                    + [_e(r.analysis_id), _e(r.analysis), _e(r.measure),
+                       _num(r.k, whole=True), _num(r.participants, whole=True) or NOT_IN_DATA,
+                       f'<span class="nowrap">{_num(r.estimate)} [{_num(r.ci_low)}, {_num(r.ci_high)}]</span>',
+                       _num(r.i2, 0)])
+    unnamed = "" if named else " The comparisons' names are not in the data (analyses numbered as in RevMan)."
     return ("<h2>Summary of findings</h2>\n<p>Overall pooled estimate of each pooled analysis (display scale; I² "
-            "in %). Per-route and per-subgroup rows are in the tables below.</p>\n" + missing
-            + _table([by, "analysis", "name", "measure", "studies", "participants", "estimate [95% CI]", "I²"],
-                     rows, {4, 5, 6, 7}))
+            f"in %). Per-route and per-subgroup rows are in the tables below.{unnamed}</p>\n" + missing
+            + _table([by] * named + ["analysis", "name", "measure", "studies", "participants", "estimate [95% CI]",
+                                     "I²"], rows, {3 + named, 4 + named, 5 + named, 6 + named}))
 
 
 def _read_table(path: Path) -> pd.DataFrame:
