@@ -158,3 +158,21 @@ def test_forest_rows_show_applicability_as_revman_pools_it(pairwise70):
     total = next(c for c in cells if c.get("study") == "Total (95% CI)")
     entered = ma.studies[ma.studies["weight"].notna()]
     assert total["n_e"] == f"{entered['n_e'].sum():.0f}" and total["n_e"] != f"{ma.studies['n_e'].sum():.0f}"
+
+
+def test_verdict_names_the_analyses_revman_estimated_no_study_of(pairwise70, tmp_path):
+    """CD015160_pub2: RevMan estimated no study of 1.4, 1.7, 2.1 and 4.1 (all 'not estimable'): no setting can be
+    read off them and they are left out of the settled data, so the verdict said "not pooled: none"."""
+    from helpers.report.verdict import run_verdict
+
+    ds = _load(pairwise70, "CD015160_pub2")
+    (tmp_path / "tables").mkdir()
+    ds.settings_evidence.to_csv(tmp_path / "tables" / "settings_evidence.csv", index=False)
+    facts = verdict_html.inferred_settings(tmp_path)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        html = verdict_html.verdict_html(run_verdict(ds), None, "CD015160_pub2_data.rda", settings=facts)
+    row = html.split("<th>not pooled</th><td>")[1].split("</td>")[0]
+    assert row.startswith("4 analyses of which RevMan estimated no study (no settings to read off, nothing pooled): "
+                          "1.4 Clinical recurrence or reoperation for recurrence within 30 days of repair; 1.7 ")
+    assert "none: every analysis" not in row and "<th>analysis settings</th>" in html

@@ -23,7 +23,7 @@ from helpers.report.htmlparts import e as _e, num as _num, table as _table
 from helpers.report.summary import NOT_IN_DATA, UNMAPPED
 from helpers.report.thumbnails import THUMBNAIL_DIR, write_thumbnails
 from helpers.report.verdict import Verdict
-from helpers.report.verdict_html import (concordance_counts, concordance_words, departure_banner, inferred_settings,
+from helpers.report.verdict_html import (concordance_counts, concordance_words, departure_banner,
                                         inferred_settings_words, verdict_html)
 
 #: Shown at the top of index.html when the run used the default (synthetic) package.
@@ -248,8 +248,8 @@ def render_index(run_dir: Path, outcomes: list, outputs: dict[str, str], label: 
     if verdict is not None:
         kept = concordance_counts(run_dir, verdict.changed_analyses)
         aside = sum((concordance_counts(run_dir) or {}).values()) - sum((kept or {}).values())
-        settings = inferred_settings_words(manifest.get("inferred_settings"))
-        opening = departure_banner(verdict) + verdict_html(verdict, kept, label, aside, settings) + "\n"
+        opening = (departure_banner(verdict) + verdict_html(verdict, kept, label, aside, manifest.get("inferred_settings"))
+                   + "\n")
     return ("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>nmda-review run: "
             f"{_e(label)}</title>\n<style>{CSS}</style></head><body>\n<h1>nmda-review run report</h1>\n"
             + (f'<p class="banner">{_e(banner)}</p>\n' if banner else "") + generic_note(generic) + opening

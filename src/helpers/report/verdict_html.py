@@ -161,14 +161,20 @@ def _trials(v: Verdict) -> str:
     return text
 
 
-def _not_pooled(v: Verdict) -> str:
+def _not_pooled(v: Verdict, settings: dict | None = None) -> str:
+    """The analyses no study can enter, and (bare data rows) those of which RevMan estimated no study, so that
+    no setting could be read off its values (``inferred_settings``' "no estimable row")."""
+    unread = [f"{a} {why.split(': ' + STATUSES[3])[0]}" for a, why in (settings or {}).get("flagged", {}).items()
+              if why.endswith(STATUSES[3])]
+    unread_text = (f"{len(unread)} analyses of which RevMan estimated no study (no settings to read off, "
+                   f"nothing pooled): {e('; '.join(unread))}") if unread else ""
     if not v.not_pooled:
-        return "none: every analysis has at least one study that can enter it"
+        return unread_text or "none: every analysis has at least one study that can enter it"
     by_reason: dict[str, list[str]] = {}
     for a, n, why in v.not_pooled:
         by_reason.setdefault(why, []).append(f"{a} {n}")
-    return "<br>".join(f"{len(items)} analyses ({e(why)}): {e('; '.join(items))}" if len(items) > 1
-                       else f"{e(items[0])}: {e(why)}" for why, items in by_reason.items())
+    return "<br>".join([f"{len(items)} analyses ({e(why)}): {e('; '.join(items))}" if len(items) > 1
+                        else f"{e(items[0])}: {e(why)}" for why, items in by_reason.items()] + [unread_text] * bool(unread))
 
 
 def departure_banner(v: Verdict) -> str:
@@ -200,11 +206,11 @@ def headline(v: Verdict, held: bool | None) -> str:
 
 
 def verdict_html(v: Verdict, counts: dict[str, int] | None, path: str, set_aside: int = 0,
-                 settings: str | None = None) -> str:
+                 settings: dict | None = None) -> str:
     """The verdict section (module docstring); ``counts`` from :func:`concordance_counts` without the analyses
     that gained a study (``v.changed_analyses``), ``set_aside`` the values of those analyses; ``path`` the input
-    as the manifest records it; ``settings``: :func:`inferred_settings_words` of the run (None: the data carried
-    their settings)."""
+    as the manifest records it; ``settings``: :func:`inferred_settings` of the run (None: the data carried
+    their settings; its analyses with no estimable row are not pooled either)."""
     held, words = concordance_words(counts, v.synthetic)
     if set_aside:
         words += (f"; set aside: {set_aside} values of {', '.join(v.changed_analyses)}, which gained a study in this "
@@ -229,9 +235,9 @@ def verdict_html(v: Verdict, counts: dict[str, int] | None, path: str, set_aside
     else:
         rows.append(["concordance", e(words)])
     if settings is not None:
-        rows.append(["analysis settings", e(settings)])
+        rows.append(["analysis settings", e(inferred_settings_words(settings))])
     rows.append(["trials", _trials(v)])
-    rows.append(["not pooled", _not_pooled(v)])
+    rows.append(["not pooled", _not_pooled(v, settings)])
     if v.copies:
         note = " (as published)" if v.pinned else ""
         rows.append(["subgroup copies", "<br>".join(e(c) + note for c in v.copies)])
