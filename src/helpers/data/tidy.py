@@ -100,6 +100,14 @@ def analysis_groups(rows: pd.DataFrame) -> dict[str, pd.DataFrame]:
     return dict(tuple(rows.groupby("analysis_id", sort=False)))
 
 
+def row_positions(values: pd.Series) -> dict:
+    """{value: [positions of the rows holding it]}, rows in table order; one pass over the column."""
+    out: dict = {}
+    for i, value in enumerate(values.tolist()):
+        out.setdefault(value, []).append(i)
+    return out
+
+
 def _csv_bytes(df: pd.DataFrame) -> bytes:
     return df.to_csv(index=False, lineterminator="\n").encode("utf-8")
 

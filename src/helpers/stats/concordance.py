@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 
 from helpers.core.checks import InputError, check_choice
-from helpers.data.tidy import Dataset, iter_analyses
+from helpers.data.tidy import Dataset, iter_analyses, row_positions
 from helpers.stats.effects import effect_sizes
 from helpers.stats.meta import meta_analysis
 from helpers.stats.settings import analysis_arguments
@@ -198,9 +198,9 @@ def _recompute(rows: pd.DataFrame, published_weights=None) -> tuple[dict, str, o
     rows_at = [position[label] for label in st["study"]]
     basis = weight_basis(published_weights, table["subgroup"]) if published_weights is not None else "overall"
     weight = printed_weights(ma, basis, in_subgroup_rows(table, rows_at))
-    for rec, i, w in zip(st.itertuples(index=False), rows_at, weight):
-        out[("study", None, i)] = {"estimate": rec.estimate, "ci_low": rec.ci_low,
-                                   "ci_high": rec.ci_high, "weight": w}  # fmt: skip
+    for est, low, high, i, w in zip(st["estimate"].tolist(), st["ci_low"].tolist(), st["ci_high"].tolist(),
+                                    rows_at, weight):
+        out[("study", None, i)] = {"estimate": est, "ci_low": low, "ci_high": high, "weight": w}
     return out, "; ".join([*notes] + (["study weights printed per subgroup"] if basis == "subgroup" else [])), ma
 
 
@@ -214,31 +214,35 @@ def concordance(dataset: Dataset, tol: float | None = None, *, fits: dict | None
     pub = dataset.published
     precision = revman_precision(pub[[q for q in QUANTITIES if q not in ("df", "subgroup_df")]].to_numpy().ravel())
     records = []
+    at = row_positions(pub["analysis_id"])  # the published rows of each analysis, in table order
+    column = {c: pub[c].tolist() for c in ("level", "subgroup", "study", "weight", *QUANTITIES)}
     for aid, _, rows in iter_analyses(dataset):
-        study_pub = pub[(pub["analysis_id"] == aid) & (pub["level"] == "study")]
-        recomputed, note, ma = _recompute(rows, study_pub["weight"].to_numpy(dtype=float))
+        mine_at = at.get(aid, [])
+        study_weights = [column["weight"][i] for i in mine_at if column["level"][i] == "study"]
+        recomputed, note, ma = _recompute(rows, np.asarray(study_weights, dtype=float))
         if fits is not None:
             fits[aid] = ma
         position = 0  # published study rows are in the analysis' row order
-        for rec in pub[pub["analysis_id"] == aid].itertuples(index=False):
-            sg = rec.subgroup if isinstance(rec.subgroup, str) else None
-            study = rec.study if isinstance(rec.study, str) else None
-            if rec.level == "study":
+        for i in mine_at:
+            level, sg, study = column["level"][i], column["subgroup"][i], column["study"][i]
+            sg = sg if isinstance(sg, str) else None
+            study = study if isinstance(study, str) else None
+            if level == "study":
                 ours, position = recomputed.get(("study", None, position), {}), position + 1
             else:
-                ours = recomputed.get((rec.level, sg, study), {})
+                ours = recomputed.get((level, sg, study), {})
             for q in QUANTITIES:
-                published = getattr(rec, q)
+                published = column[q][i]
                 mine = ours.get(q, np.nan)
                 mine = np.nan if mine is None else float(mine)
                 if pd.isna(published) and q not in ours:
                     continue  # a quantity neither side has at this level
                 judged, status = judge(published, mine, tol, precision)
-                if rec.level == "study" and pd.isna(published) and pd.isna(mine):
+                if level == "study" and pd.isna(published) and pd.isna(mine):
                     judged, status = True, "not estimable"
                 t = np.nan if pd.isna(published) else (revman_tolerance(published, precision) if tol is None else tol)
                 diff = abs(published - mine) if not (pd.isna(published) or pd.isna(mine)) else np.nan
-                records.append((rec.level, aid, sg, study, q, published, mine, diff, t, judged, status, note))
+                records.append((level, aid, sg, study, q, published, mine, diff, t, judged, status, note))
     table = pd.DataFrame.from_records(records, columns=list(COLUMNS))
     table.attrs["precision"] = precision
     return table

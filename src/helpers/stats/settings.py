@@ -33,8 +33,9 @@ def _first(rows: pd.DataFrame, column: str):
     """The analysis' value of a per-analysis setting column (None when absent or empty)."""
     if column not in rows:
         return None
-    values = rows[column].dropna()
-    return values.iloc[0] if len(values) else None
+    values = rows[column]
+    filled = np.flatnonzero(~pd.isna(values.to_numpy()))
+    return values.iloc[filled[0]] if filled.size else None
 
 
 def swap_events(rows: pd.DataFrame) -> pd.DataFrame:
