@@ -1,8 +1,7 @@
 """Corpus mode: every review of the Pairwise70 folder loaded, settled, pooled and checked; metafor alike on its analyses.
 
 Run: ``.venv/bin/python benchmarks/corpus.py [--quick] [--json PATH] [--folder DIR] [--jobs N]`` (a script, not a
-test; ``--quick``: ``QUICK_FILES`` files of small size, the first tenth's largest by bytes, one process, one
-pass). Default folder:
+test; ``--quick``: ``QUICK_FILES`` files of small size, the first tenth's largest by bytes, one process). Default folder:
 ``../shared/fixtures/pairwise70/data`` (400 real reviews; the issue's aim: the whole folder in under 2 minutes on
 2 cores). Two measurements:
 
@@ -10,8 +9,8 @@ pass). Default folder:
   with its inferred settings, the concordance with RevMan's per-study values, the CSVs written), wall time with
   ``--jobs`` processes; no peer does this whole job, so no peer is timed;
 - like for like with metafor: the same analyses' ``yi``/``vi`` (every analysis with two or more estimable
-  studies, effect sizes with its inferred measure; computed before timing), pooled REML + HKSJ at the same
-  tolerance, the engine in one :func:`helpers.stats.batch.pool_batch` call and as a loop of ``pool``, metafor as
+  studies, effect sizes with its inferred measure; read off the same files as the corpus run reads them, with
+  ``--jobs`` processes, before timing), pooled REML + HKSJ at the same tolerance and ``CORPUS_REPEATS`` passes, the engine in one :func:`helpers.stats.batch.pool_batch` call and as a loop of ``pool``, metafor as
   a loop of ``rma`` in one R process: the timing code of ``benchmarks/engine.py`` (``run_small``,
   ``run_metafor``), reused, so the rules are the same.
 """
@@ -22,11 +21,12 @@ import sys
 import tempfile
 import time
 import warnings
+from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
 from _common import Report, Row, emit, parser
-from engine import REML_TOL, REPEATS, run_metafor, run_small
+from engine import REML_TOL, run_metafor, run_small
 
 from helpers.core import paths
 from helpers.core.checks import InputError
@@ -39,28 +39,42 @@ from helpers.stats.settings import analysis_arguments
 
 FOLDER = paths.SHARED / "fixtures" / "pairwise70" / "data"
 QUICK_FILES = 3
+#: Timed passes over the corpus' analyses, engine and metafor alike (metafor's loop of ~13,000 rma takes about a
+#: minute a pass here, so fewer than benchmarks/engine.py's REPEATS).
+CORPUS_REPEATS = 1
 
 
-def analyses_yi_vi(files: list[Path]) -> pd.DataFrame:
-    """Long columns ``group, yi, vi``: every analysis of ``files`` with at least two estimable studies."""
+def file_yi_vi(path: Path) -> list[pd.DataFrame]:
+    """``group, yi, vi`` of every analysis of one file with at least two estimable studies (none if refused)."""
     frames = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        for path in files:
+        try:
+            ds = settle(load_dataset(path))
+        except Exception:  # refused files are the corpus run's business, counted there
+            return frames
+        for aid, _, rows in iter_analyses(ds):
+            rows, kwargs, _ = analysis_arguments(rows)
             try:
-                ds = settle(load_dataset(path))
-            except Exception:  # refused files are the corpus run's business, counted there
+                es = effect_sizes(rows.reset_index(drop=True), kwargs["measure"])
+            except (InputError, ValueError):
                 continue
-            for aid, _, rows in iter_analyses(ds):
-                rows, kwargs, _ = analysis_arguments(rows)
-                try:
-                    es = effect_sizes(rows.reset_index(drop=True), kwargs["measure"])
-                except (InputError, ValueError):
-                    continue
-                es = es[es["yi"].notna() & es["vi"].notna()]
-                if len(es) >= 2:
-                    frames.append(pd.DataFrame({"group": f"{path.name}/{aid}", "yi": es["yi"], "vi": es["vi"]}))
-    frame = pd.concat(frames, ignore_index=True)
+            es = es[es["yi"].notna() & es["vi"].notna()]
+            if len(es) >= 2:
+                frames.append(pd.DataFrame({"group": f"{path.name}/{aid}", "yi": es["yi"], "vi": es["vi"]}))
+    return frames
+
+
+def analyses_yi_vi(files: list[Path], jobs: int = 1) -> pd.DataFrame:
+    """Long columns ``group, yi, vi``: every analysis of ``files`` with at least two estimable studies, the
+    files read as the corpus run reads them (:func:`file_yi_vi`), ``jobs`` processes at a time; groups numbered
+    in file order whatever ``jobs``."""
+    if jobs > 1:
+        with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
+            parts = list(pool.map(file_yi_vi, files, chunksize=max(1, len(files) // (8 * jobs))))
+    else:
+        parts = [file_yi_vi(f) for f in files]
+    frame = pd.concat([f for part in parts for f in part], ignore_index=True)
     frame["group"] = pd.factorize(frame["group"])[0]
     return frame
 
@@ -80,7 +94,7 @@ def main(argv: list[str] | None = None) -> int:
         by_size = sorted(files, key=lambda f: (f.stat().st_size, f.name))
         files = sorted(by_size[len(by_size) // 10 - QUICK_FILES:len(by_size) // 10] or by_size[:QUICK_FILES])
     jobs = args.jobs or (1 if args.quick else 2)
-    repeats = 1 if args.quick else REPEATS
+    repeats = CORPUS_REPEATS
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "in"
         folder.mkdir()
@@ -91,7 +105,9 @@ def main(argv: list[str] | None = None) -> int:
         corpus_s = time.perf_counter() - start
     loaded = summary[summary["status"] == "loaded"]
     compared, ok = int(loaded["study_values_compared"].sum()), int(loaded["study_values_reproduced"].sum())
-    small = analyses_yi_vi(files)
+    start = time.perf_counter()
+    small = analyses_yi_vi(files, jobs)
+    read_s = time.perf_counter() - start
     n = int(small["group"].nunique())
     batch_s, loop_s, not_converged = run_small(small, repeats)
     r = run_metafor({"small": small}, repeats)
@@ -108,8 +124,10 @@ def main(argv: list[str] | None = None) -> int:
         f"corpus: {args.folder} ({len(files)} files): {len(loaded)} loaded, {len(summary) - len(loaded)} not; "
         f"{int(loaded['analyses'].sum())} analyses; RevMan's per-study values reproduced {ok}/{compared}",
         f"corpus mode: read + settings inference + pooling + concordance + CSVs, wall time with {jobs} process(es)",
-        f"like for like: the same {n} analyses' yi/vi ({len(small)} study rows, computed before timing), REML "
-        f"tolerance {REML_TOL:g}, best of {repeats}; REML did not converge in {not_converged}; metafor as a loop "
+        f"like for like: the same {n} analyses' yi/vi ({len(small)} study rows; read off the same files as the "
+        f"corpus run reads them, {jobs} process(es), {read_s:.0f} s, not timed), REML "
+        f"tolerance {REML_TOL:g}, best of {repeats} pass(es) both sides; REML did not converge in {not_converged}; "
+        "metafor as a loop "
         "of rma in one R process (benchmarks/engine.py's timing code)",
     ])
     emit(report, args)
