@@ -176,3 +176,17 @@ def test_verdict_names_the_analyses_revman_estimated_no_study_of(pairwise70, tmp
     assert row.startswith("4 analyses of which RevMan estimated no study (no settings to read off, nothing pooled): "
                           "1.4 Clinical recurrence or reoperation for recurrence within 30 days of repair; 1.7 ")
     assert "none: every analysis" not in row and "<th>analysis settings</th>" in html
+
+
+def test_summary_of_findings_of_giv_mean_differences_has_no_control_means(pairwise70):
+    """CD008063_pub3: generic inverse variance MD rows carry no arm means; the table said 'control means NA to
+    NA' (and numpy warned 'All-NaN axis encountered')."""
+    ds = _load(pairwise70, "CD008063_pub3")
+    inputs = load_certainty_inputs(ds.review)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assessed = sof.assess_all(ds, None, inputs)
+        table = sof.sof_table(assessed)
+    assert {ma.measure for _, ma, _ in assessed} == {"MD"} and len(table) > 3
+    assert (table["Risk with comparator"] == f"{summary.NOT_IN_DATA} (rows without control means)").all()
+    assert not [w for w in caught if "All-NaN" in str(w.message)]

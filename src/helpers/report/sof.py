@@ -134,8 +134,9 @@ def _effects(ma) -> tuple[str, str, str]:
                 ma.measure == "RR" else "") for r in (est, lo, hi)]
         return f"{per_1000(acr)} per 1,000", f"{risk[0]} per 1,000 ({risk[1]} to {risk[2]})", relative
     if ma.measure in ("MD", "SMD"):
-        comparator = ("—" if ma.measure == "SMD" or "mean_c" not in st else
-                      f"control means {fmt(np.nanmin(st['mean_c']), 1)} to {fmt(np.nanmax(st['mean_c']), 1)}")
+        means = st["mean_c"].dropna() if "mean_c" in st else st.iloc[0:0]  # generic inverse variance rows: none
+        comparator = ("—" if ma.measure == "SMD" else f"{summary.NOT_IN_DATA} (rows without control means)"
+                      if means.empty else f"control means {fmt(means.min(), 1)} to {fmt(means.max(), 1)}")
         return (comparator, f"{ma.measure} {_difference_words(res.estimate)} ({_difference_words(res.ci_low)} to "
                 f"{_difference_words(res.ci_high)})", "—")
     return ("—", f"{ma.measure} {fmt(res.estimate, 3)} ({fmt(res.ci_low, 3)} to {fmt(res.ci_high, 3)})", "—")
