@@ -190,3 +190,15 @@ def test_summary_of_findings_of_giv_mean_differences_has_no_control_means(pairwi
     assert {ma.measure for _, ma, _ in assessed} == {"MD"} and len(table) > 3
     assert (table["Risk with comparator"] == f"{summary.NOT_IN_DATA} (rows without control means)").all()
     assert not [w for w in caught if "All-NaN" in str(w.message)]
+
+
+def test_sensitivity_runs_every_analysis_of_a_package_in_the_generic_mode(giv_only):
+    """Notebook 04 on any real review said "has no pain_intensity analysis" and showed nothing: the generic mode
+    has no outcome map, so the sensitivity analyses now cover every estimable analysis with at least 3 studies."""
+    from helpers.report import sensitivity
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        tables = sensitivity.sensitivity_tables(giv_only, "pain_intensity")
+    assert sorted(tables["estimators"]["analysis_id"].unique()) == ["1.1", "2.1", "3.1", "4.1", "5.1"]
+    assert len(tables["leave_one_out"]) > 0 and len(tables["subsets"]) == 15

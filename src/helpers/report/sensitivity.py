@@ -19,6 +19,7 @@ import pandas as pd
 from helpers.core.checks import CI_METHODS, TAU2_METHODS, MetaWarning, check_choice
 from helpers.data.tidy import Dataset
 from helpers.figures.forest_text import estimate_text
+from helpers.report import generic
 from helpers.report.summary import Selected, select
 from helpers.stats import sensitivity
 from helpers.stats.effects import display_scale, usable_effects
@@ -68,7 +69,8 @@ def leave_one_out(rows: pd.DataFrame, measure: str, tau2_method: str, ci_method:
 def sensitivity_tables(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
                        timepoint: str | None = None, tau2_method: str | None = None, ci_method: str = "z",
                        min_k: int = 3) -> dict[str, pd.DataFrame]:
-    """For every selected analysis with at least ``min_k`` studies: ``"estimators"`` (:func:`estimator_grid`),
+    """For every selected analysis (the generic mode: every estimable analysis of the package) with at least
+    ``min_k`` studies: ``"estimators"`` (:func:`estimator_grid`),
     ``"subsets"`` (:func:`helpers.stats.sensitivity.restricted`) and ``"leave_one_out"`` (:func:`leave_one_out`)
     tables, stacked.
 
@@ -79,7 +81,8 @@ def sensitivity_tables(ds: Dataset, outcome: str, drug: str | None = None, route
         check_choice("tau2_method", tau2_method, TAU2_METHODS)
     check_choice("ci_method", ci_method, CI_METHODS)
     tables: dict[str, list] = {"estimators": [], "subsets": [], "leave_one_out": []}
-    for sel in select(ds, outcome, drug, route, timepoint):
+    chosen = generic.selections(ds, ()) if generic.is_generic(ds) else select(ds, outcome, drug, route, timepoint)
+    for sel in chosen:  # the generic mode: every estimable analysis of the package, whatever its outcome
         if len(sel.rows) < min_k:
             continue
         measure = sel.settings["measure"]
