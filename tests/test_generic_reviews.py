@@ -202,3 +202,18 @@ def test_sensitivity_runs_every_analysis_of_a_package_in_the_generic_mode(giv_on
         tables = sensitivity.sensitivity_tables(giv_only, "pain_intensity")
     assert sorted(tables["estimators"]["analysis_id"].unique()) == ["1.1", "2.1", "3.1", "4.1", "5.1"]
     assert len(tables["leave_one_out"]) > 0 and len(tables["subsets"]) == 15
+
+
+def test_a_long_analysis_name_is_wrapped_in_the_title_not_clipped(pairwise70):
+    """CD012891_pub2 1.3: a 213-character analysis name; its title ran past the forest plot's right edge even at
+    the smallest font ("... tamoxifen: number of ooc")."""
+    ds = _load(pairwise70, "CD012891_pub2")
+    spec = next(s for s in generic.forest_plan(ds, ()).figures if s.selected.analysis_id == "1.3")
+    assert all(len(line) <= generic.TITLE_CHARS for line in spec.title.split("\n")) and spec.title.count("\n") >= 2
+    assert spec.title.replace("\n  ", " ").endswith("number of oocytes retrieved after ovarian stimulation")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fig = render.draw(spec, ds)
+    renderer = fig.canvas.get_renderer()
+    title = next(t for t in fig.texts if t.get_text() == spec.title)
+    assert title.get_window_extent(renderer).x1 <= fig.bbox.width and title.get_fontsize() > 5.0  # not shrunk away

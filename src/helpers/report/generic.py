@@ -14,6 +14,7 @@ drug / route / outcome planning of :mod:`helpers.report.plan` and :mod:`helpers.
 from __future__ import annotations
 
 import re
+import textwrap
 
 import pandas as pd
 
@@ -25,6 +26,10 @@ from helpers.stats.certainty import MIN_K_PUBLICATION
 #: funnel plot asymmetry should be used only when there are at least 10 studies"; below that the plot cannot tell
 #: asymmetry from chance). The mapped review's own plan keeps ``plan.MIN_K_FUNNEL``, each plot noting k < 10.
 MIN_K_FUNNEL = MIN_K_PUBLICATION
+#: Longest line of a generic figure's title (characters): a package's analysis name can run to 200 characters and
+#: more (CD012891), which shrinking the font to its minimum still clipped at the figure's right edge; longer lines
+#: are wrapped at words (the figures reserve one title line per line of the title).
+TITLE_CHARS = 100
 #: Words of the analysis name kept in a generic figure's file stem.
 STEM_WORDS = 6
 #: Table stems in the generic mode, by the table's kind: one table covers every analysis of the package (the
@@ -53,12 +58,13 @@ def selections(ds: Dataset, outcomes: tuple[str, ...], drug=None, route=None, ti
 
 
 def title(sel: summary.Selected) -> str:
-    """RevMan's two-line title from the package's own names."""
+    """RevMan's two-line title from the package's own names (a line longer than ``TITLE_CHARS`` wrapped)."""
     names = sel.rows["comparison"].dropna().unique()
     comparison = f": {names[0]}" if len(names) else " (its name is not in the data)"
     subgroups = " [subgroups: as in the package]" if sel.has_subgroups else ""
-    return (f"Comparison {sel.analysis_id.split('.')[0]}{comparison}\n"
-            f"Outcome {sel.analysis_id}: {sel.settings['analysis_name']}{subgroups}")
+    lines = (f"Comparison {sel.analysis_id.split('.')[0]}{comparison}",
+             f"Outcome {sel.analysis_id}: {sel.settings['analysis_name']}{subgroups}")
+    return "\n".join(textwrap.fill(line, TITLE_CHARS, subsequent_indent="  ") for line in lines)
 
 
 def stem(kind: str, sel: summary.Selected) -> str:
