@@ -217,3 +217,17 @@ def test_a_long_analysis_name_is_wrapped_in_the_title_not_clipped(pairwise70):
     renderer = fig.canvas.get_renderer()
     title = next(t for t in fig.texts if t.get_text() == spec.title)
     assert title.get_window_extent(renderer).x1 <= fig.bbox.width and title.get_fontsize() > 5.0  # not shrunk away
+
+
+def test_notebook_00_says_once_what_the_export_does_not_record(pairwise70, tmp_path, monkeypatch):
+    """00 on CD012891_pub2: three count tables of one 'not recorded in the data rows' line each (drug, route,
+    design) were shown; now one line says so, and the tables are still saved."""
+    from test_any_dataset import run_cells
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        shown = run_cells("00_data", pairwise70 / "CD012891_pub2_data.rda", tmp_path, monkeypatch)
+    lines = [s for s in shown if "Not in the data:" in s]
+    assert lines == ["> **Not in the data:** the drug, route, design of the 20 trials (not recorded in the data "
+                     "rows), so there is no count by drug or route or design."]
+    assert all((tmp_path / "tables" / f"counts_by_{by}.csv").is_file() for by in summary.COUNT_BY)
