@@ -9,7 +9,7 @@ from helpers.stats.infer import STATUSES, infer_settings, settle
 
 def test_swapped_events_cd012891(pairwise70):
     """CD012891 4.1: Gilani 2007 0/15 vs 5/15 is printed as RR 1.476190 [1.024371, 2.127294], the RR of the
-    non-events (15/15 vs 10/15); as entered no candidate reproduces the estimates (before: 'not reproduced',
+    non-events (15/15 vs 10/15, corrected for its zero cell: (15.5/16)/(10.5/16)); as entered no candidate reproduces the estimates (before: 'not reproduced',
     23 of 24 values off). Read off the values: RR, MH, fixed with events swapped, and the concordance then
     reproduces every value of the analysis."""
     rows, label = read_rows_table(pairwise70 / "CD012891_pub2_data.rda")
