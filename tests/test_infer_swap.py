@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from helpers.data.dataset import load_dataset, read_rows_table
+from helpers.run.settings import settings_yaml
 from helpers.stats.concordance import concordance
 from helpers.stats.infer import STATUSES, infer_settings, settle
 
@@ -30,3 +31,12 @@ def test_events_as_entered_are_not_swapped(pairwise70):
     table = infer_settings(rows, label).to_frame()
     others = table[table["analysis_id"] != "4.1"]
     assert len(others) > 10 and not others["swap_events"].any()
+
+
+def test_review_map_block_says_what_it_cannot_hold(pairwise70):
+    """The review-map block (helpers.run.settings) holds measure, method and model only: a swapped analysis says
+    so in its comment rather than losing the swap silently."""
+    rows, label = read_rows_table(pairwise70 / "CD012891_pub2_data.rda")
+    block = settings_yaml(infer_settings(rows, label))
+    line = next(x for x in block.splitlines() if x.strip().startswith('"4.1"'))
+    assert "events swapped (not expressible in the review map)" in line

@@ -45,6 +45,10 @@ def settings_yaml(result: SettingsInference) -> str:
     for r in result.table.itertuples(index=False):
         spec = f'"{r.analysis_id}": {{measure: {r.measure}, method: {r.method}, model: {r.model}}}'
         why = f"identified: {r.identified or 'nothing'}" if r.status in STATUSES[:2] else f"FLAGGED {r.status}"
+        beyond = [f"tau² {r.tau2_method}"] * (r.tau2_method not in ("DL", "", None)) + ["events swapped"] * bool(
+            r.swap_events)
+        if beyond:  # the review map holds measure, method and model only: said, not dropped
+            why += f"; also {' and '.join(beyond)} (not expressible in the review map)"
         lines.append(f"  {spec}  # {why}" if r.status in STATUSES[:2] else f"  # {r.analysis_id}: {why}")
     return "\n".join(lines) + "\n"
 
