@@ -204,6 +204,20 @@ def test_sensitivity_runs_every_analysis_of_a_package_in_the_generic_mode(giv_on
     assert len(tables["leave_one_out"]) > 0 and len(tables["subsets"]) == 15
 
 
+
+def test_sensitivity_leaves_out_analyses_with_fewer_studies_that_can_enter(pairwise70):
+    """CD015160_pub2 1.2: four rows, one estimable (the others no events): notebook 04 failed with "leave_one_out
+    needs at least 2 studies; got 1" (rows were counted, not the studies that can enter)."""
+    from helpers.report import sensitivity
+
+    ds = _load(pairwise70, "CD015160_pub2")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        tables = sensitivity.sensitivity_tables(ds, "pain_intensity")
+    assert sorted(tables["estimators"]["analysis_id"].unique()) == ["3.1", "6.1"]
+    assert not [w for w in caught if "not computed" in str(w.message)]
+
+
 def test_a_long_analysis_name_is_wrapped_in_the_title_not_clipped(pairwise70):
     """CD012891_pub2 1.3: a 213-character analysis name; its title ran past the forest plot's right edge even at
     the smallest font ("... tamoxifen: number of ooc")."""

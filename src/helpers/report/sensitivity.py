@@ -66,11 +66,18 @@ def leave_one_out(rows: pd.DataFrame, measure: str, tau2_method: str, ci_method:
     return _labelled(frame, label)
 
 
+def _entering(rows: pd.DataFrame, measure: str) -> int:
+    """How many of ``rows`` can enter a pooling (not-estimable rows out; their warnings are the pooling's own)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", MetaWarning)
+        return len(usable_effects(rows, measure))
+
+
 def sensitivity_tables(ds: Dataset, outcome: str, drug: str | None = None, route: str | None = None,
                        timepoint: str | None = None, tau2_method: str | None = None, ci_method: str = "z",
                        min_k: int = 3) -> dict[str, pd.DataFrame]:
     """For every selected analysis (the generic mode: every estimable analysis of the package) with at least
-    ``min_k`` studies: ``"estimators"`` (:func:`estimator_grid`),
+    ``min_k`` studies that can enter it: ``"estimators"`` (:func:`estimator_grid`),
     ``"subsets"`` (:func:`helpers.stats.sensitivity.restricted`) and ``"leave_one_out"`` (:func:`leave_one_out`)
     tables, stacked.
 
@@ -83,18 +90,26 @@ def sensitivity_tables(ds: Dataset, outcome: str, drug: str | None = None, route
     tables: dict[str, list] = {"estimators": [], "subsets": [], "leave_one_out": []}
     chosen = generic.selections(ds, ()) if generic.is_generic(ds) else select(ds, outcome, drug, route, timepoint)
     for sel in chosen:  # the generic mode: every estimable analysis of the package, whatever its outcome
-        if len(sel.rows) < min_k:
-            continue
         measure = sel.settings["measure"]
+        if len(sel.rows) < min_k or _entering(sel.rows, measure) < min_k:
+            continue
         review = review_choice(sel)
         used = review if tau2_method is None else (tau2_method, ci_method)
         label = {"analysis_id": sel.analysis_id, "drug": sel.drug, "timepoint": sel.settings["timepoint"]}
-        tables["estimators"].append(estimator_grid(sel.rows, measure, label, review))
-        label |= {"estimator": used[0], "ci_method": used[1],
-                  "settings": REVIEW_MARK if used == review else "override"}
-        tables["subsets"].append(_labelled(sensitivity.restricted(ds.studies, sel.rows, measure, *used,
-                                                                  source=sel.analysis_id), label))
-        tables["leave_one_out"].append(leave_one_out(sel.rows, measure, *used, label))
+        try:  # an analysis the engine refuses is named and left out of the tables, the others kept
+            grid = estimator_grid(sel.rows, measure, label, review)
+            label |= {"estimator": used[0], "ci_method": used[1],
+                      "settings": REVIEW_MARK if used == review else "override"}
+            subsets = _labelled(sensitivity.restricted(ds.studies, sel.rows, measure, *used, source=sel.analysis_id),
+                                label)
+            loo = leave_one_out(sel.rows, measure, *used, label)
+        except ValueError as exc:
+            warnings.warn(f"analysis {sel.analysis_id}: sensitivity analyses not computed: {exc}", MetaWarning,
+                          stacklevel=2)
+            continue
+        tables["estimators"].append(grid)
+        tables["subsets"].append(subsets)
+        tables["leave_one_out"].append(loo)
     return {name: pd.concat(parts, ignore_index=True) if parts else pd.DataFrame() for name, parts in tables.items()}
 
 
