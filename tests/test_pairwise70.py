@@ -140,7 +140,7 @@ def test_study_year_text_keeps_its_year_and_its_words(pairwise70, tmp_path):
 def test_every_review_loads_and_reproduces_revman(pairwise70, tmp_path):
     """Over the whole folder, as the corpus mode runs it (in-process, 2 jobs): >= 99 % of the files load and
     pool; the rest are refused in one line naming the file (no traceback, no defect of ours: status 'failed'
-    would be one); >= 99.5 % of RevMan's per-study values compared (estimate, CI ends, weight) are reproduced at
+    would be one); >= 99.6 % of RevMan's per-study values compared (estimate, CI ends, weight) are reproduced at
     the printed precision; values neither side has (not estimable) are counted apart."""
     files = sorted(pairwise70.glob("*.rda"))
     summary = run_corpus(pairwise70, tmp_path / "out", jobs=2)
@@ -152,7 +152,7 @@ def test_every_review_loads_and_reproduces_revman(pairwise70, tmp_path):
     loaded = summary[summary["status"] == "loaded"]
     assert len(loaded) >= 0.99 * len(files), refused[["file", "reason"]].to_string()
     compared, ok = loaded["study_values_compared"].sum(), loaded["study_values_reproduced"].sum()
-    assert compared > 100_000 and ok >= 0.995 * compared, (ok, compared)
+    assert compared > 100_000 and ok >= 0.996 * compared, (ok, compared)
     assert len(list((tmp_path / "out" / "reviews").glob("*.csv"))) == len(loaded)
 
 
