@@ -71,11 +71,13 @@ def available(ds: Dataset, outcomes: tuple[str, ...], drug: str | None = None) -
     return not rows.empty
 
 
-def not_available(what: str, ds: Dataset, drug: str | None = None) -> str:
-    """Markdown section for a part of a notebook the data cannot feed: what is missing, in which dataset."""
+def not_available(what: str, ds: Dataset, drug: str | None = None, below: tuple[str, ...] = ()) -> str:
+    """Markdown section for a part of a notebook the data cannot feed: what is missing, in which dataset;
+    ``below``: the headings of the later sections that need the same data (said here once, left empty there)."""
     scope = f" for {drug}" if drug is not None else ""
+    also = f", nor do the sections below that need it ({'; '.join(below)})" if below else ""
     return (f"> **Not available in this dataset.** {ds.label} has no {what}{scope}, so this section has nothing "
-            "to show. Nothing failed: the other sections are computed as usual.")
+            f"to show{also}. Nothing failed: the other sections are computed as usual.")
 
 
 def study_characteristics(ds: Dataset) -> pd.DataFrame:
