@@ -57,3 +57,22 @@ def test_overview_figure_is_byte_stable(ds, tmp_path):
     assert digests[0] == digests[1] and set(digests[0]) == {"png", "svg", "pdf"}
     with pytest.raises(ValueError, match="lacks column"):
         overview_plot(table.drop(columns=["year"]), drugs=DRUGS, routes=ROUTES)
+
+
+def test_generic_review_says_drug_not_in_the_data_instead_of_one_unmapped_bar(pairwise70):
+    """A review read in the generic mode (no analysis mapped to a drug or route: CD006913, 50 trials) drew one bar
+    labelled 'unmapped' in the drug panels and titled the year panel 'and route' over a single 'not reported'
+    colour; the panels now state the totals."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds = load_dataset(pairwise70 / "CD006913_pub3_data.rda")
+    table = summary.study_overview(ds)
+    assert set(table["drug"]) == {summary.UNMAPPED}
+    fig = overview_plot(table, drugs=DRUGS, routes=ROUTES, footer=ds)
+    a, b, _, d = fig.axes[:4]
+    assert not a.patches and not b.patches
+    assert [t.get_text() for t in a.texts] == ["Drug not in the data\n(50 trials, none mapped to a drug)"]
+    people = int(table.drop_duplicates("study")["participants"].sum())
+    assert [t.get_text() for t in b.texts] == [f"{people:,} participants in all\n(largest analysis; no drug to "
+                                               "split them by)"]
+    assert d.get_title() == "Trials by year (5-year bins)" and d.patches
