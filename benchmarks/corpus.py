@@ -35,6 +35,7 @@ from helpers.data.dataset import load_dataset
 from helpers.data.tidy import iter_analyses
 from helpers.stats.effects import effect_sizes
 from helpers.stats.infer import settle
+from helpers.run.manifest import portable_path
 from helpers.stats.settings import analysis_arguments
 
 FOLDER = paths.SHARED / "fixtures" / "pairwise70" / "data"
@@ -121,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
         Row(f"the corpus' {n} analyses (k >= 2), REML + HKSJ, loop of pool", loop_s, peer, metafor_s,
             "(reference: the per-analysis path)"),
     ], notes=[
-        f"corpus: {args.folder} ({len(files)} files): {len(loaded)} loaded, {len(summary) - len(loaded)} not; "
+        f"corpus: {portable_path(args.folder)} ({len(files)} files): {len(loaded)} loaded, {len(summary) - len(loaded)} not; "
         f"{int(loaded['analyses'].sum())} analyses; RevMan's per-study values reproduced {ok}/{compared}",
         f"corpus mode: read + settings inference + pooling + concordance + CSVs, wall time with {jobs} process(es)",
         f"like for like: the same {n} analyses' yi/vi ({len(small)} study rows; read off the same files as the "

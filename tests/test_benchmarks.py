@@ -60,6 +60,9 @@ def test_quick_mode_prints_its_table(script, tmp_path):
     for stage, seconds in report["stages"].items():
         assert stage in done.stdout and math.isfinite(seconds) and seconds >= 0, (stage, seconds)
     assert any(note.startswith("machine: ") and "load average" in note for note in report["notes"])
+    # the notes go into README.md (make benchmark README=1): no machine path in them
+    root = str(paths.PROJECT_ROOT.resolve().parent)
+    assert not [n for n in report["notes"] if root in n or str(paths.SHARED.resolve()) in n], report["notes"]
 
 
 def test_table_lists_every_row_with_its_ratio():
