@@ -33,9 +33,9 @@ from helpers.core.checks import InputError
 from helpers.corpus.cli import review_files, run_corpus
 from helpers.data.dataset import load_dataset
 from helpers.data.tidy import iter_analyses
+from helpers.run.manifest import portable_path
 from helpers.stats.effects import effect_sizes
 from helpers.stats.infer import settle
-from helpers.run.manifest import portable_path
 from helpers.stats.settings import analysis_arguments
 
 FOLDER = paths.SHARED / "fixtures" / "pairwise70" / "data"
