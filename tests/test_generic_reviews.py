@@ -116,7 +116,10 @@ def test_flagged_settings_are_named_in_the_manifest_and_the_run_report(pairwise7
     assert words.endswith("(evidence: tables/settings_evidence.csv, notebook 05)")
     manifest = {"input": {"sha256": "0" * 64}, "inferred_settings": facts}
     page = index.what_was_run(manifest, "CD012186_pub2_data", [], generic="review_map=auto")
-    assert "the package&#x27;s own RevMan settings" not in page and "FLAGGED (1" in page
+    assert "the package&#x27;s own RevMan settings" not in page
+    # the parameters row points to the verdict's evidence once instead of repeating it (it did, in full)
+    assert ("<th>parameters</th><td>each analysis&#x27; settings as read off RevMan&#x27;s per-study values (the "
+            "verdict&#x27;s analysis settings row)</td>") in page and "FLAGGED" not in page
     assert verdict_html.inferred_settings(tmp_path / "elsewhere") is None  # a package with its own settings
 
 

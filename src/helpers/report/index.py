@@ -23,8 +23,7 @@ from helpers.report.htmlparts import e as _e, num as _num, table as _table
 from helpers.report.summary import NOT_IN_DATA, UNMAPPED
 from helpers.report.thumbnails import THUMBNAIL_DIR, write_thumbnails
 from helpers.report.verdict import Verdict
-from helpers.report.verdict_html import (concordance_counts, concordance_words, departure_banner,
-                                        inferred_settings_words, verdict_html)
+from helpers.report.verdict_html import concordance_counts, concordance_words, departure_banner, verdict_html
 
 #: Shown at the top of index.html when the run used the default (synthetic) package.
 SYNTHETIC_BANNER = "SYNTHETIC DATA - not evidence: the default package is made up to show the tools."
@@ -61,10 +60,11 @@ def what_was_run(manifest: dict, label: str, outcomes: list, generic: str | None
     params = sorted({f"{k}={v}" for e in manifest.get("notebooks", []) for k, v in e.get("parameters", {}).items()
                      if k not in ("data_path", "out_dir", "drug") and v is not None})
     ok = sum(o.ok for o in outcomes)
-    settings = inferred_settings_words(manifest.get("inferred_settings"))  # bare data rows: none in the package
+    inferred = manifest.get("inferred_settings")  # bare data rows: no settings in the package
     parts = [", ".join(params)] if params else []
-    if settings is not None or not params:
-        parts.append(settings or "the package's own RevMan settings")
+    if inferred or not params:  # the evidence is the verdict's "analysis settings" row, said once on the page
+        parts.append("each analysis' settings as read off RevMan's per-study values (the verdict's analysis "
+                     "settings row)" if inferred else "the package's own RevMan settings")
     shown = _e("; ".join(parts))
     rows = [["data", _e(label)], ["input SHA-256", f"<code>{_e(inp.get('sha256', 'not recorded'))}</code>"],
             ["code (git commit)", f"<code>{_e(commit or 'not recorded')}</code>"
