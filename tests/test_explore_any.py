@@ -16,7 +16,7 @@ import warnings
 import pytest
 
 from helpers.explore.app import ExplorerApp, load_quietly
-from helpers.explore.review import inferred_settings_words
+from helpers.explore.review import settings_evidence_words
 from helpers.explore.selection import explore, for_analysis
 from helpers.report.summary import Selected, analyse
 
@@ -70,12 +70,12 @@ def test_md_of_an_unnamed_outcome_is_not_judged_against_the_pain_yardstick(pairw
 def test_flagged_settings_are_said_with_the_closest_candidate_and_its_differences(phimosis):
     ev = phimosis.settings_evidence.copy()
     ev.loc[ev["analysis_id"] == "1.1", ["status", "max_diff_weight"]] = ["not reproduced", 0.31]
-    line = inferred_settings_words(dataclasses.replace(phimosis, settings_evidence=ev), "1.1")
+    line = settings_evidence_words(dataclasses.replace(phimosis, settings_evidence=ev), "1.1")
     assert line.startswith("settings read off them: FLAGGED, no candidate setting reproduces the 10 studies RevMan "
                            "estimated; the closest, RR, Mantel-Haenszel, random effects, is used (largest "
                            "differences: estimate ")
     assert line.endswith("weight 0.31)")
-    assert inferred_settings_words(phimosis, "9.9") is None
+    assert settings_evidence_words(phimosis, "9.9") is None
 
 
 def test_adverse_tab_says_not_available_in_one_sentence_without_empty_names(phimosis):

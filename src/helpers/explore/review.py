@@ -180,14 +180,14 @@ def published_line(dataset, analysis_id: str, review_meta) -> str:
     line = _package_line(dataset, analysis_id, review_meta)
     if line is not None:
         return line
-    inferred = inferred_settings_words(dataset, analysis_id)
+    inferred = settings_evidence_words(dataset, analysis_id)
     if inferred is not None:
         return (f"published: the data rows carry RevMan's per-study values, no pooled result to compare with; "
                 f"{inferred}")
     return "published: no printed result of the review for these data to compare with"
 
 
-def inferred_settings_words(dataset, analysis_id: str) -> str | None:
+def settings_evidence_words(dataset, analysis_id: str) -> str | None:
     """How the settings of ``analysis_id`` were read off RevMan's per-study values (``dataset.settings_evidence``,
     :func:`helpers.stats.infer.settle`), in words with the evidence; None when the data carry their settings."""
     from helpers.stats.infer import STATUSES
@@ -204,7 +204,7 @@ def inferred_settings_words(dataset, analysis_id: str) -> str | None:
     if r["status"] == STATUSES[1]:
         return (f"settings read off them: {setting} reproduces the {studies}; this analysis alone does not tell "
                 f"the method or model apart ({r['note']})")
-    diffs = ", ".join(f"{q} {r[f'max_diff_{q}']:.2g}" for q in ("estimate", "ci", "weight"))
+    diffs = ", ".join(f"{q} {r[f'max_diff_{q}']:.3g}" for q in ("estimate", "ci", "weight"))
     return (f"settings read off them: FLAGGED, no candidate setting reproduces the {studies}; the closest, "
             f"{setting}, is used (largest differences: {diffs})")
 

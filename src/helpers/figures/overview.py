@@ -59,6 +59,7 @@ def overview_plot(table: pd.DataFrame, *, drugs: tuple[str, ...], routes: tuple[
         axes = fig.subplots(2, 2)
         fig.subplots_adjust(left=0.17, right=0.98, top=0.95, bottom=0.2, hspace=0.5, wspace=0.5)
         a, b, c, d = axes.ravel()
+        by_route = " and route" if route_order != [NOT_REPORTED] else ""  # no route in the data: none named
         bars = dict(hue="route", hue_order=route_order, palette=route_colours, multiple="stack", discrete=True,
                     shrink=0.7, edgecolor="white", linewidth=0.4, alpha=1.0)
         if set(drugs) & set(t["drug"]):
@@ -82,14 +83,13 @@ def overview_plot(table: pd.DataFrame, *, drugs: tuple[str, ...], routes: tuple[
             sns.histplot(data=trials, x="design", ax=c, legend=False, **bars)
         else:  # no design in the data: say so, never a bar of "not reported"
             _say(c, f"Design not recorded in the data rows\n(none of the {t['study'].nunique()} trials)")
-        c.set(title=f"Trials by design{' and route' if route_order != [NOT_REPORTED] else ''}", xlabel="", ylabel="trials" if len(known) else "")
+        c.set(title=f"Trials by design{by_route}", xlabel="", ylabel="trials" if len(known) else "")
         years = trials.dropna(subset=["year"])
         if len(years):
             lo = int(years["year"].min()) // YEAR_BIN * YEAR_BIN
             hi = int(years["year"].max()) // YEAR_BIN * YEAR_BIN + YEAR_BIN
             sns.histplot(data=years, x="year", bins=list(range(lo, hi + 1, YEAR_BIN)), ax=d, legend=False,
                          **(bars | {"discrete": False, "shrink": 1.0}))
-        by_route = " and route" if route_order != [NOT_REPORTED] else ""  # no route in the data: none named
         d.set(title=f"Trials by year ({YEAR_BIN}-year bins){by_route}", xlabel="study year", ylabel="trials")
         legend = a.get_legend()
         if legend is not None:  # one legend for every panel, under them all, never over the bars

@@ -24,6 +24,7 @@ from helpers.data.judgements import DOMAINS, CertaintyInputs, load_certainty_inp
 from helpers.data.tidy import Dataset
 from helpers.figures.forest_text import fmt
 from helpers.report import generic, plan, summary
+from helpers.report.htmlparts import num
 from helpers.stats.certainty import ASSIST, DOMAIN_WORDS, SYMBOLS, Certainty, assess
 from helpers.stats.effects import display_scale
 from helpers.stats.precision import participants, threshold_words, thresholds
@@ -109,11 +110,6 @@ def certainty_table(assessed: list[tuple], inputs: CertaintyInputs) -> pd.DataFr
     return pd.DataFrame.from_records(rows, columns=list(CERTAINTY_TABLE_COLUMNS))
 
 
-def _count(n: float) -> str:
-    """A count as a whole number, or ``summary.NOT_IN_DATA`` when missing."""
-    return summary.NOT_IN_DATA if np.isnan(n) else f"{n:.0f}"
-
-
 def _difference_words(x: float) -> str:
     return f"{fmt(abs(x), 2)} {'lower' if x < 0 else 'higher'}" if x != 0 else "0.00"
 
@@ -159,7 +155,7 @@ def sof_table(assessed: list[tuple], main_only: bool = True) -> pd.DataFrame:
         rows.append({"Outcome": f"{sel.analysis_id} {sel.settings['analysis_name']}",
                      "Risk with comparator": comparator, "Risk with intervention": intervention,
                      "Relative effect (95% CI)": relative,
-                     "Participants (studies)": f"{_count(participants(_entered(ma)))} ({cert.k})",
+                     "Participants (studies)": f"{num(participants(_entered(ma)), whole=True) or summary.NOT_IN_DATA} ({cert.k})",
                      CERTAINTY_COLUMN: f"{cert.symbols} {cert.certainty.capitalize()}"
                      + (f" (at most: {len(cert.unrated)} domains not rated)" if cert.unrated and
                         cert.certainty != "very low" else ""),

@@ -28,21 +28,24 @@ FLAGGED_NAMED = 10
 def inferred_settings(run_dir: Path) -> dict | None:
     """What the run's ``SETTINGS_EVIDENCE`` says (None when the data carried their own settings, so nothing was
     inferred): the analyses, how many were reproduced, and each FLAGGED analysis (no candidate reproduces its
-    per-study values, or no row is estimable) with its status and closest candidate. The manifest records it as
-    ``inferred_settings``; the run report words it (:func:`inferred_settings_words`)."""
+    per-study values, or no row is estimable) with its status and closest candidate, and apart those with no
+    estimable row (``no_estimable_row``: nothing pooled, named by the verdict's "not pooled" row). The manifest
+    records it as ``inferred_settings``; the run report words it (:func:`inferred_settings_words`)."""
     path = Path(run_dir) / SETTINGS_EVIDENCE
     if not path.is_file():
         return None
     result = SettingsInference.from_table(pd.read_csv(path, dtype={"analysis_id": str}), SETTINGS_EVIDENCE)
-    flagged = {}
+    flagged, unread = {}, {}
     for r in result.flagged().itertuples(index=False):
         closest = "/".join(str(x) for x in (r.measure, r.method, r.model) if not pd.isna(x))
         diffs = ", ".join(f"{q} {getattr(r, f'max_diff_{q}'):.3g}" for q in ("estimate", "ci", "weight")
                           if not pd.isna(getattr(r, f"max_diff_{q}")))
         flagged[r.analysis_id] = (f"{r.analysis_name}: {r.status}" + (f" (closest {closest}; largest difference: "
                                   f"{diffs})" if closest and r.status == STATUSES[2] else ""))
+        if r.status == STATUSES[3]:  # no estimable row: nothing to read the settings off, nothing pooled
+            unread[r.analysis_id] = r.analysis_name
     return {"evidence": SETTINGS_EVIDENCE, "analyses": result.n_analyses, "reproduced": result.n_reproduced,
-            "flagged": flagged}
+            "flagged": flagged, "no_estimable_row": unread}
 
 
 def inferred_settings_words(facts: dict | None) -> str | None:
@@ -164,8 +167,7 @@ def _trials(v: Verdict) -> str:
 def _not_pooled(v: Verdict, settings: dict | None = None) -> str:
     """The analyses no study can enter, and (bare data rows) those of which RevMan estimated no study, so that
     no setting could be read off its values (``inferred_settings``' "no estimable row")."""
-    unread = [f"{a} {why.split(': ' + STATUSES[3])[0]}" for a, why in (settings or {}).get("flagged", {}).items()
-              if why.endswith(STATUSES[3])]
+    unread = [f"{a} {name}" for a, name in (settings or {}).get("no_estimable_row", {}).items()]
     unread_text = (f"{len(unread)} analyses of which RevMan estimated no study (no settings to read off, "
                    f"nothing pooled): {e('; '.join(unread))}") if unread else ""
     if not v.not_pooled:
