@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 import warnings
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pandas as pd
@@ -30,7 +29,7 @@ from engine import REML_TOL, run_metafor, run_small
 
 from helpers.core import paths
 from helpers.core.checks import InputError
-from helpers.corpus.cli import review_files, run_corpus
+from helpers.corpus.cli import map_files, review_files, run_corpus
 from helpers.data.dataset import load_dataset
 from helpers.data.tidy import iter_analyses
 from helpers.run.manifest import portable_path
@@ -40,8 +39,8 @@ from helpers.stats.settings import analysis_arguments
 
 FOLDER = paths.SHARED / "fixtures" / "pairwise70" / "data"
 QUICK_FILES = 3
-#: Timed passes over the corpus' analyses, engine and metafor alike (metafor's loop of ~13,000 rma takes about a
-#: minute a pass here, so fewer than benchmarks/engine.py's REPEATS).
+#: Timed passes over the corpus' analyses, engine and metafor alike (metafor's loop of rma over the ~8,700
+#: analyses with k >= 2 takes about a minute a pass here, so fewer than benchmarks/engine.py's REPEATS).
 CORPUS_REPEATS = 1
 
 
@@ -70,11 +69,7 @@ def analyses_yi_vi(files: list[Path], jobs: int = 1) -> pd.DataFrame:
     """Long columns ``group, yi, vi``: every analysis of ``files`` with at least two estimable studies, the
     files read as the corpus run reads them (:func:`file_yi_vi`), ``jobs`` processes at a time; groups numbered
     in file order whatever ``jobs``."""
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
-            parts = list(pool.map(file_yi_vi, files, chunksize=max(1, len(files) // (8 * jobs))))
-    else:
-        parts = [file_yi_vi(f) for f in files]
+    parts = map_files(file_yi_vi, files, jobs)
     frame = pd.concat([f for part in parts for f in part], ignore_index=True)
     frame["group"] = pd.factorize(frame["group"])[0]
     return frame

@@ -57,15 +57,20 @@ def _csv(frame: pd.DataFrame, path: Path) -> None:
     frame.to_csv(path, index=False, lineterminator="\n", float_format="%.10g")
 
 
+def map_files(function, files: list[Path], jobs: int = 1) -> list:
+    """``[function(f) for f in files]``, in file order, with ``jobs`` processes when ``jobs`` > 1 (``function``
+    defined at module level, so that it can be sent to them); chunks of about an eighth of a job's share."""
+    if jobs <= 1:
+        return [function(f) for f in files]
+    with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
+        return list(pool.map(function, files, chunksize=max(1, len(files) // (8 * jobs))))
+
+
 def run_corpus(folder: Path | str, out: Path | str, jobs: int = 1) -> pd.DataFrame:
     """Pool every review of ``folder`` into ``out`` (see the module docstring); return the summary table."""
     files = review_files(folder)
     target = check_out(out)
-    if jobs > 1:
-        with ProcessPoolExecutor(max_workers=min(jobs, len(files))) as pool:
-            results = list(pool.map(pool_review, files, chunksize=max(1, len(files) // (8 * jobs))))
-    else:
-        results = [pool_review(f) for f in files]
+    results = map_files(pool_review, files, jobs)
     reviews = target / REVIEWS
     reviews.mkdir(parents=True, exist_ok=True)
     for old in reviews.glob("*.csv"):  # a previous corpus output's tables (checked above: CSV files only)
